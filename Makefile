@@ -1,0 +1,40 @@
+# The two commands a new user runs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ADDR ?= 127.0.0.1:8000
+STAMP := $(VENV)/.installed
+
+.PHONY: install test lint run demo migrate clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+# Reinstall only when the dependency list changes.
+$(STAMP): pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+test: install lint
+	$(VENV)/bin/pytest
+
+migrate: install
+	mkdir -p var
+	DEBUG=$${DEBUG:-1} $(PY) manage.py migrate --noinput
+
+# Web server and task cluster together on the embedded default (SQLite + ORM broker); Ctrl-C stops both.
+run: migrate
+	DEBUG=$${DEBUG:-1} $(PY) manage.py serve $(ADDR)
+
+demo: migrate
+	DEBUG=$${DEBUG:-1} $(PY) demo/run.py --addr $(ADDR)
+
+clean:
+	rm -rf $(VENV) var/*.sqlite3* var/screenshots

@@ -1,0 +1,103 @@
+from django.contrib import admin
+from django.db.models import Count
+
+from bugstack.models import Account, Membership, Project, ProjectKey
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "project_count", "member_count", "created_at"]
+    search_fields = ["name", "slug"]
+    prepopulated_fields = {"slug": ["name"]}
+    inlines = [MembershipInline]
+
+    def get_queryset(self, request):
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                n_projects=Count("projects", distinct=True), n_members=Count("memberships", distinct=True)
+            )
+        )
+
+    @admin.display(description="Projects", ordering="n_projects")
+    def project_count(self, obj):
+        return obj.n_projects
+
+    @admin.display(description="Members", ordering="n_members")
+    def member_count(self, obj):
+        return obj.n_members
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "account", "role", "created_at"]
+    list_filter = ["role", "account"]
+    search_fields = ["user__username", "user__email", "account__name"]
+    autocomplete_fields = ["user", "account"]
+
+
+class ProjectKeyInline(admin.TabularInline):
+    model = ProjectKey
+    extra = 0
+    fields = ["label", "dsn", "is_active", "created_at"]
+    readonly_fields = ["dsn", "created_at"]
+
+
+@admin.register(Project)
+class ProjectAdmin(admin.ModelAdmin):
+    list_display = ["name", "account", "platform", "code_host", "repository", "auto_deploy", "created_at"]
+    list_filter = ["platform", "code_host", "auto_deploy", "account"]
+    list_editable = ["auto_deploy"]
+    search_fields = ["name", "slug", "repository", "account__name"]
+    prepopulated_fields = {"slug": ["name"]}
+    autocomplete_fields = ["account"]
+    inlines = [ProjectKeyInline]
+    fieldsets = [
+        (None, {"fields": ["account", "name", "slug", "platform"]}),
+        (
+            "Repository",
+            {
+                "fields": [
+                    "code_host",
+                    "repository",
+                    "local_repo_path",
+                    "default_branch",
+                    "test_command",
+                    "merge_method",
+                ]
+            },
+        ),
+        (
+            "Auto-deploy policy",
+            {
+                "fields": ["auto_deploy", "confidence_threshold", "max_ci_retries", "max_open_prs"],
+                "description": "Manual stops every fix at review; the others merge only when CI passes.",
+            },
+        ),
+        (
+            "Fix safety",
+            {"fields": ["protected_paths", "max_changed_lines", "context_max_files", "context_max_bytes"]},
+        ),
+        ("Ingest", {"fields": ["dedup_window_seconds", "rate_limit_per_minute", "redact_keys"]}),
+    ]
+
+
+@admin.register(ProjectKey)
+class ProjectKeyAdmin(admin.ModelAdmin):
+    list_display = ["project", "label", "dsn", "is_active", "created_at"]
+    list_filter = ["is_active", "project__account"]
+    search_fields = ["project__name", "label", "public_key"]
+    readonly_fields = ["dsn", "created_at"]
+    fields = ["project", "label", "is_active", "dsn", "created_at"]
+    autocomplete_fields = ["project"]
+
+    @admin.display(description="DSN")
+    def dsn(self, obj):
+        return obj.dsn if obj.pk else "(assigned on save)"

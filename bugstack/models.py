@@ -1,0 +1,230 @@
+"""Tenancy: accounts, their members, their projects and the keys SDKs send events with."""
+
+from __future__ import annotations
+
+import secrets
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+from django.utils.text import slugify
+
+DEFAULT_PROTECTED_PATHS = "\n".join(
+    [
+        ".github/**",
+        ".gitlab-ci.yml",
+        ".circleci/**",
+        "Jenkinsfile",
+        "Dockerfile*",
+        "*.lock",
+        "package-lock.json",
+        "poetry.lock",
+        "Gemfile.lock",
+        "go.sum",
+        "*.env",
+        ".env*",
+        "**/secrets*",
+    ]
+)
+
+repository_validator = RegexValidator(
+    r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "Enter the repository as owner/name, e.g. acme/shop."
+)
+
+
+class Account(models.Model):
+    """A team: it owns projects and credentials, and people join it through memberships."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        OWNER = "owner", "Owner"
+        ADMIN = "admin", "Admin"
+        MEMBER = "member", "Member"
+
+    MANAGER_ROLES = (Role.OWNER, Role.ADMIN)
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "account"], name="unique_membership")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.account} ({self.role})"
+
+    @property
+    def can_manage(self) -> bool:
+        return self.role in self.MANAGER_ROLES
+
+
+class ProjectQuerySet(models.QuerySet):
+    def for_user(self, user) -> ProjectQuerySet:
+        """The projects a person may see: those of accounts they belong to (all, for superusers)."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(account__memberships__user=user)
+
+    def managed_by(self, user) -> ProjectQuerySet:
+        """The projects whose settings a person may change: account owners and admins only."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_superuser:
+            return self.all()
+        return self.filter(
+            account__memberships__user=user, account__memberships__role__in=Membership.MANAGER_ROLES
+        )
+
+
+class Project(models.Model):
+    class Platform(models.TextChoices):
+        PYTHON = "python", "Python"
+        NODE = "node", "Node.js"
+        RUBY = "ruby", "Ruby"
+        GO = "go", "Go"
+
+    class CodeHost(models.TextChoices):
+        GITHUB = "github", "GitHub"
+        LOCAL = "local", "Local git repository"
+
+    class AutoDeploy(models.TextChoices):
+        MANUAL = "manual", "Manual: stop at review"
+        CI_PASS = "ci_pass", "Merge when CI passes"
+        CONFIDENCE = "confidence", "Merge when CI passes and confidence ≥ threshold"
+
+    class MergeMethod(models.TextChoices):
+        MERGE = "merge", "Merge commit"
+        SQUASH = "squash", "Squash"
+        REBASE = "rebase", "Rebase"
+
+    account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="projects")
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=100, unique=True)
+    platform = models.CharField(max_length=10, choices=Platform.choices, default=Platform.PYTHON)
+
+    code_host = models.CharField(max_length=10, choices=CodeHost.choices, default=CodeHost.GITHUB)
+    repository = models.CharField(
+        max_length=200, blank=True, validators=[repository_validator], help_text="owner/name on GitHub."
+    )
+    local_repo_path = models.CharField(
+        max_length=500, blank=True, help_text="Path of the git repository on this server (local code host)."
+    )
+    default_branch = models.CharField(max_length=200, default="main")
+    test_command = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text="Run in a fresh worktree as the local host's CI, e.g. `pytest -q`.",
+    )
+    merge_method = models.CharField(max_length=10, choices=MergeMethod.choices, default=MergeMethod.MERGE)
+
+    # Grouping and ingest.
+    dedup_window_seconds = models.PositiveIntegerField(default=300)
+    rate_limit_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Events accepted per key per minute; empty means no limit."
+    )
+    redact_keys = models.TextField(
+        blank=True, help_text="Extra field names to filter, one per line, on top of the built-in denylist."
+    )
+
+    # Fix generation and policy.
+    auto_deploy = models.CharField(max_length=12, choices=AutoDeploy.choices, default=AutoDeploy.MANUAL)
+    confidence_threshold = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    max_ci_retries = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(10)])
+    max_open_prs = models.PositiveSmallIntegerField(default=5)
+    max_changed_lines = models.PositiveIntegerField(default=60)
+    context_max_files = models.PositiveSmallIntegerField(default=12)
+    context_max_bytes = models.PositiveIntegerField(default=200_000)
+    protected_paths = models.TextField(
+        default=DEFAULT_PROTECTED_PATHS,
+        blank=True,
+        help_text="Glob patterns, one per line, that a fix may never change.",
+    )
+
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.slug:
+            self.slug = unique_slug(Project, self.name)
+        super().save(*args, **kwargs)
+
+    @property
+    def protected_path_globs(self) -> list[str]:
+        return lines(self.protected_paths)
+
+    @property
+    def extra_redact_keys(self) -> list[str]:
+        return [key.lower() for key in lines(self.redact_keys)]
+
+
+class ProjectKeyQuerySet(models.QuerySet):
+    def active(self) -> ProjectKeyQuerySet:
+        return self.filter(is_active=True)
+
+    def get_by_public_key(self, public_key: str) -> ProjectKey:
+        return self.select_related("project", "project__account").get(public_key=public_key)
+
+
+def new_public_key() -> str:
+    return secrets.token_hex(16)
+
+
+class ProjectKey(models.Model):
+    """The public key an SDK sends events with; rotating creates a new key and deactivates the old."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="keys")
+    label = models.CharField(max_length=100, default="Default")
+    public_key = models.CharField(max_length=32, unique=True, default=new_public_key, editable=False)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = ProjectKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.project} · {self.label}"
+
+    @property
+    def dsn(self) -> str:
+        """Sentry-style DSN: ``scheme://<key>@host/<project id>``."""
+        base = urlsplit(settings.BUGSTACK_BASE_URL)
+        return f"{base.scheme}://{self.public_key}@{base.netloc}{base.path}/{self.project_id}"
+
+
+def lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
+
+
+def unique_slug(model: type[models.Model], name: str) -> str:
+    base = slugify(name)[:90] or "project"
+    slug, n = base, 1
+    while model.objects.filter(slug=slug).exists():
+        n += 1
+        slug = f"{base}-{n}"
+    return slug

@@ -1,0 +1,170 @@
+"""Settings for bugstack, all read from the environment (see README, "Configuration")."""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = BASE_DIR / "var"
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DEBUG", default=False)
+
+SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "SECRET_KEY is not set. Set SECRET_KEY in the environment "
+            "(or DEBUG=1 for a development-only default)."
+        )
+    SECRET_KEY = "dev-only-insecure-secret-key"  # noqa: S105 - used only with DEBUG=1
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "django_q",
+    "bugstack",
+    "ingest",
+    "pipeline",
+    "integrations",
+    "dashboard",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bugstack.urls"
+WSGI_APPLICATION = "bugstack.wsgi.application"
+ASGI_APPLICATION = "bugstack.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# The embedded default is an SQLite file under var/; production sets DATABASE_URL=postgres://…
+DATABASES = {
+    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'bugstack.sqlite3'}"),
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the web server and qcluster read while the other writes; the timeout rides out short locks.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {"timeout": 20, "transaction_mode": "IMMEDIATE", "init_command": "PRAGMA journal_mode=WAL;"}
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bugstack")}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bugstack API",
+    "DESCRIPTION": "Runtime errors in, pull requests with tested fixes out.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# --- bugstack -------------------------------------------------------------------------------------------
+
+# The address SDKs and people reach this server at: used in DSNs and in links inside pull requests.
+BUGSTACK_BASE_URL = env.str("BUGSTACK_BASE_URL", default="http://localhost:8000").rstrip("/")
+
+# Comma-separated "key_id:base64(32 bytes)" entries; the first encrypts, all decrypt (bugstack/crypto.py).
+BUGSTACK_ENCRYPTION_KEYS = env.list("BUGSTACK_ENCRYPTION_KEYS", default=[])
+
+BUGSTACK_GITHUB_API_URL = env.str("BUGSTACK_GITHUB_API_URL", default="https://api.github.com").rstrip("/")
+# PyGithub paces requests (0.25 s) and writes (1 s) for GitHub's secondary rate limits; off against the fake.
+BUGSTACK_GITHUB_PACING = env.bool("BUGSTACK_GITHUB_PACING", default=True)
+
+ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
+BUGSTACK_ANTHROPIC_MODEL = env.str("BUGSTACK_ANTHROPIC_MODEL", default="claude-sonnet-4-5")
+
+# --- django-q2 ------------------------------------------------------------------------------------------
+
+BUGSTACK_BROKER = env.str("BUGSTACK_BROKER", default="orm")
+BUGSTACK_SYNC_TASKS = env.bool("BUGSTACK_SYNC_TASKS", default=False)
+
+Q_CLUSTER = {
+    "name": "bugstack",
+    "workers": env.int("BUGSTACK_WORKERS", default=2),
+    # A stage's slowest step is a CI run of the local test command (10 min cap) or a model call.
+    "timeout": 900,
+    # retry must exceed timeout, or a task still running would be handed to a second worker.
+    "retry": 960,
+    "max_attempts": 3,
+    "ack_failures": True,
+    "save_limit": 250,
+    "catch_up": False,
+    "poll": 0.2,
+    "sync": BUGSTACK_SYNC_TASKS,
+    "label": "Task queue",
+}
+if BUGSTACK_BROKER == "orm":
+    Q_CLUSTER["orm"] = "default"
+elif BUGSTACK_BROKER.startswith(("redis://", "rediss://", "unix://")):
+    Q_CLUSTER["redis"] = BUGSTACK_BROKER
+else:
+    raise ImproperlyConfigured(
+        f"BUGSTACK_BROKER={BUGSTACK_BROKER!r} is not understood: use 'orm' or a redis:// URL."
+    )

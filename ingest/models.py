@@ -1,0 +1,89 @@
+"""Error groups (one per project and fingerprint) and the events batched into them."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db import models
+
+from bugstack.models import Project
+
+
+class ErrorGroup(models.Model):
+    """Every event with the same fingerprint in a project; created by an atomic upsert at ingest."""
+
+    class Status(models.TextChoices):
+        UNRESOLVED = "unresolved", "Unresolved"
+        RESOLVED = "resolved", "Resolved"
+        FIXED = "fixed", "Resolved by fix"
+        IGNORED = "ignored", "Ignored"
+
+    class Category(models.TextChoices):
+        CODE = "code", "Code"
+        INFRASTRUCTURE = "infrastructure", "Infrastructure"
+        CONFIGURATION = "configuration", "Configuration"
+        DEPENDENCY = "dependency", "Dependency"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="groups")
+    fingerprint = models.CharField(max_length=64)
+    fingerprint_version = models.PositiveSmallIntegerField(default=1)
+
+    title = models.CharField(max_length=500)
+    culprit = models.CharField(max_length=500, blank=True, help_text="Where it was raised: file in function.")
+    exception_type = models.CharField(max_length=200, blank=True)
+    platform = models.CharField(max_length=20, blank=True)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNRESOLVED)
+
+    # Triage verdict; staff may override it from admin.
+    category = models.CharField(max_length=16, choices=Category.choices, blank=True)
+    triage_reason = models.TextField(blank=True)
+    category_overridden = models.BooleanField(default=False)
+
+    times_seen = models.PositiveBigIntegerField(default=0)
+    first_seen = models.DateTimeField()
+    last_seen = models.DateTimeField()
+
+    # After a fix is merged: where, and how many events arrived from code that predates it.
+    fix_merged_at = models.DateTimeField(null=True, blank=True)
+    fix_commit_sha = models.CharField(max_length=64, blank=True)
+    seen_after_fix = models.PositiveBigIntegerField(default=0)
+    fix_verified_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "fingerprint"], name="unique_group_fingerprint"),
+        ]
+        indexes = [models.Index(fields=["project", "-last_seen"], name="group_project_last_seen")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class Event(models.Model):
+    """One occurrence, stored normalised and redacted."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="events")
+    event_id = models.UUIDField(default=uuid.uuid4)
+    timestamp = models.DateTimeField()
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    platform = models.CharField(max_length=20, blank=True)
+    level = models.CharField(max_length=10, default="error")
+    environment = models.CharField(max_length=100, blank=True)
+    release = models.CharField(max_length=200, blank=True)
+    server_name = models.CharField(max_length=200, blank=True)
+    exception_type = models.CharField(max_length=200, blank=True)
+    message = models.TextField(blank=True)
+    data = models.JSONField(help_text="The normalised, redacted payload.")
+
+    class Meta:
+        ordering = ["-timestamp"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "event_id"], name="unique_event_id"),
+        ]
+        indexes = [models.Index(fields=["group", "-timestamp"], name="event_group_timestamp")]
+
+    def __str__(self) -> str:
+        return f"{self.exception_type}: {self.message[:80]}"

@@ -1,0 +1,91 @@
+import pytest
+from django.contrib import admin
+from django.urls import reverse
+
+from integrations.models import Credential
+from tests.factories import (
+    CredentialFactory,
+    EventFactory,
+    FixAttemptFactory,
+    MembershipFactory,
+    ProjectKeyFactory,
+    TransitionFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture
+def staff_client(client, db):
+    client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+    return client
+
+
+@pytest.fixture
+def one_of_each(db):
+    key = ProjectKeyFactory()
+    event = EventFactory(group__project=key.project)
+    attempt = FixAttemptFactory(run__group=event.group)
+    TransitionFactory(run=attempt.run)
+    MembershipFactory(account=key.project.account)
+    CredentialFactory(account=key.project.account, secret="ghp_neverShownBackInAdmin0000000000")
+    return key
+
+
+def admin_urls(model):
+    prefix = f"admin:{model._meta.app_label}_{model._meta.model_name}"
+    obj = model._default_manager.first()
+    return [reverse(f"{prefix}_changelist"), reverse(f"{prefix}_change", args=[obj.pk])]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model",
+    [
+        m
+        for m in admin.site._registry
+        if m._meta.app_label in {"bugstack", "ingest", "pipeline", "integrations"}
+    ],
+    ids=lambda m: m._meta.label,
+)
+def test_every_admin_page_renders(staff_client, one_of_each, model):
+    for url in admin_urls(model):
+        response = staff_client.get(url)
+        assert response.status_code == 200, url
+
+
+@pytest.mark.django_db
+def test_secrets_are_never_displayed_back(staff_client, one_of_each):
+    for url in admin_urls(Credential):
+        assert b"ghp_neverShownBackInAdmin" not in staff_client.get(url).content
+
+
+@pytest.mark.django_db
+def test_saving_a_credential_with_an_empty_secret_keeps_the_old_one(staff_client, one_of_each):
+    credential = Credential.objects.get()
+    url = reverse("admin:integrations_credential_change", args=[credential.pk])
+
+    response = staff_client.post(url, {"account": credential.account_id, "kind": "github", "secret": ""})
+
+    assert response.status_code == 302
+    assert Credential.objects.get().secret == "ghp_neverShownBackInAdmin0000000000"
+
+
+@pytest.mark.django_db
+def test_project_key_shows_a_dsn(staff_client, one_of_each):
+    response = staff_client.get(reverse("admin:bugstack_projectkey_changelist"))
+    assert one_of_each.dsn.encode() in response.content
+
+
+@pytest.mark.django_db
+def test_pipeline_history_is_read_only(staff_client, one_of_each):
+    run = one_of_each.project.runs.get()
+    response = staff_client.get(reverse("admin:pipeline_fixrun_change", args=[run.pk]))
+    assert b'name="_save"' not in response.content
+    assert staff_client.get(reverse("admin:pipeline_fixrun_add")).status_code == 403
+
+
+@pytest.mark.django_db
+def test_the_auto_deploy_policy_is_editable_on_the_project_page(staff_client, one_of_each):
+    response = staff_client.get(reverse("admin:bugstack_project_change", args=[one_of_each.project.pk]))
+    assert b'name="auto_deploy"' in response.content
+    assert b'name="confidence_threshold"' in response.content
