@@ -1,0 +1,106 @@
+"""The code host interface (DESIGN.md, "Interfaces"): where the repository, pull requests and CI live.
+
+Implementations: ``integrations.github.GitHubHost`` (PyGithub) and ``integrations.localgit.LocalGitHost``
+(a git repository on disk). The pipeline talks only to this interface.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class PRState(StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+    MERGED = "merged"
+
+
+class CIState(StrEnum):
+    PENDING = "pending"
+    SUCCESS = "success"
+    FAILURE = "failure"
+    NONE = "none"  # the repository reports no status and no check at all
+
+
+@dataclass(frozen=True)
+class PullRequest:
+    number: int
+    url: str
+    branch: str
+    head_sha: str
+    state: PRState = PRState.OPEN
+    merge_sha: str = ""
+
+
+@dataclass(frozen=True)
+class CIFailure:
+    name: str
+    summary: str = ""
+    text: str = ""
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class CIResult:
+    state: CIState
+    failures: tuple[CIFailure, ...] = field(default_factory=tuple)
+
+
+class CodeHost(abc.ABC):
+    """One repository on one host, seen with one account's credentials."""
+
+    default_branch: str
+
+    @abc.abstractmethod
+    def head(self, branch: str) -> str:
+        """The commit sha at the tip of ``branch``."""
+
+    @abc.abstractmethod
+    def tree(self, sha: str) -> list[str]:
+        """Every file path in the repository at ``sha`` (one listing, never a clone)."""
+
+    @abc.abstractmethod
+    def read(self, path: str, sha: str) -> str:
+        """The text of ``path`` at ``sha``; raises ``FileNotFound`` if absent, ``BinaryFile`` if not text."""
+
+    @abc.abstractmethod
+    def create_branch(self, name: str, sha: str) -> None:
+        """Create ``name`` at ``sha``; an existing branch at any sha is left as it is."""
+
+    @abc.abstractmethod
+    def commit(self, branch: str, files: dict[str, str], message: str) -> str:
+        """Write all ``files`` to ``branch`` as one commit (atomic) and return its sha."""
+
+    @abc.abstractmethod
+    def find_pull_request(self, branch: str) -> PullRequest | None:
+        """The pull request whose head is ``branch``, open or not, if there is one."""
+
+    @abc.abstractmethod
+    def open_pull_request(self, branch: str, title: str, body: str) -> PullRequest:
+        """Open a pull request from ``branch`` into the default branch."""
+
+    @abc.abstractmethod
+    def get_pull_request(self, number: int) -> PullRequest:
+        """The pull request's current state (people may have merged or closed it)."""
+
+    @abc.abstractmethod
+    def label_pull_request(self, pr: PullRequest, label: str) -> None:
+        """Add ``label`` to the pull request."""
+
+    @abc.abstractmethod
+    def ci(self, sha: str) -> CIResult:
+        """The combined CI verdict for ``sha``."""
+
+    @abc.abstractmethod
+    def merge(self, pr: PullRequest, method: str) -> str:
+        """Merge the pull request with ``method`` (merge, squash or rebase); return the merge commit sha."""
+
+
+class FileNotFound(LookupError):
+    """The path does not exist at that commit."""
+
+
+class BinaryFile(ValueError):
+    """The file is not text."""
