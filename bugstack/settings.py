@@ -140,6 +140,23 @@ BUGSTACK_GITHUB_PACING = env.bool("BUGSTACK_GITHUB_PACING", default=True)
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 BUGSTACK_ANTHROPIC_MODEL = env.str("BUGSTACK_ANTHROPIC_MODEL", default="claude-sonnet-4-5")
 
+# --- pipeline -------------------------------------------------------------------------------------------
+
+# A worker holds a run's stage this long; past it (the worker died) the poll hands the stage to another.
+BUGSTACK_STAGE_LEASE_SECONDS = env.int("BUGSTACK_STAGE_LEASE_SECONDS", default=300)
+# A stage queued but not started for this long is queued again (a broker can lose a task).
+BUGSTACK_STUCK_SECONDS = env.int("BUGSTACK_STUCK_SECONDS", default=120)
+# A stage started this many times without finishing (its worker keeps dying) ends the run.
+BUGSTACK_MAX_STAGE_ATTEMPTS = env.int("BUGSTACK_MAX_STAGE_ATTEMPTS", default=3)
+# Transient outside errors (network, 5xx, rate limits, overload) are retried this many times per stage.
+BUGSTACK_TRANSIENT_RETRIES = env.int("BUGSTACK_TRANSIENT_RETRIES", default=3)
+BUGSTACK_TRANSIENT_BACKOFF_SECONDS = env.float("BUGSTACK_TRANSIENT_BACKOFF_SECONDS", default=2.0)
+# A repository that reports no CI check at all: wait this long for one, then ask for review.
+BUGSTACK_CI_NONE_GRACE_SECONDS = env.int("BUGSTACK_CI_NONE_GRACE_SECONDS", default=600)
+BUGSTACK_REVIEW_POLL_SECONDS = env.int("BUGSTACK_REVIEW_POLL_SECONDS", default=300)
+# A run not in review and not moving for this long is ended by the reaper.
+BUGSTACK_RUN_DEADLINE_SECONDS = env.int("BUGSTACK_RUN_DEADLINE_SECONDS", default=6 * 3600)
+
 # --- django-q2 ------------------------------------------------------------------------------------------
 
 BUGSTACK_BROKER = env.str("BUGSTACK_BROKER", default="orm")

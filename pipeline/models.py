@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from bugstack.models import Project
 from ingest.models import ErrorGroup, Event
-from pipeline.states import FINAL_STATES, RunState
+from pipeline.states import FINAL_STATES, PR_OPEN_STATES, RunState
 
 
 class FixRunQuerySet(models.QuerySet):
     def in_flight(self) -> FixRunQuerySet:
         return self.exclude(state__in=FINAL_STATES)
+
+    def with_open_pr(self) -> FixRunQuerySet:
+        return self.filter(pr_number__isnull=False).filter(
+            models.Q(state__in=PR_OPEN_STATES) | models.Q(state=RunState.GENERATING_FIX)
+        )
 
 
 class FixRun(models.Model):
@@ -35,18 +41,24 @@ class FixRun(models.Model):
     )
     trigger = models.CharField(max_length=12, choices=Trigger.choices, default=Trigger.NEW_GROUP)
     state = models.CharField(max_length=20, choices=RunState.choices, default=RunState.QUEUED)
-    state_changed_at = models.DateTimeField(auto_now_add=True)
+    state_changed_at = models.DateTimeField(default=timezone.now)
     # How many times the current stage was started; bounds redelivery of a task that keeps dying.
     stage_attempts = models.PositiveSmallIntegerField(default=0)
+    # A worker doing the current stage holds it until then; past it, the watchdog hands the stage on.
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
 
     category = models.CharField(max_length=16, choices=ErrorGroup.Category.choices, blank=True)
     triage_reason = models.TextField(blank=True)
 
+    context = models.JSONField(
+        default=dict, blank=True, help_text="The files read for the fix, and why each was read or skipped."
+    )
     base_sha = models.CharField(max_length=64, blank=True)
     branch = models.CharField(max_length=255, blank=True)
     head_sha = models.CharField(max_length=64, blank=True)
     pr_number = models.PositiveIntegerField(null=True, blank=True)
     pr_url = models.CharField(max_length=500, blank=True)
+    merge_sha = models.CharField(max_length=64, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     reason = models.TextField(blank=True, help_text="Why the run ended where it did, for people.")
 
@@ -93,6 +105,9 @@ class FixAttempt(models.Model):
     usage = models.JSONField(default=dict, blank=True)
 
     edits = models.JSONField(default=list, blank=True)
+    changes = models.JSONField(
+        default=dict, blank=True, help_text="Path → full new text of each changed file."
+    )
     diff = models.TextField(blank=True)
     explanation = models.TextField(blank=True)
     root_cause = models.TextField(blank=True)
@@ -120,7 +135,7 @@ class Transition(models.Model):
     run = models.ForeignKey(FixRun, on_delete=models.CASCADE, related_name="transitions")
     from_state = models.CharField(max_length=20, choices=RunState.choices)
     to_state = models.CharField(max_length=20, choices=RunState.choices)
-    at = models.DateTimeField(auto_now_add=True)
+    at = models.DateTimeField(default=timezone.now)
     detail = models.TextField(blank=True)
 
     class Meta:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django_q.tasks import async_task
 
 from ingest.models import ErrorGroup, Event
 from pipeline.models import FixRun
+from pipeline.queue import enqueue
 from pipeline.states import RunState
 
 
@@ -19,9 +19,5 @@ def start_run(group: ErrorGroup, trigger: str, event: Event | None = None) -> Fi
     run = FixRun.objects.create(
         project_id=group.project_id, group=group, event=event, trigger=trigger, state=RunState.QUEUED
     )
-    transaction.on_commit(lambda: enqueue_stage(run.pk))
+    transaction.on_commit(lambda: enqueue(run.pk, RunState.QUEUED))
     return run
-
-
-def enqueue_stage(run_id: int) -> None:
-    async_task("pipeline.tasks.run_stage", run_id, task_name=f"run-{run_id}", group=f"run-{run_id}")
