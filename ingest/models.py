@@ -48,6 +48,8 @@ class ErrorGroup(models.Model):
     fix_commit_sha = models.CharField(max_length=64, blank=True)
     seen_after_fix = models.PositiveBigIntegerField(default=0)
     fix_verified_at = models.DateTimeField(null=True, blank=True)
+    # Distinct releases the group was seen in, oldest first and bounded: tells regressions from old deploys.
+    releases = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_seen"]

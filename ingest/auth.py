@@ -1,0 +1,130 @@
+"""Who is sending: project keys (looked up once, then cached) and the per-key rate limit."""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db.models.signals import post_delete, post_save
+from django.dispatch import receiver
+from rest_framework import exceptions
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.throttling import BaseThrottle
+
+from bugstack.models import Project, ProjectKey
+from ingest.redact import denylist
+
+KEY_FORMAT = re.compile(r"^[0-9a-f]{32}$")
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class IngestKey:
+    """What ingest needs to know about a key and its project, cached so a request costs no lookup."""
+
+    key_id: int
+    project_id: int
+    is_active: bool
+    rate_limit_per_minute: int | None
+    dedup_window_seconds: int
+    redact_terms: tuple[str, ...]
+
+
+def key_cache_name(public_key: str) -> str:
+    return f"ingest:key:{public_key}"
+
+
+def lookup_key(public_key: str) -> IngestKey | None:
+    """The key's ingest view, or None for a key that does not exist (also cached, briefly)."""
+    name = key_cache_name(public_key)
+    found = cache.get(name, _MISSING)
+    if found is not _MISSING:
+        return found
+    try:
+        key = ProjectKey.objects.get_by_public_key(public_key)
+    except ProjectKey.DoesNotExist:
+        found = None
+    else:
+        found = IngestKey(
+            key_id=key.pk,
+            project_id=key.project_id,
+            is_active=key.is_active,
+            rate_limit_per_minute=key.project.rate_limit_per_minute,
+            dedup_window_seconds=key.project.dedup_window_seconds,
+            redact_terms=denylist(key.project.extra_redact_keys),
+        )
+    cache.set(name, found, settings.BUGSTACK_KEY_CACHE_SECONDS)
+    return found
+
+
+def forget_key(public_key: str) -> None:
+    cache.delete(key_cache_name(public_key))
+
+
+@receiver(post_save, sender=ProjectKey)
+@receiver(post_delete, sender=ProjectKey)
+def forget_changed_key(sender, instance: ProjectKey, **kwargs) -> None:
+    forget_key(instance.public_key)
+
+
+@receiver(post_save, sender=Project)
+def forget_project_keys(sender, instance: Project, created: bool, **kwargs) -> None:
+    # Rate limit, dedup window and redaction keys are cached with each key of the project.
+    if not created:
+        cache.delete_many([key_cache_name(k) for k in instance.keys.values_list("public_key", flat=True)])
+
+
+def key_from_headers(meta: dict) -> str:
+    authorization = meta.get("HTTP_AUTHORIZATION", "")
+    scheme, _, credentials = authorization.partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return meta.get("HTTP_X_BUGSTACK_KEY", "").strip()
+
+
+class ProjectKeyAuthentication(BaseAuthentication):
+    """``Authorization: Bearer <key>`` or ``X-Bugstack-Key: <key>``; ``request.auth`` is the ``IngestKey``."""
+
+    def authenticate(self, request) -> tuple[None, IngestKey]:
+        public_key = key_from_headers(request.META)
+        if not public_key:
+            raise exceptions.NotAuthenticated(
+                "No project key: send 'Authorization: Bearer <key>' or 'X-Bugstack-Key: <key>'."
+            )
+        key = lookup_key(public_key.lower()) if KEY_FORMAT.match(public_key.lower()) else None
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown project key.")
+        if not key.is_active:
+            raise exceptions.AuthenticationFailed(
+                "This project key is inactive; use the project's current key."
+            )
+        return None, key
+
+    def authenticate_header(self, request) -> str:
+        return 'Bearer realm="bugstack"'
+
+
+class ProjectKeyRateThrottle(BaseThrottle):
+    """The project's events-per-minute limit for each key, in fixed one-minute windows."""
+
+    def allow_request(self, request, view) -> bool:
+        key: IngestKey = request.auth
+        if not key.rate_limit_per_minute:
+            return True
+        now = time.time()
+        window = f"ingest:rate:{key.key_id}:{int(now // 60)}"
+        cache.add(window, 0, timeout=120)
+        try:
+            count = cache.incr(window)
+        except ValueError:  # the window expired between add and incr
+            cache.set(window, 1, timeout=120)
+            count = 1
+        self.retry_after = math.ceil(60 - now % 60)
+        return count <= key.rate_limit_per_minute
+
+    def wait(self) -> float:
+        return self.retry_after

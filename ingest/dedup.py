@@ -1,0 +1,227 @@
+"""Dedup: one group per (project, fingerprint), an exact count, and whether an event starts a run.
+
+Every event runs one transaction: an atomic upsert of its group (``INSERT … ON CONFLICT … DO UPDATE …
+RETURNING``, the same statement on PostgreSQL and SQLite), which also locks the group's row until commit,
+so concurrent events of one group take their decisions one after the other and see each other's runs; then
+the event row; then, if ``decide`` says so, ``pipeline.runs.start_run`` in the same transaction. A repeated
+``event_id`` fails the event row's unique constraint and rolls the whole transaction back, count included.
+
+Regressions need "the releases this group was seen in before its fix was merged". They are kept on the group
+in ``ErrorGroup.releases``: the distinct releases seen, oldest first, at most ``MAX_RELEASES`` (the oldest
+drop out). While the group is ``fixed`` a release missing from that list is by definition a deploy after
+the fix — it reopens the group and is added — so the list holds exactly the pre-fix releases until then.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils.dateparse import parse_datetime
+
+from ingest.models import ErrorGroup, Event
+from ingest.normalize import PreparedEvent
+from pipeline.models import FixRun
+from pipeline.runs import start_run
+from pipeline.states import FINAL_STATES, RunState
+
+MAX_RELEASES = 50
+
+# Runs that ended on a verdict about the error: only a person starts another one.
+VERDICT_STATES = frozenset({RunState.OUT_OF_SCOPE, RunState.FIX_FAILED})
+
+
+@dataclass(frozen=True)
+class GroupState:
+    """The group as the upsert left it."""
+
+    id: int
+    project_id: int
+    created: bool
+    status: str
+    fix_merged_at: datetime | None
+    releases: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class LatestRun:
+    state: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Decision:
+    trigger: str | None = None  # a ``FixRun.Trigger`` value when the event starts a run
+    seen_after_fix: bool = False  # an event from code deployed before the fix
+    reopen: bool = False  # the fix did not hold: the group is unresolved again
+
+
+def decide(
+    group: GroupState,
+    latest: LatestRun | None,
+    release: str,
+    now: datetime,
+    window_seconds: int,
+    grace_seconds: int,
+) -> Decision:
+    """What this event does to its group (DESIGN.md, "When an event starts a run")."""
+    if group.created:
+        return Decision(trigger=FixRun.Trigger.NEW_GROUP)
+    if group.status == ErrorGroup.Status.IGNORED:
+        return Decision()
+    if group.status == ErrorGroup.Status.FIXED:
+        if from_code_before_fix(group, release, now, grace_seconds):
+            return Decision(seen_after_fix=True)
+        return Decision(trigger=FixRun.Trigger.REGRESSION if may_start(latest) else None, reopen=True)
+    if (
+        latest is not None
+        and latest.state == RunState.FAILED
+        and latest.created_at <= now - timedelta(seconds=window_seconds)
+    ):
+        return Decision(trigger=FixRun.Trigger.RETRY)
+    return Decision()
+
+
+def from_code_before_fix(group: GroupState, release: str, now: datetime, grace_seconds: int) -> bool:
+    """Whether an event of a fixed group probably comes from code deployed before the fix."""
+    if release:
+        return release in group.releases
+    if group.fix_merged_at is None:
+        return False
+    return now < group.fix_merged_at + timedelta(seconds=grace_seconds)
+
+
+def may_start(latest: LatestRun | None) -> bool:
+    """No run in flight (nor a PR open), and the last one did not end on a verdict."""
+    return latest is None or (latest.state in FINAL_STATES and latest.state not in VERDICT_STATES)
+
+
+def record_event(project_id: int, event: PreparedEvent, window_seconds: int, now: datetime) -> bool:
+    """Store the event in its group, starting a run if it should; False if its event_id was already stored."""
+    try:
+        with transaction.atomic():
+            group = upsert_group(project_id, event, now)
+            latest = None if group.created else latest_run(group.id)
+            decision = decide(
+                group, latest, event.release, now, window_seconds, settings.BUGSTACK_REGRESSION_GRACE_SECONDS
+            )
+            stored = store_event(project_id, group.id, event)
+            update_group(group, decision, event.release)
+            if decision.trigger:
+                start_run(ErrorGroup(id=group.id, project_id=project_id), decision.trigger, stored)
+    except IntegrityError:
+        # Only a repeated event_id is expected here; anything else is a real error and must surface.
+        if Event.objects.filter(project_id=project_id, event_id=event.event_id).exists():
+            return False
+        raise
+    return True
+
+
+def upsert_group(project_id: int, event: PreparedEvent, now: datetime) -> GroupState:
+    """Create the group or count one more event in it, atomically; the row stays locked until commit."""
+    columns, params = insert_columns(
+        {
+            "project_id": project_id,
+            "fingerprint": event.fingerprint,
+            "fingerprint_version": event.fingerprint_version,
+            "title": event.title,
+            "culprit": event.culprit,
+            "exception_type": event.exception_type,
+            "platform": event.platform,
+            "times_seen": 1,
+            "first_seen": now,
+            "last_seen": now,
+            "releases": [event.release] if event.release else [],
+        }
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(upsert_sql(tuple(columns)), params)
+        group_id, times_seen, status, fix_merged_at, releases = cursor.fetchone()
+    return GroupState(
+        id=group_id,
+        project_id=project_id,
+        # Only the INSERT branch leaves a count of one; every UPDATE makes it at least two.
+        created=times_seen == 1,
+        status=status,
+        fix_merged_at=as_datetime(fix_merged_at),
+        releases=tuple(json.loads(releases) if isinstance(releases, str | bytes) else releases or ()),
+    )
+
+
+@functools.cache
+def upsert_sql(columns: tuple[str, ...]) -> str:
+    """``INSERT … ON CONFLICT DO UPDATE … RETURNING``, identical on PostgreSQL and SQLite (3.35+)."""
+    qn = connection.ops.quote_name
+    table = qn(ErrorGroup._meta.db_table)
+    # Built only from the model's own column names, never from request data.
+    return (
+        f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(columns))}) "
+        f"ON CONFLICT ({qn('project_id')}, {qn('fingerprint')}) DO UPDATE SET "
+        f"{qn('times_seen')} = {table}.{qn('times_seen')} + 1, "
+        f"{qn('last_seen')} = CASE WHEN EXCLUDED.{qn('last_seen')} > {table}.{qn('last_seen')} "
+        f"THEN EXCLUDED.{qn('last_seen')} ELSE {table}.{qn('last_seen')} END "
+        f"RETURNING {qn('id')}, {qn('times_seen')}, {qn('status')}, {qn('fix_merged_at')}, {qn('releases')}"
+    )
+
+
+def insert_columns(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
+    """Every column of a new group, from ``values`` or the field's default, prepared for this database."""
+    columns, params = [], []
+    for model_field in ErrorGroup._meta.concrete_fields:
+        if model_field.primary_key:
+            continue
+        value = values[model_field.attname] if model_field.attname in values else model_field.get_default()
+        columns.append(model_field.column)
+        params.append(model_field.get_db_prep_save(value, connection))
+    return columns, params
+
+
+def as_datetime(value: datetime | str | None) -> datetime | None:
+    # SQLite hands raw SQL its datetimes back as naive UTC text.
+    if isinstance(value, str):
+        value = parse_datetime(value)
+    if value is not None and value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value
+
+
+def latest_run(group_id: int) -> LatestRun | None:
+    found = ErrorGroup(id=group_id).runs.order_by("-created_at").values_list("state", "created_at").first()
+    return LatestRun(*found) if found else None
+
+
+def store_event(project_id: int, group_id: int, event: PreparedEvent) -> Event:
+    return Event.objects.create(
+        project_id=project_id,
+        group_id=group_id,
+        event_id=event.event_id,
+        timestamp=event.timestamp,
+        platform=event.platform,
+        level=event.level,
+        environment=event.environment,
+        release=event.release,
+        server_name=event.server_name,
+        exception_type=event.exception_type,
+        message=event.message,
+        data=event.data,
+    )
+
+
+def update_group(group: GroupState, decision: Decision, release: str) -> None:
+    """Apply the decision's bookkeeping to the (still locked) group in one statement, if there is any."""
+    changes: dict[str, Any] = {}
+    if release and release not in group.releases:
+        changes["releases"] = [*group.releases, release][-MAX_RELEASES:]
+    if decision.seen_after_fix:
+        changes["seen_after_fix"] = F("seen_after_fix") + 1
+    if decision.reopen:
+        changes["status"] = ErrorGroup.Status.UNRESOLVED
+    if changes:
+        ErrorGroup.objects.filter(pk=group.id).update(**changes)

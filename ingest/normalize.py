@@ -1,0 +1,243 @@
+"""One internal shape for every accepted payload: what is stored, grouped and shown.
+
+Validated payload in, ``PreparedEvent`` out: timestamps in UTC, platform names from a fixed set, frames
+oldest first (the protocol's order) and capped near the raise site, every string capped with a visible
+marker, unknown fields kept in a bounded ``extra``, then redaction (``ingest.redact``) and the grouping
+hash (``ingest.fingerprint``) over the redacted result, so neither the database nor the hash sees a secret.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from ingest.fingerprint import FINGERPRINT_VERSION, fingerprint
+from ingest.redact import DENYLIST, redact
+from ingest.schema import EventPayload, SchemaError
+
+TRUNCATED = "…[truncated]"
+MAX_STRING = 1024
+MAX_MESSAGE = 8192
+MAX_CONTEXT_LINES = 5
+MAX_FRAMES = 100
+MAX_EXCEPTIONS = 10
+MAX_ITEMS = 100  # per list or mapping in free-form data
+MAX_DEPTH = 6
+MAX_EXTRA_BYTES = 16 * 1024
+
+PLATFORMS = {
+    "python": "python",
+    "py": "python",
+    "cpython": "python",
+    "node": "node",
+    "nodejs": "node",
+    "node.js": "node",
+    "javascript": "javascript",
+    "js": "javascript",
+    "ruby": "ruby",
+    "rb": "ruby",
+    "go": "go",
+    "golang": "go",
+}
+LEVELS = {"fatal": "fatal", "critical": "fatal", "error": "error", "warning": "warning", "warn": "warning"}
+LEVELS |= {"info": "info", "debug": "debug"}
+
+# Model columns the event's scalar fields go to, and their lengths.
+COLUMN_LIMITS = {"environment": 100, "release": 200, "server_name": 200, "exception_type": 200}
+KNOWN_FIELDS = frozenset(EventPayload.model_fields)
+
+
+@dataclass(frozen=True)
+class PreparedEvent:
+    """An event ready to store: the redacted data and the columns derived from it."""
+
+    event_id: uuid.UUID
+    timestamp: datetime
+    platform: str
+    level: str
+    environment: str
+    release: str
+    server_name: str
+    exception_type: str
+    message: str
+    title: str
+    culprit: str
+    fingerprint: str
+    fingerprint_version: int
+    data: dict[str, Any]
+
+
+def prepare_event(
+    payload: EventPayload, received_at: datetime, terms: tuple[str, ...] = DENYLIST
+) -> PreparedEvent:
+    """Normalise, redact and fingerprint a validated payload."""
+    data = redact(normalise(payload, received_at), terms)
+    last = data["exception"]["values"][-1]
+    exception_type = cap(last.get("type") or "Error", COLUMN_LIMITS["exception_type"])
+    message = last.get("value") or ""
+    return PreparedEvent(
+        event_id=uuid.UUID(data["event_id"]),
+        timestamp=datetime.fromisoformat(data["timestamp"]),
+        platform=data["platform"],
+        level=data["level"],
+        environment=data.get("environment", ""),
+        release=data.get("release", ""),
+        server_name=data.get("server_name", ""),
+        exception_type=exception_type,
+        message=message,
+        title=cap(f"{exception_type}: {first_line(message)}" if message else exception_type, 500),
+        culprit=cap(culprit(last), 500),
+        fingerprint=fingerprint(data),
+        fingerprint_version=FINGERPRINT_VERSION,
+        data=data,
+    )
+
+
+def normalise(payload: EventPayload, received_at: datetime) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "event_id": parse_event_id(payload.event_id),
+        "timestamp": parse_timestamp(payload.timestamp, received_at).isoformat(),
+        "platform": PLATFORMS.get(
+            (payload.platform or "").strip().lower(), "other" if payload.platform else ""
+        ),
+        "level": LEVELS.get((payload.level or "error").strip().lower(), "error"),
+        "exception": {"values": [exception(value) for value in payload.exception.values[-MAX_EXCEPTIONS:]]},
+    }
+    for field in ("environment", "release", "server_name"):
+        value = getattr(payload, field)
+        if value:
+            data[field] = cap(value.strip(), COLUMN_LIMITS[field])
+    if payload.message is not None:
+        data["message"] = bounded(payload.message, limit=MAX_MESSAGE)
+    if payload.fingerprint:
+        data["fingerprint"] = [cap(str(part), MAX_STRING) for part in payload.fingerprint]
+    if payload.request is not None:
+        data["request"] = bounded(payload.request.model_dump(exclude_none=True))
+    for field in ("contexts", "sdk", "user", "tags"):
+        value = getattr(payload, field)
+        if value:
+            data[field] = bounded(value)
+    extra = {**(payload.extra or {}), **(payload.model_extra or {})}
+    if extra:
+        data["extra"] = bounded_extra(extra)
+    return data
+
+
+def exception(value: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {"type": cap(value.type or "Error", COLUMN_LIMITS["exception_type"])}
+    if value.value is not None:
+        result["value"] = cap(value.value, MAX_MESSAGE)
+    if value.module:
+        result["module"] = cap(value.module, MAX_STRING)
+    if value.mechanism:
+        result["mechanism"] = bounded(value.mechanism)
+    if value.stacktrace is not None and value.stacktrace.frames:
+        frames = value.stacktrace.frames
+        # Frames are oldest first; the ones nearest the raise site say the most, so those are kept.
+        result["stacktrace"] = {"frames": [frame_dict(frame) for frame in frames[-MAX_FRAMES:]]}
+        if len(frames) > MAX_FRAMES:
+            result["stacktrace"]["frames_omitted"] = len(frames) - MAX_FRAMES
+    return result
+
+
+def frame_dict(frame: Any) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for field in ("filename", "abs_path", "module", "function", "context_line"):
+        value = getattr(frame, field)
+        if value is not None:
+            result[field] = cap(value, MAX_STRING)
+    for field in ("lineno", "colno", "in_app"):
+        value = getattr(frame, field)
+        if value is not None:
+            result[field] = value
+    for field in ("pre_context", "post_context"):
+        lines = getattr(frame, field)
+        if lines:
+            kept = lines[-MAX_CONTEXT_LINES:] if field == "pre_context" else lines[:MAX_CONTEXT_LINES]
+            result[field] = [cap(line, MAX_STRING) for line in kept]
+    if frame.vars:
+        result["vars"] = bounded(frame.vars, depth=2)
+    return result
+
+
+def parse_event_id(raw: str | None) -> str:
+    if raw is None:
+        return uuid.uuid4().hex
+    try:
+        return uuid.UUID(raw.strip()).hex
+    except ValueError:
+        raise SchemaError("event_id", "must be 32 hexadecimal characters (a UUID)") from None
+
+
+def parse_timestamp(raw: str | int | float | None, received_at: datetime) -> datetime:
+    """RFC 3339 or epoch seconds; naive times are UTC; no timestamp means when it arrived."""
+    if raw is None:
+        return received_at
+    try:
+        if isinstance(raw, str) and not raw.replace(".", "", 1).isdigit():
+            parsed = datetime.fromisoformat(raw.strip())
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+        return datetime.fromtimestamp(float(raw), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        raise SchemaError("timestamp", "must be an RFC 3339 date-time or epoch seconds") from None
+
+
+def culprit(exception: dict[str, Any]) -> str:
+    frames = (exception.get("stacktrace") or {}).get("frames") or []
+    in_app = [frame for frame in frames if frame.get("in_app") is True] or frames
+    if not in_app:
+        return ""
+    frame = in_app[-1]
+    where = frame.get("filename") or frame.get("abs_path") or frame.get("module") or "?"
+    return f"{where} in {frame.get('function') or '?'}"
+
+
+def cap(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    return text[: limit - len(TRUNCATED)] + TRUNCATED
+
+
+def first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0]
+
+
+def bounded(value: Any, depth: int = 0, limit: int = MAX_STRING) -> Any:
+    """Free-form JSON with strings, collections and nesting capped; what is cut says so."""
+    if isinstance(value, str):
+        return cap(value, limit)
+    if depth >= MAX_DEPTH and isinstance(value, dict | list):
+        return TRUNCATED
+    if isinstance(value, dict):
+        items = list(value.items())
+        result = {cap(str(key), 200): bounded(item, depth + 1) for key, item in items[:MAX_ITEMS]}
+        if len(items) > MAX_ITEMS:
+            result[TRUNCATED] = f"{len(items) - MAX_ITEMS} more keys"
+        return result
+    if isinstance(value, list):
+        result_list = [bounded(item, depth + 1) for item in value[:MAX_ITEMS]]
+        if len(value) > MAX_ITEMS:
+            result_list.append(f"{TRUNCATED} {len(value) - MAX_ITEMS} more items")
+        return result_list
+    return value
+
+
+def bounded_extra(extra: dict[str, Any]) -> dict[str, Any]:
+    """Unknown fields, kept while they fit in ``MAX_EXTRA_BYTES`` of JSON."""
+    kept: dict[str, Any] = {}
+    budget = MAX_EXTRA_BYTES
+    dropped = 0
+    for key, value in extra.items():
+        item = bounded(value, depth=1)
+        size = len(json.dumps(item, ensure_ascii=False, default=str)) + len(key)
+        if size > budget:
+            dropped += 1
+            continue
+        kept[cap(key, 200)] = item
+        budget -= size
+    if dropped:
+        kept[TRUNCATED] = f"{dropped} fields over {MAX_EXTRA_BYTES} bytes dropped"
+    return kept

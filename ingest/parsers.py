@@ -1,0 +1,101 @@
+"""Reading an event body: size limit after decompression, gzip/deflate, strict UTF-8 JSON."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zlib
+from typing import Any
+
+from django.conf import settings
+from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
+
+# Lone surrogates and NUL survive json.loads but no database can store them; both only come from \u escapes.
+_UNSTORABLE = re.compile(r"[\x00\ud800-\udfff]")
+
+
+class PayloadTooLarge(exceptions.APIException):
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "payload_too_large"
+
+
+class EventJSONParser(BaseParser):
+    """JSON events, optionally gzip- or deflate-encoded, cut off at ``BUGSTACK_INGEST_MAX_BYTES``."""
+
+    media_type = "application/json"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        limit = settings.BUGSTACK_INGEST_MAX_BYTES
+        request = (parser_context or {}).get("request")
+        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
+        raw = read_limited(stream, limit)
+        body = decompress(raw, encoding, limit)
+        return loads(body, needs_cleaning=b"\\u" in body)
+
+
+def read_limited(stream, limit: int) -> bytes:
+    raw = stream.read(limit + 1) if stream is not None else b""
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    return raw
+
+
+def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
+    """The decoded body; inflates at most ``limit + 1`` bytes, so a compression bomb costs nothing."""
+    if encoding in ("", "identity"):
+        return raw
+    if encoding not in ("gzip", "x-gzip", "deflate"):
+        raise exceptions.UnsupportedMediaType(
+            encoding, detail=f"Content-Encoding {encoding!r} is not supported: use gzip, deflate or none."
+        )
+    # gzip wrapper (16 + MAX_WBITS); deflate is zlib-wrapped per the RFC, but some clients send it raw.
+    attempts = [16 + zlib.MAX_WBITS] if encoding != "deflate" else [zlib.MAX_WBITS, -zlib.MAX_WBITS]
+    for wbits in attempts:
+        inflater = zlib.decompressobj(wbits)
+        try:
+            body = inflater.decompress(raw, limit + 1)
+        except zlib.error:
+            continue
+        if len(body) > limit or inflater.unconsumed_tail:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes once decompressed.")
+        if not inflater.eof:
+            break
+        return body
+    raise exceptions.ParseError(f"The body is not valid {encoding} data.")
+
+
+def loads(body: bytes, needs_cleaning: bool) -> Any:
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise exceptions.ParseError(f"The body is not UTF-8 (byte {exc.start}).") from None
+    try:
+        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
+        return clean(data) if needs_cleaning else data
+    except (ValueError, RecursionError) as exc:
+        raise exceptions.ParseError(f"The body is not valid JSON: {str(exc)[:200]}") from None
+
+
+def clean(value: Any) -> Any:
+    """``value`` with NUL characters and lone surrogates replaced, in keys and strings alike."""
+    if isinstance(value, str):
+        return _UNSTORABLE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {clean(key): clean(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [clean(item) for item in value]
+    return value
+
+
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text[:20]} is out of range")
+    return number
+
+
+def _refuse_constant(name: str) -> float:
+    # NaN and Infinity are not JSON, and PostgreSQL's jsonb refuses them.
+    raise ValueError(f"{name} is not a JSON value")

@@ -1,0 +1,161 @@
+"""Server-side redaction: the second line of defence after the SDKs, applied before anything is stored.
+
+Two rules, both plain data plus pure functions so the SDKs can mirror them exactly:
+
+- a mapping key that contains a ``DENYLIST`` term (case-insensitive, ``-`` and ``_`` equivalent) has its
+  value replaced by ``FILTERED``, wherever the mapping sits (headers, cookies, query, body, tags, extra,
+  frame vars); query strings and URLs have their parameters filtered the same way;
+- a string that looks like a credential (``SECRET_PATTERNS``) or a card number (Luhn-valid) is masked
+  wherever it appears, messages and stack frames included.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+FILTERED = "[Filtered]"
+
+# Substring terms, compared against the lower-cased key with "-" read as "_": "X-Api-Key", "db_password",
+# "sessionid" and "csrftoken" all match. Substrings over-filter a little ("author"), which is the safe side.
+DENYLIST: tuple[str, ...] = (
+    "password",
+    "passwd",
+    "secret",
+    "token",
+    "api_key",
+    "apikey",
+    "auth",
+    "credential",
+    "cookie",
+    "session",
+    "csrf",
+    "xsrf",
+    "private_key",
+    "privatekey",
+)
+
+# Each pattern matches the whole secret; the replacement keeps only what names the kind of secret.
+SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
+    # "Authorization: Bearer …" pasted into a message or a header value.
+    (r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*", r"\1 " + FILTERED),
+    # JSON Web Tokens: three base64url parts, the first starting with '{"' encoded.
+    (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", FILTERED),
+    # GitHub personal, OAuth, app, refresh tokens and fine-grained PATs.
+    (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", FILTERED),
+    (r"\bgithub_pat_[A-Za-z0-9_]{30,}\b", FILTERED),
+    # Anthropic and other "sk-" style API keys.
+    (r"\bsk-ant-[A-Za-z0-9_-]{20,}", FILTERED),
+    (r"\bsk-[A-Za-z0-9_-]{32,}", FILTERED),
+    # AWS access key ids, and secret access keys where they are named.
+    (r"\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b", FILTERED),
+    (r"(?i)(aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+]{40}", r"\1" + FILTERED),
+    # Stripe secret, restricted and publishable keys, and webhook secrets.
+    (r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", FILTERED),
+    (r"\bwhsec_[A-Za-z0-9]{20,}\b", FILTERED),
+    # Slack tokens.
+    (r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b", FILTERED),
+    # Credentials in URLs: scheme://user:password@host.
+    (r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@", r"\1" + FILTERED + "@"),
+)
+
+# 13 to 19 digits, optionally grouped by single spaces or dashes; each candidate is then checked with Luhn.
+CARD_CANDIDATE = r"\b\d(?:[ -]?\d){12,18}\b"
+
+_SECRETS = [(re.compile(pattern), replacement) for pattern, replacement in SECRET_PATTERNS]
+_CARD = re.compile(CARD_CANDIDATE)
+# Cheap pre-checks: most strings in an event (paths, function names) contain none of these.
+_MAYBE_SECRET = re.compile(
+    r"(?i)bearer|token|basic|eyJ|gh[pousr]_|github_pat_|sk-|AKIA|ASIA|AROA|AIDA|aws_|"
+    r"_live_|_test_|whsec_|xox|://[^\s]*@"
+)
+_MAYBE_CARD = re.compile(r"\d{4}")
+
+
+def denylist(extra_keys: Iterable[str] = ()) -> tuple[str, ...]:
+    """The built-in terms plus a project's own, normalised the way keys are compared."""
+    return DENYLIST + tuple(normalise_key(key) for key in extra_keys if key.strip())
+
+
+def normalise_key(key: str) -> str:
+    return key.strip().lower().replace("-", "_")
+
+
+def is_sensitive_key(key: str, terms: tuple[str, ...] = DENYLIST) -> bool:
+    normalised = normalise_key(key)
+    return any(term in normalised for term in terms)
+
+
+def luhn_valid(digits: str) -> bool:
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        n = ord(char) - 48
+        if position % 2:
+            n = n * 2 - 9 if n > 4 else n * 2
+        total += n
+    return total % 10 == 0
+
+
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return FILTERED if luhn_valid(digits) else match.group(0)
+
+
+def mask_text(text: str) -> str:
+    """``text`` with every credential-looking value and Luhn-valid card number replaced."""
+    if _MAYBE_SECRET.search(text):
+        for pattern, replacement in _SECRETS:
+            text = pattern.sub(replacement, text)
+    if _MAYBE_CARD.search(text):
+        text = _CARD.sub(_mask_card, text)
+    return text
+
+
+def filter_query(query: str, terms: tuple[str, ...] = DENYLIST) -> str:
+    """A query string with the values of sensitive parameters filtered."""
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if not any(is_sensitive_key(key, terms) for key, _ in pairs):
+        return mask_text(query)
+    return mask_text(
+        urlencode(
+            [(key, FILTERED if is_sensitive_key(key, terms) else value) for key, value in pairs], safe="[]"
+        )
+    )
+
+
+def filter_url(url: str, terms: tuple[str, ...] = DENYLIST) -> str:
+    """A URL with sensitive query parameters filtered and credentials masked."""
+    if "?" not in url:
+        return mask_text(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return mask_text(url)
+    return urlunsplit(parts._replace(query=filter_query(parts.query, terms)))
+
+
+def redact(value: Any, terms: tuple[str, ...] = DENYLIST) -> Any:
+    """A copy of ``value`` (any JSON value) with sensitive keys filtered and secrets masked."""
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, dict):
+        return {
+            key: FILTERED
+            if is_sensitive_key(key, terms) and item is not None
+            else redact_field(key, item, terms)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [redact(item, terms) for item in value]
+    return value
+
+
+def redact_field(key: str, value: Any, terms: tuple[str, ...]) -> Any:
+    # Query strings and URLs carry key/value pairs inside one string.
+    if isinstance(value, str) and key == "query_string":
+        return filter_query(value, terms)
+    if isinstance(value, str) and key == "url":
+        return filter_url(value, terms)
+    return redact(value, terms)

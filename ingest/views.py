@@ -1,0 +1,101 @@
+"""The events API: authenticate, check size, parse, redact, fingerprint, upsert, store, return."""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import DatabaseError
+from django.utils import timezone
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingest.auth import IngestKey, ProjectKeyAuthentication, ProjectKeyRateThrottle
+from ingest.dedup import record_event
+from ingest.normalize import prepare_event
+from ingest.parsers import EventJSONParser
+from ingest.schema import EventPayload, SchemaError, validate_payload
+
+RETRY_AFTER_UNAVAILABLE = 5
+logger = logging.getLogger(__name__)
+
+Accepted = inline_serializer("EventAccepted", {"id": serializers.CharField(help_text="The event id (hex).")})
+Problem = inline_serializer(
+    "Problem",
+    {
+        "detail": serializers.CharField(help_text="What is wrong, for a person."),
+        "field": serializers.CharField(required=False, help_text="Dotted path of the offending field."),
+    },
+)
+
+
+class ProjectKeyScheme(OpenApiAuthenticationExtension):
+    target_class = "ingest.auth.ProjectKeyAuthentication"
+    name = "projectKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "bearer", "description": "The project key (also `X-Bugstack-Key`)."}
+
+
+class EventIngestView(APIView):
+    """Accept one event (native protocol v1) from an SDK."""
+
+    authentication_classes = [ProjectKeyAuthentication]
+    permission_classes: list = []
+    throttle_classes = [ProjectKeyRateThrottle]
+    parser_classes = [EventJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    @extend_schema(
+        operation_id="events_create",
+        request=EventPayload,
+        responses={
+            202: OpenApiResponse(Accepted, description="Stored (or already stored under this event_id)."),
+            400: OpenApiResponse(Problem, description="Not JSON, not UTF-8, or not the protocol."),
+            401: OpenApiResponse(Problem, description="Missing, unknown or inactive project key."),
+            413: OpenApiResponse(Problem, description="Over the size limit after decompression."),
+            415: OpenApiResponse(
+                Problem, description="Not application/json, or an unknown Content-Encoding."
+            ),
+            429: OpenApiResponse(Problem, description="Over the key's rate limit; see Retry-After."),
+        },
+        tags=["events"],
+    )
+    def post(self, request: Request) -> Response:
+        if not request.content_type:
+            raise exceptions.UnsupportedMediaType(
+                "", detail="Send the event with Content-Type: application/json."
+            )
+        key: IngestKey = request.auth
+        received_at = timezone.now()
+        try:
+            event = prepare_event(validate_payload(request.data), received_at, key.redact_terms)
+        except SchemaError as exc:
+            return Response(
+                {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
+            )
+        record_event(key.project_id, event, key.dedup_window_seconds, received_at)
+        return Response({"id": event.event_id.hex}, status=status.HTTP_202_ACCEPTED)
+
+    def throttled(self, request: Request, wait: float | None) -> None:
+        raise exceptions.Throttled(
+            wait,
+            detail=f"This key sends more than {request.auth.rate_limit_per_minute} events a minute "
+            f"(the project's limit); retry in {wait} s.",
+        )
+
+    def handle_exception(self, exc: Exception) -> Response:
+        # The database being away is not the sender's fault and worth retrying: 503, never a bare 500.
+        if isinstance(exc, DatabaseError):
+            logger.exception("event not stored")
+            response = Response(
+                {"detail": "Events cannot be stored right now; retry later."},
+                status=status.HTTP_503_SERVICE_UNAVAILABLE,
+            )
+            response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+            return response
+        return super().handle_exception(exc)
