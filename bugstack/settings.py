@@ -188,3 +188,12 @@ else:
     raise ImproperlyConfigured(
         f"BUGSTACK_BROKER={BUGSTACK_BROKER!r} is not understood: use 'orm' or a redis:// URL."
     )
+
+# --- ingest ---------------------------------------------------------------------------------------------
+
+# Largest event body accepted, measured after gzip/deflate decompression.
+BUGSTACK_INGEST_MAX_BYTES = env.int("BUGSTACK_INGEST_MAX_BYTES", default=1024 * 1024)
+# How long a web process trusts its cached view of a project key (deactivation takes effect within it).
+BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
+# With no release on events, a fixed error seen again within this time is old code still deployed.
+BUGSTACK_REGRESSION_GRACE_SECONDS = env.int("BUGSTACK_REGRESSION_GRACE_SECONDS", default=24 * 3600)
