@@ -87,5 +87,23 @@ class FixProvider(abc.ABC):
     def propose(self, request: FixRequest) -> Proposal | None:
         """A proposed fix, or None when the provider declines rather than guess.
 
+        A proposal with neither edits nor new files also declines, keeping the exchange for the audit trail.
         Raises ``integrations.errors.IntegrationError`` when the provider could not be reached or refused.
         """
+
+
+def provider_for(project) -> FixProvider:
+    """Claude when the account (or the server) has an Anthropic key; the offline rules otherwise."""
+    from django.conf import settings
+
+    from integrations.anthropic import AnthropicProvider
+    from integrations.models import Credential
+    from integrations.rules import RulesProvider
+
+    credential = Credential.objects.filter(
+        account_id=project.account_id, kind=Credential.Kind.ANTHROPIC
+    ).first()
+    api_key = (credential.secret if credential else "") or settings.ANTHROPIC_API_KEY
+    if api_key:
+        return AnthropicProvider(api_key=api_key)
+    return RulesProvider()

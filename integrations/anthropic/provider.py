@@ -1,0 +1,185 @@
+"""``AnthropicProvider``: Claude proposes a fix through a forced ``propose_fix`` tool call.
+
+Why a tool call rather than SEARCH/REPLACE blocks in text: Aider measured code inside JSON a few points
+worse than markdown blocks for Claude 3.5 Sonnet, but that was whole-file code in JSON; here the JSON holds
+short search/replace snippets, where escaping costs little. In exchange a forced tool call gives a reply
+whose shape the API guarantees (no prose around the blocks to parse, no ambiguity about which file a block
+belongs to), and explanation, root cause and confidence arrive as typed fields. Whatever arrives is still
+checked here (shape) and then by the patch policy (content), so a malformed reply is named precisely and
+sent back to the model once as a tool error before we give up.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from django.conf import settings
+
+from integrations.anthropic.client import (
+    BACKOFF_ROUNDS,
+    BACKOFF_SECONDS,
+    SDK_MAX_RETRIES,
+    create_message,
+    make_client,
+)
+from integrations.anthropic.prompt import TOOL, TOOL_NAME, audit_text, system_blocks, user_prompt
+from integrations.errors import TransientError
+from integrations.providers import Edit, FixProvider, FixRequest, NewFile, Proposal, Usage
+
+MAX_OUTPUT_TOKENS = 8192
+CORRECTIONS = 1  # malformed replies sent back to the model before the call counts as failed
+
+
+class MalformedProposal(ValueError):
+    """The tool input does not have the proposal's shape; the message names the field."""
+
+
+class AnthropicProvider(FixProvider):
+    name = "anthropic"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        model: str | None = None,
+        base_url: str | None = None,
+        max_retries: int = SDK_MAX_RETRIES,
+        backoff_rounds: int = BACKOFF_ROUNDS,
+        backoff_seconds: float = BACKOFF_SECONDS,
+    ) -> None:
+        self.api_key = api_key
+        self.model = model or settings.BUGSTACK_ANTHROPIC_MODEL
+        self.client = make_client(api_key, base_url=base_url, max_retries=max_retries)
+        self.backoff_rounds = backoff_rounds
+        self.backoff_seconds = backoff_seconds
+
+    def propose(self, request: FixRequest) -> Proposal | None:
+        params = self.initial_params(request)
+        responses: list[dict[str, Any]] = []
+        usage = Usage()
+        for correction in range(CORRECTIONS + 1):
+            message = create_message(
+                self.client, params, rounds=self.backoff_rounds, backoff_seconds=self.backoff_seconds
+            )
+            responses.append(message.model_dump(mode="json", exclude_none=True))
+            usage = add_usage(usage, message.usage)
+            block = tool_use_block(message)
+            try:
+                proposal = parse_proposal(tool_input(message, block))
+            except MalformedProposal as problem:
+                if correction == CORRECTIONS:
+                    raise TransientError(
+                        f"Claude's proposal was malformed twice ({problem}); the fix can be retried."
+                    ) from problem
+                params = with_correction(params, message, block, str(problem))
+                continue
+            return self.finish(proposal, params, responses, usage)
+        raise AssertionError("unreachable: the last correction returns or raises")
+
+    def initial_params(self, request: FixRequest) -> dict[str, Any]:
+        return {
+            "model": self.model,
+            "max_tokens": MAX_OUTPUT_TOKENS,
+            "system": system_blocks(),
+            "tools": [TOOL],
+            "tool_choice": {"type": "tool", "name": TOOL_NAME},
+            "messages": [{"role": "user", "content": user_prompt(request, secrets=[self.api_key])}],
+        }
+
+    def finish(self, proposal: Proposal, params, responses, usage: Usage) -> Proposal:
+        return Proposal(
+            edits=proposal.edits,
+            new_files=proposal.new_files,
+            explanation=proposal.explanation,
+            root_cause=proposal.root_cause,
+            confidence=proposal.confidence,
+            usage=usage,
+            provider=self.name,
+            model=self.model,
+            prompt=audit_text(params),
+            response=json.dumps(responses, indent=2, ensure_ascii=False),
+        )
+
+
+def tool_use_block(message) -> Any | None:
+    return next(
+        (block for block in message.content if block.type == "tool_use" and block.name == TOOL_NAME), None
+    )
+
+
+def tool_input(message, block) -> Mapping[str, Any]:
+    if message.stop_reason == "max_tokens":
+        raise MalformedProposal("the reply was cut off at the output token limit; propose a smaller change")
+    if block is None:
+        raise MalformedProposal(f"the reply did not call {TOOL_NAME}")
+    if not isinstance(block.input, Mapping):
+        raise MalformedProposal(f"the {TOOL_NAME} input is not an object")
+    return block.input
+
+
+def parse_proposal(data: Mapping[str, Any]) -> Proposal:
+    """A ``Proposal`` from the tool input, or ``MalformedProposal`` naming the first bad field."""
+    confidence = data.get("confidence")
+    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
+        raise MalformedProposal("confidence must be a number from 0 to 1")
+    return Proposal(
+        edits=tuple(Edit(**item) for item in records(data, "edits", ("path", "search", "replace"), True)),
+        new_files=tuple(NewFile(**item) for item in records(data, "new_files", ("path", "content"), False)),
+        explanation=text_field(data, "explanation"),
+        root_cause=text_field(data, "root_cause"),
+        confidence=float(confidence),
+    )
+
+
+def text_field(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise MalformedProposal(f"{name} must be a non-empty string")
+    return value
+
+
+def records(
+    data: Mapping[str, Any], name: str, fields: tuple[str, ...], required: bool
+) -> list[dict[str, str]]:
+    items = data.get(name)
+    if items is None and not required:
+        return []
+    if not isinstance(items, list):
+        raise MalformedProposal(f"{name} must be a list")
+    result = []
+    for index, item in enumerate(items):
+        if not isinstance(item, Mapping):
+            raise MalformedProposal(f"{name}[{index}] must be an object")
+        for field in fields:
+            if not isinstance(item.get(field), str):
+                raise MalformedProposal(f"{name}[{index}].{field} must be a string")
+        result.append({field: item[field] for field in fields})
+    return result
+
+
+def with_correction(params: dict[str, Any], message, block, problem: str) -> dict[str, Any]:
+    """The conversation so far plus a turn telling the model what was wrong with its reply."""
+    correction = (
+        f"Your {TOOL_NAME} call was not usable: {problem}. Call {TOOL_NAME} again with a valid input."
+    )
+    if block is None:
+        reply: Any = correction
+    else:
+        reply = [{"type": "tool_result", "tool_use_id": block.id, "is_error": True, "content": correction}]
+    assistant = {
+        "role": "assistant",
+        "content": [item.model_dump(mode="json", exclude_none=True) for item in message.content],
+    }
+    return {**params, "messages": [*params["messages"], assistant, {"role": "user", "content": reply}]}
+
+
+def add_usage(total: Usage, usage) -> Usage:
+    return Usage(
+        input_tokens=total.input_tokens + (usage.input_tokens or 0),
+        output_tokens=total.output_tokens + (usage.output_tokens or 0),
+        cache_creation_input_tokens=total.cache_creation_input_tokens
+        + (usage.cache_creation_input_tokens or 0),
+        cache_read_input_tokens=total.cache_read_input_tokens + (usage.cache_read_input_tokens or 0),
+    )

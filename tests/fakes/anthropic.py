@@ -1,0 +1,235 @@
+"""A local HTTP server speaking Anthropic's Messages API, so the real ``anthropic`` SDK can be exercised.
+
+Python API (tests and end-to-end runs)::
+
+    with FakeAnthropic() as fake:                  # listens on 127.0.0.1, a free port
+        fake.queue_tool_input({"root_cause": …})   # the next reply calls propose_fix with this input
+        fake.queue_error(529, times=3)             # the next three replies are overload errors
+        client = anthropic.Anthropic(api_key="k", base_url=fake.base_url)
+        …
+        fake.requests                              # every request received: path, headers, JSON body
+
+Replies are served in the order they were queued; with the queue empty the fake answers 500 with
+``x-should-retry: false``, so a test that forgot to queue something fails at once and says why.
+Error replies carry ``retry-after-ms: 1`` so the SDK's own retries do not slow tests down.
+
+Standalone: ``python -m tests.fakes.anthropic --port 8766 --responses FILE`` where FILE is a JSON list of
+tool inputs returned in order. ``GET /_requests`` returns what was recorded.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+# https://docs.anthropic.com/en/api/errors
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+class FakeAnthropic:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._replies: collections.deque[dict[str, Any]] = collections.deque()
+        self._requests: list[dict[str, Any]] = []
+        self._lock = threading.Lock()
+        self._cached_prefixes: set[str] = set()
+        self._server = ThreadingHTTPServer((host, port), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # --- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeAnthropic:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="fake-anthropic", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> FakeAnthropic:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # --- what to answer --------------------------------------------------------------------------
+
+    def queue_tool_input(
+        self, tool_input: dict[str, Any], *, name: str = "propose_fix", stop_reason: str = "tool_use"
+    ) -> None:
+        """The next reply: the model calls tool ``name`` with ``tool_input``."""
+        self._queue({"kind": "tool", "input": tool_input, "name": name, "stop_reason": stop_reason})
+
+    def queue_text(self, text: str) -> None:
+        """The next reply: plain text, no tool call."""
+        self._queue({"kind": "text", "text": text})
+
+    def queue_error(self, status: int, message: str = "", *, times: int = 1, retry_after_ms: int = 1) -> None:
+        """The next ``times`` replies: an API error with ``status`` (e.g. 429, 529, 500, 401, 404)."""
+        for _ in range(times):
+            self._queue(
+                {"kind": "error", "status": status, "message": message, "retry_after_ms": retry_after_ms}
+            )
+
+    def _queue(self, reply: dict[str, Any]) -> None:
+        with self._lock:
+            self._replies.append(reply)
+
+    @property
+    def requests(self) -> list[dict[str, Any]]:
+        """Every request received so far, oldest first: ``{"path", "headers", "body"}``."""
+        with self._lock:
+            return list(self._requests)
+
+    @property
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._replies)
+
+    # --- serving ---------------------------------------------------------------------------------
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read fake.requests
+                pass
+
+            def do_GET(self) -> None:
+                if self.path == "/_requests":
+                    self._send(200, fake.requests)
+                else:
+                    self._send(404, error_body(404, f"no route GET {self.path}"))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                raw = self.rfile.read(length)
+                try:
+                    body = json.loads(raw or b"{}")
+                except json.JSONDecodeError:
+                    self._send(400, error_body(400, "request body is not JSON"))
+                    return
+                with fake._lock:
+                    fake._requests.append(
+                        {"path": self.path, "headers": dict(self.headers.items()), "body": body}
+                    )
+                status, payload, headers = fake._answer(self.path, self.headers, body)
+                self._send(status, payload, headers)
+
+            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.send_header("request-id", f"req_fake_{len(fake.requests)}")
+                for key, value in (headers or {}).items():
+                    self.send_header(key, value)
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def _answer(self, path: str, headers, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
+        if path.split("?")[0] != "/v1/messages":
+            return 404, error_body(404, f"no route POST {path}"), {}
+        if not (headers.get("x-api-key") or headers.get("authorization")):
+            return 401, error_body(401, "x-api-key header is required"), {}
+        with self._lock:
+            reply = self._replies.popleft() if self._replies else None
+        if reply is None:
+            return 500, error_body(500, "the fake has no reply queued"), {"x-should-retry": "false"}
+        if reply["kind"] == "error":
+            status = reply["status"]
+            message = reply["message"] or ERROR_TYPES.get(status, "error")
+            return status, error_body(status, message), {"retry-after-ms": str(reply["retry_after_ms"])}
+        return 200, self._message(body, reply), {}
+
+    def _message(self, body: dict[str, Any], reply: dict[str, Any]) -> dict[str, Any]:
+        number = len(self.requests)
+        if reply["kind"] == "tool":
+            content = [
+                {
+                    "type": "tool_use",
+                    "id": f"toolu_fake_{number}",
+                    "name": reply["name"],
+                    "input": reply["input"],
+                }
+            ]
+            stop_reason = reply["stop_reason"]
+        else:
+            content = [{"type": "text", "text": reply["text"]}]
+            stop_reason = "end_turn"
+        return {
+            "id": f"msg_fake_{number}",
+            "type": "message",
+            "role": "assistant",
+            "model": body.get("model", ""),
+            "content": content,
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": self._usage(body, content),
+        }
+
+    def _usage(self, body: dict[str, Any], content: list[dict[str, Any]]) -> dict[str, int]:
+        """Token counts estimated at four characters a token; a cache_control'd prefix is cached once."""
+        prefix = json.dumps([body.get("tools"), body.get("system")], sort_keys=True)
+        total = len(json.dumps(body)) // 4
+        cached = len(prefix) // 4 if "cache_control" in prefix else 0
+        with self._lock:
+            seen = prefix in self._cached_prefixes
+            self._cached_prefixes.add(prefix)
+        return {
+            "input_tokens": total - cached,
+            "output_tokens": max(len(json.dumps(content)) // 4, 1),
+            "cache_creation_input_tokens": 0 if seen else cached,
+            "cache_read_input_tokens": cached if seen else 0,
+        }
+
+
+def error_body(status: int, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message}}
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A local fake of Anthropic's Messages API.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8766)
+    parser.add_argument("--responses", help="JSON file: a list of tool inputs, returned in order")
+    args = parser.parse_args(argv)
+    fake = FakeAnthropic(args.host, args.port)
+    if args.responses:
+        with open(args.responses, encoding="utf-8") as handle:
+            for tool_input in json.load(handle):
+                fake.queue_tool_input(tool_input)
+    print(f"fake Anthropic Messages API on {fake.base_url}", flush=True)
+    try:
+        fake._server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake._server.server_close()
+
+
+if __name__ == "__main__":
+    main()
