@@ -1,0 +1,62 @@
+"""What an event says about the request that failed: route, method and status by default; URL, query,
+headers and body only when the app turned them on (and then redacted before sending)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any
+
+MAX_BODY_BYTES = 10 * 1024
+
+
+@dataclass(frozen=True)
+class RequestData:
+    method: str
+    route: str | None
+    status_code: int | None = 500
+    url: str | None = None
+    query_string: str | None = None
+    headers: Mapping[str, str] | None = None
+    data: Any = None
+
+    def payload(self) -> dict[str, Any]:
+        payload: dict[str, Any] = {"method": self.method, "route": self.route}
+        for name in ("url", "query_string", "headers", "data"):
+            value = getattr(self, name)
+            if value is not None:
+                payload[name] = dict(value) if name == "headers" else value
+        return payload
+
+
+# Framework integrations register how to describe the request being served, so that a manual
+# ``capture_exception()`` inside a view carries it too.
+RequestSource = Callable[[Any], RequestData | None]
+_sources: list[RequestSource] = []
+current_request: ContextVar[Any] = ContextVar("bugstack_current_request", default=None)
+
+
+def register_request_source(source: RequestSource) -> None:
+    if source not in _sources:
+        _sources.append(source)
+
+
+def request_from_sources(options: Any) -> RequestData | None:
+    for source in _sources:
+        data = source(options)
+        if data is not None:
+            return data
+    return None
+
+
+def decode_body(raw: bytes, content_type: str) -> Any:
+    """JSON bodies as data (so keys can be redacted one by one), anything else as capped text."""
+    raw = raw[:MAX_BODY_BYTES]
+    if "json" in content_type:
+        try:
+            return json.loads(raw)
+        except ValueError:
+            pass
+    return raw.decode("utf-8", errors="replace")

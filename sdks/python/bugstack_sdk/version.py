@@ -1,0 +1,2 @@
+SDK_NAME = "bugstack.python"
+VERSION = "0.1.0"

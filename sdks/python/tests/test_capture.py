@@ -1,0 +1,182 @@
+import json
+import logging
+import platform
+from typing import Any
+
+import bugstack_sdk
+import pytest
+from bugstack_sdk.redact import FILTERED
+
+from tests.sink import Sink
+
+
+def load_settings(text: str) -> dict[str, Any]:
+    return json.loads(text)
+
+
+def checkout(cart: dict[str, int]) -> float:
+    total = sum(cart.values())
+    return total / len(cart)
+
+
+def capture_checkout_error() -> str | None:
+    try:
+        checkout({})
+    except ZeroDivisionError:
+        return bugstack_sdk.capture_exception()
+    return None
+
+
+def frames_of(event: dict[str, Any], index: int = -1) -> list[dict[str, Any]]:
+    return event["exception"]["values"][index]["stacktrace"]["frames"]
+
+
+def test_a_captured_exception_arrives_with_its_stack_and_source(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    event_id = capture_checkout_error()
+    assert bugstack_sdk.flush(5)
+
+    [received] = sink.wait_for(1)
+    assert received.path == "/api/v1/events/"
+    assert received.headers["Authorization"] == "Bearer public-key"
+    event = received.body
+    assert event["event_id"] == event_id
+    [value] = event["exception"]["values"]
+    assert (value["type"], value["value"]) == ("ZeroDivisionError", "division by zero")
+    assert value["mechanism"] == {"type": "generic", "handled": True}
+    raised_at = frames_of(event)[-1]
+    assert raised_at["function"] == "checkout"
+    assert raised_at["filename"] == "test_capture.py"
+    assert raised_at["module"] == "tests.test_capture"
+    assert raised_at["in_app"] is True
+    assert raised_at["context_line"] == "    return total / len(cart)"
+    assert raised_at["pre_context"][-1] == "    total = sum(cart.values())"
+    assert raised_at["lineno"] == checkout.__code__.co_firstlineno + 2
+    assert [f["function"] for f in frames_of(event)] == ["capture_checkout_error", "checkout"]
+
+
+def test_library_frames_are_not_in_app(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    try:
+        load_settings("{not json")
+    except ValueError as exc:
+        bugstack_sdk.capture_exception(exc)
+    bugstack_sdk.flush(5)
+    frames = frames_of(sink.wait_for(1)[0].body)
+    assert frames[0]["in_app"] is True
+    json_frames = [f for f in frames if f["filename"].startswith("json/")]
+    assert json_frames and not any(f["in_app"] for f in json_frames)
+    assert frames[-1]["filename"] == "json/decoder.py"
+
+
+def test_chained_causes_come_first(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    try:
+        try:
+            load_settings("{")
+        except ValueError as exc:
+            raise RuntimeError("settings are broken") from exc
+    except RuntimeError as exc:
+        bugstack_sdk.capture_exception(exc)
+    bugstack_sdk.flush(5)
+    values = sink.wait_for(1)[0].body["exception"]["values"]
+    assert [v["type"] for v in values] == ["JSONDecodeError", "RuntimeError"]
+    assert values[0]["module"] == "json.decoder"
+    assert values[-1]["value"] == "settings are broken"
+
+
+def test_events_carry_environment_metadata(sink: Sink) -> None:
+    client = bugstack_sdk.init(dsn=sink.dsn, environment="staging", release="9f1c2e7", server_name="web-3")
+    try:
+        capture_checkout_error()
+        client.flush(5)
+        event = sink.wait_for(1)[0].body
+    finally:
+        client.close(0)
+    assert (event["environment"], event["release"], event["server_name"]) == ("staging", "9f1c2e7", "web-3")
+    assert event["platform"] == "python"
+    assert event["contexts"]["runtime"] == {"name": "CPython", "version": platform.python_version()}
+    assert event["contexts"]["os"]["name"] == platform.system()
+    assert event["sdk"] == {"name": "bugstack.python", "version": bugstack_sdk.__version__}
+
+
+def test_the_same_error_gets_the_same_client_fingerprint_and_another_error_a_different_one(
+    sdk: bugstack_sdk.Client, sink: Sink
+) -> None:
+    capture_checkout_error()
+    capture_checkout_error()
+    try:
+        load_settings("[")
+    except ValueError:
+        bugstack_sdk.capture_exception()
+    bugstack_sdk.flush(5)
+    prints = [r.body["tags"]["client_fingerprint"] for r in sink.wait_for(3)]
+    assert prints[0] == prints[1] != prints[2]
+    assert len(prints[0]) == 64
+
+
+def test_secrets_are_redacted_before_leaving_the_process(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    token = "ghp_" + "Z9" * 18
+    bugstack_sdk.capture_exception(PermissionError(f"GitHub refused {token}"))
+    bugstack_sdk.flush(5)
+    [received] = sink.wait_for(1)
+    assert received.body["exception"]["values"][0]["value"] == f"GitHub refused {FILTERED}"
+    assert token not in json.dumps(received.body)
+
+
+def test_before_send_can_change_or_drop_events(sink: Sink) -> None:
+    def before_send(event: dict[str, Any]) -> dict[str, Any] | None:
+        if "ignore me" in event["exception"]["values"][-1]["value"]:
+            return None
+        event["tags"]["team"] = "payments"
+        event["tags"]["session_token"] = "added by the app, still redacted"
+        return event
+
+    client = bugstack_sdk.init(dsn=sink.dsn, before_send=before_send)
+    try:
+        assert bugstack_sdk.capture_exception(ValueError("ignore me")) is None
+        assert bugstack_sdk.capture_exception(ValueError("keep me")) is not None
+        client.flush(5)
+    finally:
+        client.close(0)
+    [received] = sink.wait_for(1)
+    assert received.body["tags"]["team"] == "payments"
+    assert received.body["tags"]["session_token"] == FILTERED
+
+
+def test_a_failing_before_send_drops_the_event_without_raising(
+    sink: Sink, caplog: pytest.LogCaptureFixture
+) -> None:
+    def before_send(event: dict[str, Any]) -> dict[str, Any]:
+        raise KeyError("scrubber bug")
+
+    client = bugstack_sdk.init(dsn=sink.dsn, before_send=before_send)
+    try:
+        with caplog.at_level(logging.ERROR, logger="bugstack_sdk"):
+            assert bugstack_sdk.capture_exception(ValueError("boom")) is None
+        client.flush(1)
+    finally:
+        client.close(0)
+    assert "before_send raised; the event was dropped" in caplog.text
+    assert sink.received == []
+
+
+class Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("broken __str__")
+
+
+def test_exceptions_that_cannot_be_printed_are_still_reported(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    assert bugstack_sdk.capture_exception(Unprintable()) is not None
+    bugstack_sdk.flush(5)
+    [value] = sink.wait_for(1)[0].body["exception"]["values"]
+    assert (value["type"], value["value"]) == ("Unprintable", "<unprintable Unprintable>")
+
+
+def test_the_same_exception_object_is_reported_once(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    exc = ValueError("seen twice")
+    assert bugstack_sdk.capture_exception(exc) is not None
+    assert bugstack_sdk.capture_exception(exc) is None
+    bugstack_sdk.flush(5)
+    assert len(sink.received) == 1
+
+
+def test_capture_outside_an_except_block_sends_nothing(sdk: bugstack_sdk.Client, sink: Sink) -> None:
+    assert bugstack_sdk.capture_exception() is None

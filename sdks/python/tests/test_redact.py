@@ -1,0 +1,67 @@
+import pytest
+from bugstack_sdk.redact import FILTERED, Redactor, is_sensitive_key, scrub_query_string, scrub_text
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        "password", "Passwd", "db_password", "client_secret", "access_token", "X-CSRFToken", "csrftoken",
+        "api_key", "apikey", "Authorization", "Proxy-Authorization", "auth", "x_auth_user", "credentials",
+        "Cookie", "Set-Cookie", "session", "sessionid", "private_key", "X-Api-Key",
+    ],
+)  # fmt: skip
+def test_denylisted_keys_are_sensitive(key: str) -> None:
+    assert is_sensitive_key(key)
+
+
+@pytest.mark.parametrize("key", ["author", "username", "email", "product_id", "route"])
+def test_ordinary_keys_are_kept(key: str) -> None:
+    assert not is_sensitive_key(key)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "Bearer abc.def-ghi_jkl",
+        "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl",
+        "ghp_" + "a1B2" * 9,
+        "github_pat_" + "x" * 30,
+        "sk-ant-api03-" + "Q" * 30,
+        "AKIAIOSFODNN7EXAMPLE",
+        "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc",
+        "4111 1111 1111 1111",
+        "5500-0000-0000-0004",
+    ],
+)
+def test_secret_values_are_masked_inside_messages(secret: str) -> None:
+    assert scrub_text(f"login failed for {secret} at step 2") == f"login failed for {FILTERED} at step 2"
+
+
+def test_numbers_that_fail_the_luhn_check_are_not_card_numbers() -> None:
+    assert scrub_text("order 4111111111111112 not found") == "order 4111111111111112 not found"
+
+
+def test_query_strings_lose_sensitive_parameters_only() -> None:
+    assert scrub_query_string("page=2&token=s3cr3t&q=shoes") == "page=2&token=[Filtered]&q=shoes"
+
+
+def test_redactor_filters_keys_at_any_depth_and_masks_values_everywhere() -> None:
+    event = {
+        "request": {
+            "headers": {"Authorization": "Bearer abc", "Accept": "text/html"},
+            "data": {"user": {"password": "hunter2", "name": "ann"}, "notes": ["card 4242 4242 4242 4242"]},
+        },
+        "tags": {"plan": "pro"},
+    }
+    redacted = Redactor().redact(event)
+    assert redacted["request"]["headers"] == {"Authorization": FILTERED, "Accept": "text/html"}
+    assert redacted["request"]["data"]["user"] == {"password": FILTERED, "name": "ann"}
+    assert redacted["request"]["data"]["notes"] == [f"card {FILTERED}"]
+    assert event["request"]["data"]["user"]["password"] == "hunter2", "the caller's event is not modified"
+
+
+def test_app_specific_keys_can_be_added() -> None:
+    redacted = Redactor(extra_keys=["ssn"]).redact(
+        {"data": {"ssn": "078-05-1120", "patient_ssn": "x", "age": 40}}
+    )
+    assert redacted["data"] == {"ssn": FILTERED, "patient_ssn": FILTERED, "age": 40}
