@@ -12,8 +12,8 @@ $(PY):
 	$(PY) -m pip install --quiet --upgrade pip
 
 # Reinstall only when the dependency list changes.
-$(STAMP): pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet -e '.[dev]'
+$(STAMP): pyproject.toml sdks/python/pyproject.toml | $(PY)
+	$(PY) -m pip install --quiet -e '.[dev]' -e sdks/python
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -24,6 +24,8 @@ lint: install
 
 test: install lint
 	$(VENV)/bin/pytest
+	cd sdks/python && ../../$(VENV)/bin/pytest -q
+	cd demo/shop && ../../$(VENV)/bin/pytest -q
 
 migrate: install
 	mkdir -p var
