@@ -21,7 +21,8 @@ DEFAULT_PLACEHOLDER = re.compile(r"^\{\{\s*default\s*\}\}$")
 _PATH_PREFIXES = [
     re.compile(pattern)
     for pattern in (
-        r"^(?:webpack|file|app|webpack-internal)://+(?:\./)?",
+        r"^file://(?=/)",
+        r"^(?:webpack|app|webpack-internal)://+(?:\./)?",
         r"^[A-Za-z]:/",  # Windows drive
         r"^.*/(?:site-packages|dist-packages)/",
         r"^.*/node_modules/",
