@@ -139,6 +139,13 @@ BUGSTACK_ENCRYPTION_KEYS = env.list("BUGSTACK_ENCRYPTION_KEYS", default=[])
 BUGSTACK_GITHUB_API_URL = env.str("BUGSTACK_GITHUB_API_URL", default="https://api.github.com").rstrip("/")
 # PyGithub paces requests (0.25 s) and writes (1 s) for GitHub's secondary rate limits; off against the fake.
 BUGSTACK_GITHUB_PACING = env.bool("BUGSTACK_GITHUB_PACING", default=True)
+# Seconds per GitHub request; further tries after 5xx/timeouts/rate limits; longest rate-limit wait in place.
+BUGSTACK_GITHUB_TIMEOUT = env.int("BUGSTACK_GITHUB_TIMEOUT", default=15)
+BUGSTACK_GITHUB_RETRIES = env.int("BUGSTACK_GITHUB_RETRIES", default=4)
+BUGSTACK_GITHUB_MAX_WAIT = env.float("BUGSTACK_GITHUB_MAX_WAIT", default=60.0)
+BUGSTACK_WEBHOOK_MAX_BYTES = env.int("BUGSTACK_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# The local code host's CI: the project's test command, killed after this many seconds.
+BUGSTACK_LOCAL_CI_TIMEOUT = env.int("BUGSTACK_LOCAL_CI_TIMEOUT", default=600)
 
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 BUGSTACK_ANTHROPIC_MODEL = env.str("BUGSTACK_ANTHROPIC_MODEL", default="claude-sonnet-4-5")

@@ -104,3 +104,40 @@ class FileNotFound(LookupError):
 
 class BinaryFile(ValueError):
     """The file is not text."""
+
+
+def decode_text(data: bytes, path: str) -> str:
+    """The file's text; ``BinaryFile`` for content no one should edit as text (NUL bytes or not UTF-8)."""
+    if b"\0" in data:
+        raise BinaryFile(f"{path} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BinaryFile(f"{path} is not UTF-8 text") from error
+
+
+def host_for_project(project) -> CodeHost:
+    """The code host of ``project``, seen only with the credentials of the project's own account."""
+    from integrations.errors import PermanentError
+    from integrations.models import Credential
+
+    if project.code_host == "local":
+        from integrations.localgit import LocalGitHost
+
+        if not project.local_repo_path:
+            raise PermanentError(
+                f"Project {project} uses a local git repository but has no repository path set."
+            )
+        return LocalGitHost(project.local_repo_path, project=project)
+
+    from integrations.github import GitHubHost
+
+    if not project.repository:
+        raise PermanentError(f"Project {project} has no GitHub repository (owner/name) set.")
+    credential = Credential.objects.filter(account_id=project.account_id, kind=Credential.Kind.GITHUB).first()
+    if credential is None:
+        raise PermanentError(
+            f"Account {project.account} has no GitHub token: "
+            f"add a GitHub credential to reach {project.repository}."
+        )
+    return GitHubHost(project.repository, credential.secret, default_branch=project.default_branch)

@@ -1,0 +1,1083 @@
+"""A local fake of GitHub's REST API: the subset PyGithub calls to read code, commit, open and merge pull
+requests and read CI status. Real HTTP, real state (git objects hash as git hashes them), served under
+``/api/v3`` as GitHub Enterprise serves it, so ``Github(base_url=fake.base_url)`` works unmodified.
+
+Python API (tests and the end-to-end suite)::
+
+    with FakeGitHub(tokens={"t0k": None}) as fake:          # None: the token may use every repository
+        repo = fake.add_repo("acme/shop", path="demo/app")  # or files={"app.py": "..."}
+        fake.base_url                                        # http://127.0.0.1:PORT/api/v3
+        fake.inject("/git/trees", "502", times=1)           # faults: 500/502/503, rate_limit,
+                                                             # secondary_rate_limit, timeout
+        fake.set_status("acme/shop", sha, "failure", context="ci/test", description="2 failed")
+        fake.add_check_run("acme/shop", sha, "pytest", conclusion="failure", summary="...", text="...")
+        fake.merge_pull("acme/shop", 1)                      # a person merges (or close_pull)
+        fake.push("acme/shop", "main", {"app.py": "..."})   # a person pushes a commit
+        fake.requests                                        # every request, as RecordedRequest
+
+Standalone: ``python -m tests.fakes.github --port 8765 --repo owner/name=PATH [--token T]``.
+Reference: https://docs.github.com/en/rest
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+PREFIX = "/api/v3"
+AUTHOR = {"name": "bugstack fake", "email": "fake@example.com"}
+FAULTS = ("500", "502", "503", "rate_limit", "secondary_rate_limit", "timeout")
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"message": message, "documentation_url": "https://docs.github.com/rest", **extra}
+        self.headers = headers or {}
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "Not Found")
+
+
+def unprocessable(message: str) -> ApiError:
+    return ApiError(422, "Validation Failed", errors=[{"message": message, "code": "custom"}])
+
+
+# --- git objects ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    name: str
+    mode: str  # "100644", "100755" or "40000"
+    sha: str
+
+    @property
+    def type(self) -> str:
+        return "tree" if self.mode == "40000" else "blob"
+
+
+@dataclass(frozen=True)
+class Commit:
+    sha: str
+    tree: str
+    parents: tuple[str, ...]
+    message: str
+    date: str
+
+
+class ObjectStore:
+    """Blobs, trees and commits keyed by the sha1 git would give them."""
+
+    def __init__(self) -> None:
+        self.blobs: dict[str, bytes] = {}
+        self.trees: dict[str, tuple[TreeEntry, ...]] = {}
+        self.commits: dict[str, Commit] = {}
+
+    @staticmethod
+    def hash(kind: str, data: bytes) -> str:
+        return hashlib.sha1(f"{kind} {len(data)}\0".encode() + data).hexdigest()  # noqa: S324 - git's hash
+
+    def put_blob(self, data: bytes) -> str:
+        sha = self.hash("blob", data)
+        self.blobs[sha] = data
+        return sha
+
+    def put_tree(self, entries: list[TreeEntry]) -> str:
+        # git sorts tree entries by name, with trees compared as if their name ended in "/".
+        ordered = tuple(sorted(entries, key=lambda e: e.name + ("/" if e.type == "tree" else "")))
+        raw = b"".join(f"{e.mode} {e.name}\0".encode() + bytes.fromhex(e.sha) for e in ordered)
+        sha = self.hash("tree", raw)
+        self.trees[sha] = ordered
+        return sha
+
+    def put_commit(self, tree: str, parents: list[str], message: str) -> str:
+        stamp = int(time.time())
+        who = f"{AUTHOR['name']} <{AUTHOR['email']}> {stamp} +0000"
+        header = f"tree {tree}\n" + "".join(f"parent {p}\n" for p in parents)
+        raw = f"{header}author {who}\ncommitter {who}\n\n{message}".encode()
+        sha = self.hash("commit", raw)
+        date = datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        self.commits[sha] = Commit(sha, tree, tuple(parents), message, date)
+        return sha
+
+    def flatten(self, tree_sha: str, prefix: str = "") -> dict[str, tuple[str, str]]:
+        """Every file below the tree: path → (mode, blob sha)."""
+        files: dict[str, tuple[str, str]] = {}
+        for entry in self.trees[tree_sha]:
+            path = f"{prefix}{entry.name}"
+            if entry.type == "tree":
+                files.update(self.flatten(entry.sha, path + "/"))
+            else:
+                files[path] = (entry.mode, entry.sha)
+        return files
+
+    def build(self, files: dict[str, tuple[str, str]]) -> str:
+        """The tree sha for a flat path → (mode, blob sha) mapping, writing the subtrees it needs."""
+        here: list[TreeEntry] = []
+        subdirs: dict[str, dict[str, tuple[str, str]]] = {}
+        for path, (mode, sha) in files.items():
+            head, _, rest = path.partition("/")
+            if rest:
+                subdirs.setdefault(head, {})[rest] = (mode, sha)
+            else:
+                here.append(TreeEntry(head, mode, sha))
+        here += [TreeEntry(name, "40000", self.build(sub)) for name, sub in subdirs.items()]
+        return self.put_tree(here)
+
+    def ancestors(self, sha: str) -> set[str]:
+        seen, todo = set(), [sha]
+        while todo:
+            current = todo.pop()
+            if current not in seen and current in self.commits:
+                seen.add(current)
+                todo.extend(self.commits[current].parents)
+        return seen
+
+
+# --- repositories -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Pull:
+    number: int
+    title: str
+    body: str
+    head: str
+    base: str
+    head_sha: str
+    base_sha: str
+    state: str = "open"
+    merged: bool = False
+    merged_at: str | None = None
+    closed_at: str | None = None
+    merge_commit_sha: str | None = None
+    labels: list[str] = field(default_factory=list)
+    created_at: str = field(default_factory=now_iso)
+
+
+@dataclass
+class CheckRun:
+    id: int
+    name: str
+    head_sha: str
+    status: str
+    conclusion: str | None
+    title: str
+    summary: str
+    text: str
+    annotations: list[dict] = field(default_factory=list)
+    details_url: str = ""
+
+
+class Repo:
+    def __init__(self, full_name: str, default_branch: str = "main") -> None:
+        self.full_name = full_name
+        self.owner, self.name = full_name.split("/")
+        self.default_branch = default_branch
+        self.objects = ObjectStore()
+        self.refs: dict[str, str] = {}
+        self.pulls: list[Pull] = []
+        self.statuses: dict[str, list[dict]] = {}
+        self.check_runs: list[CheckRun] = []
+
+    def seed(self, files: dict[str, bytes], modes: dict[str, str] | None = None) -> str:
+        modes = modes or {}
+        flat = {
+            path: (modes.get(path, "100644"), self.objects.put_blob(data)) for path, data in files.items()
+        }
+        sha = self.objects.put_commit(self.objects.build(flat), [], "Initial commit")
+        self.refs[f"refs/heads/{self.default_branch}"] = sha
+        return sha
+
+    def resolve(self, ref: str) -> str:
+        """A commit sha from a sha, a branch name or a full ref."""
+        if ref in self.objects.commits:
+            return ref
+        for candidate in (ref, f"refs/heads/{ref}", f"refs/tags/{ref}"):
+            if candidate in self.refs:
+                return self.refs[candidate]
+        raise ApiError(422, f"No commit found for SHA: {ref}")
+
+    def files_at(self, commit_sha: str) -> dict[str, tuple[str, str]]:
+        return self.objects.flatten(self.objects.commits[commit_sha].tree)
+
+    def commit_files(self, branch: str, files: dict[str, str], message: str) -> str:
+        parent = self.refs[f"refs/heads/{branch}"]
+        flat = self.files_at(parent)
+        for path, text in files.items():
+            mode = flat.get(path, ("100644", ""))[0]
+            flat[path] = (mode, self.objects.put_blob(text.encode()))
+        sha = self.objects.put_commit(self.objects.build(flat), [parent], message)
+        self.refs[f"refs/heads/{branch}"] = sha
+        return sha
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        common = self.objects.ancestors(a) & self.objects.ancestors(b)
+        # The best common ancestor is one that is not an ancestor of another common one.
+        for sha in common:
+            if not any(sha != other and sha in self.objects.ancestors(other) for other in common):
+                return sha
+        return None
+
+    def merged_files(self, base_sha: str, head_sha: str) -> dict[str, tuple[str, str]] | None:
+        """A file-level three-way merge of head into base, or None when both changed a file differently."""
+        ancestor = self.merge_base(base_sha, head_sha)
+        old = self.files_at(ancestor) if ancestor else {}
+        ours, theirs = self.files_at(base_sha), self.files_at(head_sha)
+        result = dict(ours)
+        for path in set(old) | set(ours) | set(theirs):
+            o, a, b = old.get(path), ours.get(path), theirs.get(path)
+            if b == o or a == b:
+                continue
+            if a != o:
+                return None
+            if b is None:
+                result.pop(path, None)
+            else:
+                result[path] = b
+        return result
+
+    def pull(self, number: int) -> Pull:
+        for pull in self.pulls:
+            if pull.number == number:
+                return pull
+        raise not_found()
+
+    def merge_pull(self, number: int, method: str = "merge", expected_sha: str | None = None) -> str:
+        pull = self.pull(number)
+        if pull.state != "open":
+            raise ApiError(405, "Pull Request is not mergeable")
+        head = self.refs.get(f"refs/heads/{pull.head}", pull.head_sha)
+        if expected_sha and expected_sha != head:
+            raise ApiError(409, "Head branch was modified. Review and try the merge again.")
+        base = self.refs[f"refs/heads/{pull.base}"]
+        merged = self.merged_files(base, head)
+        if merged is None:
+            raise ApiError(405, "Pull Request is not mergeable")
+        tree = self.objects.build(merged)
+        parents = [base, head] if method == "merge" else [base]
+        message = f"Merge pull request #{number} from {self.owner}/{pull.head}\n\n{pull.title}"
+        if method != "merge":
+            message = f"{pull.title} (#{number})"
+        sha = self.objects.put_commit(tree, parents, message)
+        self.refs[f"refs/heads/{pull.base}"] = sha
+        pull.state, pull.merged, pull.merged_at, pull.closed_at = "closed", True, now_iso(), now_iso()
+        pull.merge_commit_sha, pull.head_sha = sha, head
+        return sha
+
+
+# --- the server -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordedRequest:
+    method: str
+    path: str  # without the /api/v3 prefix
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: Any
+
+
+@dataclass
+class Fault:
+    pattern: str
+    kind: str
+    times: int
+    method: str | None
+    seconds: float
+
+
+class FakeGitHub:
+    """The fake server. ``tokens`` maps a token to the repositories it may use (None: all); ``read_only``
+    tokens get GitHub's 403 on writes. With no tokens at all, every request is accepted."""
+
+    def __init__(
+        self,
+        tokens: dict[str, set[str] | None] | None = None,
+        read_only: set[str] | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ) -> None:
+        self.tokens = tokens or {}
+        self.read_only = read_only or set()
+        self.repos: dict[str, Repo] = {}
+        self.requests: list[RecordedRequest] = []
+        self.faults: list[Fault] = []
+        self.lock = threading.RLock()
+        self._next_id = 1000
+        self.server = ThreadingHTTPServer((host, port), self._handler_class())
+        self.server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    # lifecycle
+
+    @property
+    def port(self) -> int:
+        return self.server.server_address[1]
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}{PREFIX}"
+
+    def start(self) -> FakeGitHub:
+        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-github", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def __enter__(self) -> FakeGitHub:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # seeding and helpers for tests ("as a person")
+
+    def add_repo(
+        self,
+        full_name: str,
+        path: str | Path | None = None,
+        files: dict[str, str] | None = None,
+        default_branch: str = "main",
+    ) -> Repo:
+        repo = Repo(full_name, default_branch)
+        contents, modes = {}, {}
+        if path is not None:
+            root = Path(path)
+            for file in sorted(root.rglob("*")):
+                relative = file.relative_to(root)
+                if file.is_file() and not file.is_symlink() and ".git" not in relative.parts:
+                    contents[relative.as_posix()] = file.read_bytes()
+                    modes[relative.as_posix()] = "100755" if file.stat().st_mode & 0o111 else "100644"
+        contents.update({p: text.encode() for p, text in (files or {}).items()})
+        repo.seed(contents, modes)
+        with self.lock:
+            self.repos[full_name] = repo
+        return repo
+
+    def repo(self, full_name: str) -> Repo:
+        return self.repos[full_name]
+
+    def head(self, full_name: str, branch: str) -> str:
+        return self.repos[full_name].refs[f"refs/heads/{branch}"]
+
+    def push(
+        self, full_name: str, branch: str, files: dict[str, str], message: str = "A person's change"
+    ) -> str:
+        with self.lock:
+            return self.repos[full_name].commit_files(branch, files, message)
+
+    def inject(
+        self, pattern: str, kind: str, times: int = 1, method: str | None = None, seconds: float = 3
+    ) -> None:
+        """The next ``times`` requests whose path contains ``pattern`` fail with ``kind`` (see FAULTS)."""
+        if kind not in FAULTS:
+            raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(FAULTS)}")
+        with self.lock:
+            self.faults.append(Fault(pattern, kind, times, method, seconds))
+
+    def set_status(
+        self,
+        full_name: str,
+        sha: str,
+        state: str,
+        context: str = "ci",
+        description: str = "",
+        target_url: str = "",
+    ) -> dict:
+        with self.lock:
+            return self._create_status(self.repos[full_name], sha, state, context, description, target_url)
+
+    def add_check_run(
+        self,
+        full_name: str,
+        sha: str,
+        name: str,
+        status: str = "completed",
+        conclusion: str | None = "success",
+        title: str = "",
+        summary: str = "",
+        text: str = "",
+        annotations: list[dict] | None = None,
+    ) -> CheckRun:
+        with self.lock:
+            self._next_id += 1
+            run = CheckRun(
+                self._next_id,
+                name,
+                sha,
+                status,
+                conclusion if status == "completed" else None,
+                title,
+                summary,
+                text,
+                annotations or [],
+                f"http://127.0.0.1:{self.port}/{full_name}/runs/{self._next_id}",
+            )
+            self.repos[full_name].check_runs.append(run)
+            return run
+
+    def merge_pull(self, full_name: str, number: int, method: str = "merge") -> str:
+        with self.lock:
+            return self.repos[full_name].merge_pull(number, method)
+
+    def close_pull(self, full_name: str, number: int) -> None:
+        with self.lock:
+            pull = self.repos[full_name].pull(number)
+            pull.state, pull.closed_at = "closed", now_iso()
+
+    def requests_to(self, pattern: str, method: str | None = None) -> list[RecordedRequest]:
+        return [r for r in self.requests if pattern in r.path and (method is None or r.method == method)]
+
+    # request handling
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                return
+
+            def do_GET(self) -> None:
+                fake._serve(self)
+
+            do_POST = do_PATCH = do_PUT = do_DELETE = do_GET
+
+        return Handler
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        url = urlsplit(handler.path)
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        path = url.path.removeprefix(PREFIX) if url.path.startswith(PREFIX) else url.path
+        record = RecordedRequest(handler.command, path, query, dict(handler.headers.items()), body)
+        with self.lock:
+            self.requests.append(record)
+            fault = self._take_fault(handler.command, path)
+        if fault and fault.kind == "timeout":
+            time.sleep(fault.seconds)  # the client should have given up by now
+        try:
+            if fault:
+                raise self._fault_error(fault)
+            if not url.path.startswith(PREFIX):
+                raise not_found()
+            with self.lock:
+                status, payload, headers = self._route(handler.command, path, query, body, record.headers)
+        except ApiError as error:
+            status, payload, headers = error.status, error.body, error.headers
+        self._respond(handler, status, payload, headers)
+
+    def _respond(self, handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict) -> None:
+        data = b"" if status == 204 else json.dumps(payload).encode()
+        try:
+            handler.send_response(status, HTTPStatus(status).phrase)
+            handler.send_header("Content-Type", "application/json; charset=utf-8")
+            handler.send_header("Content-Length", str(len(data)))
+            handler.send_header("X-RateLimit-Limit", "5000")
+            handler.send_header("X-RateLimit-Remaining", headers.pop("X-RateLimit-Remaining", "4999"))
+            for name, value in headers.items():
+                handler.send_header(name, value)
+            handler.end_headers()
+            handler.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client timed out and left
+
+    def _take_fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.pattern in path and fault.times > 0 and fault.method in (None, method):
+                fault.times -= 1
+                return fault
+        return None
+
+    @staticmethod
+    def _fault_error(fault: Fault) -> ApiError:
+        if fault.kind == "rate_limit":
+            reset = str(int(time.time()) + 1)
+            headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+            return ApiError(403, "API rate limit exceeded for user ID 1.", headers)
+        if fault.kind == "secondary_rate_limit":
+            return ApiError(
+                403,
+                "You have exceeded a secondary rate limit. Please wait a few minutes.",
+                {"Retry-After": "1"},
+            )
+        if fault.kind == "timeout":
+            return ApiError(504, "We couldn't respond to your request in time.")
+        return ApiError(int(fault.kind), "Server Error")
+
+    def _authorize(self, headers: dict[str, str], full_name: str | None, write: bool) -> None:
+        if not self.tokens:
+            return
+        auth = headers.get("Authorization", "")
+        token = auth.partition(" ")[2].strip()
+        if token not in self.tokens:
+            raise ApiError(401, "Bad credentials")
+        allowed = self.tokens[token]
+        if full_name and allowed is not None and full_name not in allowed:
+            raise not_found()  # GitHub hides repositories a token cannot see
+        if write and token in self.read_only:
+            raise ApiError(403, "Resource not accessible by personal access token")
+
+    def _route(self, method: str, path: str, query: dict, body: Any, headers: dict) -> tuple[int, Any, dict]:
+        match = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
+        if not match:
+            self._authorize(headers, None, write=method != "GET")
+            raise not_found()
+        full_name = f"{match[1]}/{match[2]}"
+        self._authorize(headers, full_name, write=method != "GET")
+        repo = self.repos.get(full_name)
+        if repo is None:
+            raise not_found()
+        rest = match[3] or ""
+        for verb, pattern, action in ROUTES:
+            found = re.match(pattern, rest)
+            if verb == method and found:
+                return action(self, repo, *[unquote(g) for g in found.groups()], query=query, body=body)
+        raise not_found()
+
+    # JSON shapes
+
+    def url(self, repo: Repo, rest: str = "") -> str:
+        return f"{self.base_url}/repos/{repo.full_name}{rest}"
+
+    def html(self, repo: Repo, rest: str = "") -> str:
+        return f"http://127.0.0.1:{self.port}/{repo.full_name}{rest}"
+
+    def repo_json(self, repo: Repo) -> dict:
+        return {
+            "id": abs(hash(repo.full_name)) % 10**8,
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "owner": {"login": repo.owner, "type": "Organization"},
+            "private": True,
+            "default_branch": repo.default_branch,
+            "url": self.url(repo),
+            "html_url": self.html(repo),
+            "permissions": {"admin": False, "push": True, "pull": True},
+        }
+
+    def ref_json(self, repo: Repo, ref: str) -> dict:
+        sha = repo.refs[ref]
+        return {
+            "ref": ref,
+            "node_id": ref,
+            "url": self.url(repo, f"/git/refs/{ref.removeprefix('refs/')}"),
+            "object": {"sha": sha, "type": "commit", "url": self.url(repo, f"/git/commits/{sha}")},
+        }
+
+    def commit_json(self, repo: Repo, sha: str) -> dict:
+        commit = repo.objects.commits[sha]
+        person = {**AUTHOR, "date": commit.date}
+        return {
+            "sha": sha,
+            "node_id": sha,
+            "url": self.url(repo, f"/git/commits/{sha}"),
+            "html_url": self.html(repo, f"/commit/{sha}"),
+            "author": person,
+            "committer": person,
+            "message": commit.message,
+            "tree": {"sha": commit.tree, "url": self.url(repo, f"/git/trees/{commit.tree}")},
+            "parents": [{"sha": p, "url": self.url(repo, f"/git/commits/{p}")} for p in commit.parents],
+        }
+
+    def tree_json(self, repo: Repo, sha: str, recursive: bool) -> dict:
+        entries = []
+
+        def walk(tree_sha: str, prefix: str) -> None:
+            for entry in repo.objects.trees[tree_sha]:
+                item = {
+                    "path": prefix + entry.name,
+                    "mode": entry.mode.rjust(6, "0"),
+                    "type": entry.type,
+                    "sha": entry.sha,
+                    "url": self.url(repo, f"/git/{entry.type}s/{entry.sha}"),
+                }
+                if entry.type == "blob":
+                    item["size"] = len(repo.objects.blobs[entry.sha])
+                entries.append(item)
+                if recursive and entry.type == "tree":
+                    walk(entry.sha, prefix + entry.name + "/")
+
+        walk(sha, "")
+        return {"sha": sha, "url": self.url(repo, f"/git/trees/{sha}"), "tree": entries, "truncated": False}
+
+    def pull_json(self, repo: Repo, pull: Pull) -> dict:
+        def side(ref: str, sha: str) -> dict:
+            return {"label": f"{repo.owner}:{ref}", "ref": ref, "sha": sha, "repo": self.repo_json(repo)}
+
+        head_sha = (
+            repo.refs.get(f"refs/heads/{pull.head}", pull.head_sha) if pull.state == "open" else pull.head_sha
+        )
+        return {
+            "url": self.url(repo, f"/pulls/{pull.number}"),
+            "id": pull.number + 5000,
+            "node_id": f"PR_{pull.number}",
+            "html_url": self.html(repo, f"/pull/{pull.number}"),
+            "issue_url": self.url(repo, f"/issues/{pull.number}"),
+            "number": pull.number,
+            "state": pull.state,
+            "title": pull.title,
+            "body": pull.body,
+            "user": {"login": "bugstack-bot"},
+            "labels": [{"name": name} for name in pull.labels],
+            "created_at": pull.created_at,
+            "updated_at": now_iso(),
+            "closed_at": pull.closed_at,
+            "merged_at": pull.merged_at,
+            "merged": pull.merged,
+            "mergeable": None if pull.state != "open" else True,
+            "merge_commit_sha": pull.merge_commit_sha,
+            "head": side(pull.head, head_sha),
+            "base": side(pull.base, repo.refs.get(f"refs/heads/{pull.base}", pull.base_sha)),
+        }
+
+    def check_run_json(self, repo: Repo, run: CheckRun) -> dict:
+        return {
+            "id": run.id,
+            "name": run.name,
+            "head_sha": run.head_sha,
+            "status": run.status,
+            "conclusion": run.conclusion,
+            "url": self.url(repo, f"/check-runs/{run.id}"),
+            "html_url": run.details_url,
+            "details_url": run.details_url,
+            "output": {
+                "title": run.title or None,
+                "summary": run.summary or None,
+                "text": run.text or None,
+                "annotations_count": len(run.annotations),
+                "annotations_url": self.url(repo, f"/check-runs/{run.id}/annotations"),
+            },
+        }
+
+    def page(self, items: list, query: dict, base: str) -> tuple[list, dict]:
+        """GitHub's pagination: ``per_page``/``page`` in, a ``Link`` header out."""
+        per_page = max(1, min(100, int(query.get("per_page") or 30)))
+        number = max(1, int(query.get("page") or 1))
+        last = max(1, -(-len(items) // per_page))
+        links = []
+        params = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
+        joiner = "?" + (params + "&" if params else "")
+        if number < last:
+            links.append(f'<{base}{joiner}per_page={per_page}&page={number + 1}>; rel="next"')
+            links.append(f'<{base}{joiner}per_page={per_page}&page={last}>; rel="last"')
+        headers = {"Link": ", ".join(links)} if links else {}
+        return items[(number - 1) * per_page : number * per_page], headers
+
+    def _create_status(
+        self, repo: Repo, sha: str, state: str, context: str, description: str, url: str
+    ) -> dict:
+        if state not in ("error", "failure", "pending", "success"):
+            raise unprocessable(f"state {state!r} is not one of error, failure, pending, success")
+        self._next_id += 1
+        status = {
+            "id": self._next_id,
+            "state": state,
+            "context": context or "default",
+            "description": description,
+            "target_url": url or None,
+            "created_at": now_iso(),
+            "updated_at": now_iso(),
+            "url": self.url(repo, f"/statuses/{sha}"),
+        }
+        repo.statuses.setdefault(sha, []).insert(0, status)
+        return status
+
+
+# --- routes: each takes (fake, repo, *path groups, query=, body=), returns (status, json, headers) ---------
+
+
+def get_repo(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    return 200, fake.repo_json(repo), {}
+
+
+def get_ref(fake: FakeGitHub, repo: Repo, ref: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    full = f"refs/{ref}"
+    if full not in repo.refs:
+        raise not_found()
+    return 200, fake.ref_json(repo, full), {}
+
+
+def create_ref(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    ref, sha = (body or {}).get("ref"), (body or {}).get("sha")
+    if not isinstance(ref, str) or not ref.startswith("refs/") or ref.count("/") < 2:
+        raise unprocessable("ref must be a fully qualified reference (refs/heads/...)")
+    if sha not in repo.objects.commits:
+        raise ApiError(422, "Object does not exist")
+    if ref in repo.refs:
+        raise ApiError(422, "Reference already exists")
+    repo.refs[ref] = sha
+    return 201, fake.ref_json(repo, ref), {}
+
+
+def update_ref(fake: FakeGitHub, repo: Repo, ref: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    full, sha = f"refs/{ref}", (body or {}).get("sha")
+    if full not in repo.refs:
+        raise ApiError(422, "Reference does not exist")
+    if sha not in repo.objects.commits:
+        raise ApiError(422, "Object does not exist")
+    if not body.get("force") and repo.refs[full] not in repo.objects.ancestors(sha):
+        raise ApiError(422, "Update is not a fast forward")
+    repo.refs[full] = sha
+    return 200, fake.ref_json(repo, full), {}
+
+
+def get_tree(fake: FakeGitHub, repo: Repo, ref: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    sha = ref
+    if sha not in repo.objects.trees:
+        try:
+            sha = repo.objects.commits[repo.resolve(ref)].tree
+        except ApiError:
+            raise not_found() from None
+    return 200, fake.tree_json(repo, sha, recursive=bool(query.get("recursive"))), {}
+
+
+def create_tree(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    base = body.get("base_tree")
+    if base and base not in repo.objects.trees:
+        raise unprocessable("base_tree is not a valid tree")
+    flat = repo.objects.flatten(base) if base else {}
+    for item in body.get("tree") or []:
+        path, mode = item.get("path"), item.get("mode", "100644")
+        if not isinstance(path, str) or not path or path.startswith("/"):
+            raise unprocessable("tree.path must be a relative path")
+        if "content" in item:
+            flat[path] = (mode, repo.objects.put_blob(str(item["content"]).encode()))
+        elif item.get("sha") is None:
+            flat.pop(path, None)
+        elif item["sha"] in repo.objects.blobs:
+            flat[path] = (mode, item["sha"])
+        else:
+            raise unprocessable(f"tree.sha {item['sha']} is not a valid blob")
+    sha = repo.objects.build(flat)
+    return 201, fake.tree_json(repo, sha, recursive=False), {}
+
+
+def get_blob(fake: FakeGitHub, repo: Repo, sha: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    if sha not in repo.objects.blobs:
+        raise not_found()
+    data = repo.objects.blobs[sha]
+    return (
+        200,
+        {
+            "sha": sha,
+            "size": len(data),
+            "url": fake.url(repo, f"/git/blobs/{sha}"),
+            "content": base64.b64encode(data).decode(),
+            "encoding": "base64",
+        },
+        {},
+    )
+
+
+def create_blob(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    content = body.get("content")
+    if not isinstance(content, str):
+        raise unprocessable("content must be a string")
+    data = base64.b64decode(content) if body.get("encoding") == "base64" else content.encode()
+    sha = repo.objects.put_blob(data)
+    return 201, {"sha": sha, "url": fake.url(repo, f"/git/blobs/{sha}")}, {}
+
+
+def get_commit(fake: FakeGitHub, repo: Repo, sha: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    if sha not in repo.objects.commits:
+        raise not_found()
+    return 200, fake.commit_json(repo, sha), {}
+
+
+def create_commit(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    tree, parents = body.get("tree"), body.get("parents") or []
+    if tree not in repo.objects.trees:
+        raise unprocessable("tree is not a valid tree")
+    if any(p not in repo.objects.commits for p in parents):
+        raise unprocessable("parents must be existing commits")
+    sha = repo.objects.put_commit(tree, list(parents), str(body.get("message") or ""))
+    return 201, fake.commit_json(repo, sha), {}
+
+
+def get_contents(fake: FakeGitHub, repo: Repo, path: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    try:
+        sha = repo.resolve(query.get("ref") or repo.default_branch)
+    except ApiError:
+        raise not_found() from None
+    files = repo.files_at(sha)
+    path = path.strip("/")
+    if path in files:
+        mode, blob = files[path]
+        data = repo.objects.blobs[blob]
+        return (
+            200,
+            {
+                "type": "file",
+                "encoding": "base64",
+                "size": len(data),
+                "name": path.rsplit("/", 1)[-1],
+                "path": path,
+                "sha": blob,
+                "content": base64.b64encode(data).decode(),
+                "url": fake.url(repo, f"/contents/{path}?ref={sha}"),
+                "git_url": fake.url(repo, f"/git/blobs/{blob}"),
+                "html_url": fake.html(repo, f"/blob/{sha}/{path}"),
+                "download_url": None,
+            },
+            {},
+        )
+    below = sorted({p[len(path) + 1 :].split("/")[0] for p in files if p.startswith(path + "/")})
+    if not below:
+        raise not_found()
+    return (
+        200,
+        [
+            {
+                "type": "dir" if f"{path}/{name}" not in files else "file",
+                "name": name,
+                "path": f"{path}/{name}",
+                "sha": "",
+                "url": fake.url(repo, f"/contents/{path}/{name}"),
+            }
+            for name in below
+        ],
+        {},
+    )
+
+
+def list_pulls(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    state, head, base = query.get("state", "open"), query.get("head"), query.get("base")
+    pulls = sorted(repo.pulls, key=lambda p: -p.number)
+    if state != "all":
+        pulls = [p for p in pulls if p.state == state]
+    if head:
+        owner, _, branch = head.rpartition(":")
+        pulls = [p for p in pulls if p.head == branch and owner in ("", repo.owner)]
+    if base:
+        pulls = [p for p in pulls if p.base == base]
+    items, headers = fake.page(pulls, query, fake.url(repo, "/pulls"))
+    return 200, [fake.pull_json(repo, p) for p in items], headers
+
+
+def create_pull(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    head, base, title = body.get("head"), body.get("base"), body.get("title")
+    if not isinstance(title, str) or not title:
+        raise unprocessable("title is missing")
+    head = str(head or "").rpartition(":")[2]
+    for name, branch in (("head", head), ("base", base)):
+        if f"refs/heads/{branch}" not in repo.refs:
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "PullRequest", "field": name, "code": "invalid"}],
+            )
+    if any(p.head == head and p.base == base and p.state == "open" for p in repo.pulls):
+        raise unprocessable(f"A pull request already exists for {repo.owner}:{head}.")
+    head_sha, base_sha = repo.refs[f"refs/heads/{head}"], repo.refs[f"refs/heads/{base}"]
+    if head_sha in repo.objects.ancestors(base_sha):
+        raise unprocessable(f"No commits between {base} and {head}")
+    pull = Pull(len(repo.pulls) + 1, title, str(body.get("body") or ""), head, base, head_sha, base_sha)
+    repo.pulls.append(pull)
+    return 201, fake.pull_json(repo, pull), {}
+
+
+def get_pull(fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    return 200, fake.pull_json(repo, repo.pull(int(number))), {}
+
+
+def merge_pull(fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    method = body.get("merge_method", "merge")
+    if method not in ("merge", "squash", "rebase"):
+        raise unprocessable("merge_method must be merge, squash or rebase")
+    sha = repo.merge_pull(int(number), method, body.get("sha"))
+    return 200, {"sha": sha, "merged": True, "message": "Pull Request successfully merged"}, {}
+
+
+def add_labels(fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    names = body.get("labels") if isinstance(body, dict) else body
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise unprocessable("labels must be a list of names")
+    pull = repo.pull(int(number))
+    pull.labels += [name for name in names if name not in pull.labels]
+    return 200, [{"name": name, "color": "ededed"} for name in pull.labels], {}
+
+
+def create_status(fake: FakeGitHub, repo: Repo, sha: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    if sha not in repo.objects.commits:
+        raise unprocessable(f"No commit found for SHA: {sha}")
+    status = fake._create_status(
+        repo,
+        sha,
+        str(body.get("state")),
+        body.get("context") or "default",
+        body.get("description") or "",
+        body.get("target_url") or "",
+    )
+    return 201, status, {}
+
+
+def combined_status(
+    fake: FakeGitHub, repo: Repo, ref: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    sha = repo.resolve(ref)
+    latest: dict[str, dict] = {}
+    for status in repo.statuses.get(sha, []):  # newest first: the first per context wins
+        latest.setdefault(status["context"], status)
+    states = {s["state"] for s in latest.values()}
+    # GitHub says "pending" when there is no status at all; callers must look at total_count.
+    state = (
+        "failure"
+        if states & {"failure", "error"}
+        else "pending"
+        if "pending" in states or not states
+        else "success"
+    )
+    return (
+        200,
+        {
+            "state": state,
+            "sha": sha,
+            "total_count": len(latest),
+            "statuses": list(latest.values()),
+            "repository": fake.repo_json(repo),
+            "commit_url": fake.url(repo, f"/commits/{sha}"),
+            "url": fake.url(repo, f"/commits/{sha}/status"),
+        },
+        {},
+    )
+
+
+def list_check_runs(
+    fake: FakeGitHub, repo: Repo, ref: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    sha = repo.resolve(ref)
+    latest: dict[str, CheckRun] = {}
+    for run in reversed(repo.check_runs):  # filter=latest: the newest run of each name
+        if run.head_sha == sha:
+            latest.setdefault(run.name, run)
+    runs = sorted(latest.values(), key=lambda r: r.id)
+    items, headers = fake.page(runs, query, fake.url(repo, f"/commits/{ref}/check-runs"))
+    return (
+        200,
+        {"total_count": len(runs), "check_runs": [fake.check_run_json(repo, r) for r in items]},
+        headers,
+    )
+
+
+def create_check_run(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    body = body or {}
+    output = body.get("output") or {}
+    run = fake.add_check_run(
+        repo.full_name,
+        str(body.get("head_sha")),
+        str(body.get("name")),
+        body.get("status", "queued"),
+        body.get("conclusion"),
+        output.get("title") or "",
+        output.get("summary") or "",
+        output.get("text") or "",
+        output.get("annotations"),
+    )
+    return 201, fake.check_run_json(repo, run), {}
+
+
+def list_annotations(
+    fake: FakeGitHub, repo: Repo, run_id: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    for run in repo.check_runs:
+        if run.id == int(run_id):
+            items, headers = fake.page(
+                run.annotations, query, fake.url(repo, f"/check-runs/{run_id}/annotations")
+            )
+            return 200, items, headers
+    raise not_found()
+
+
+ROUTES = [
+    ("GET", r"^$", get_repo),
+    ("GET", r"^/git/(?:ref|refs)/(.+)$", get_ref),
+    ("POST", r"^/git/refs$", create_ref),
+    ("PATCH", r"^/git/refs/(.+)$", update_ref),
+    ("GET", r"^/git/trees/([^/]+)$", get_tree),
+    ("POST", r"^/git/trees$", create_tree),
+    ("GET", r"^/git/blobs/([0-9a-f]{40})$", get_blob),
+    ("POST", r"^/git/blobs$", create_blob),
+    ("GET", r"^/git/commits/([0-9a-f]{40})$", get_commit),
+    ("POST", r"^/git/commits$", create_commit),
+    ("GET", r"^/contents/(.*)$", get_contents),
+    ("GET", r"^/pulls$", list_pulls),
+    ("POST", r"^/pulls$", create_pull),
+    ("GET", r"^/pulls/(\d+)$", get_pull),
+    ("PUT", r"^/pulls/(\d+)/merge$", merge_pull),
+    ("POST", r"^/issues/(\d+)/labels$", add_labels),
+    ("POST", r"^/statuses/([0-9a-f]{40})$", create_status),
+    ("GET", r"^/commits/([^/]+)/status$", combined_status),
+    ("GET", r"^/commits/([^/]+)/check-runs$", list_check_runs),
+    ("POST", r"^/check-runs$", create_check_run),
+    ("GET", r"^/check-runs/(\d+)/annotations$", list_annotations),
+]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A local fake of GitHub's REST API, served under /api/v3.")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument(
+        "--repo",
+        action="append",
+        default=[],
+        metavar="OWNER/NAME=PATH",
+        help="seed a repository from a directory (repeatable)",
+    )
+    parser.add_argument("--token", help="accept only this token (otherwise every request is accepted)")
+    args = parser.parse_args(argv)
+    fake = FakeGitHub(tokens={args.token: None} if args.token else None, host=args.host, port=args.port)
+    for spec in args.repo:
+        name, sep, path = spec.partition("=")
+        if not sep or name.count("/") != 1 or not Path(path).is_dir():
+            parser.error(f"--repo {spec!r}: use owner/name=PATH with PATH a directory")
+        fake.add_repo(name, path=path)
+    print(f"fake GitHub API at {fake.base_url}", flush=True)
+    try:
+        fake.server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        fake.server.server_close()
+
+
+if __name__ == "__main__":
+    main()
