@@ -1,0 +1,111 @@
+"""Forms: the group list's filters and a project's auto-deploy policy."""
+
+from __future__ import annotations
+
+from django import forms
+
+from bugstack.models import Project
+from ingest.models import ErrorGroup
+from pipeline.states import RunState
+
+
+def with_any(label: str, choices) -> list[tuple[str, str]]:
+    return [("", label), *choices]
+
+
+class GroupFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False, max_length=200, strip=True)
+    status = forms.ChoiceField(
+        label="Status", required=False, choices=with_any("Any status", ErrorGroup.Status.choices)
+    )
+    category = forms.ChoiceField(
+        label="Category", required=False, choices=with_any("Any category", ErrorGroup.Category.choices)
+    )
+    state = forms.ChoiceField(
+        label="Fix run",
+        required=False,
+        choices=with_any("Any run state", [("none", "No run yet"), *RunState.choices]),
+    )
+
+
+class PolicyForm(forms.ModelForm):
+    """What bugstack may do on its own in a project: merge policy, retries, limits and protected paths."""
+
+    class Meta:
+        model = Project
+        fields = [
+            "auto_deploy",
+            "confidence_threshold",
+            "max_ci_retries",
+            "max_open_prs",
+            "max_changed_lines",
+            "dedup_window_seconds",
+            "context_max_files",
+            "context_max_bytes",
+            "protected_paths",
+        ]
+        labels = {
+            "auto_deploy": "Auto-deploy policy",
+            "confidence_threshold": "Confidence threshold",
+            "max_ci_retries": "CI retries",
+            "max_open_prs": "Open pull requests at most",
+            "max_changed_lines": "Changed lines per fix at most",
+            "dedup_window_seconds": "Dedup window (seconds)",
+            "context_max_files": "Context files at most",
+            "context_max_bytes": "Context size at most (bytes)",
+            "protected_paths": "Protected paths",
+        }
+        help_texts = {
+            "auto_deploy": "Whether a fix whose CI passed is merged without a person.",
+            "confidence_threshold": "Between 0 and 1; used only by the confidence policy.",
+            "max_ci_retries": "New attempts, with the CI output, after a fix fails CI (0–10).",
+            "max_open_prs": "Further fixes wait for a slot while this many pull requests are open.",
+            "max_changed_lines": "A proposal that changes more lines is refused.",
+            "dedup_window_seconds": "After an outside failure, a new event starts another run only this long "
+            "after the last one.",
+            "context_max_files": "Files from the stack trace and their direct imports read for a fix.",
+            "context_max_bytes": "Total size of those files.",
+            "protected_paths": "Glob patterns, one per line, that a fix may never change.",
+        }
+        widgets = {
+            "auto_deploy": forms.RadioSelect,
+            "confidence_threshold": forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
+            "protected_paths": forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
+        }
+
+    def clean_max_open_prs(self) -> int:
+        value = self.cleaned_data["max_open_prs"]
+        if value < 1:
+            raise forms.ValidationError("At least one pull request must be allowed, or no fix could open.")
+        return value
+
+    def clean_context_max_files(self) -> int:
+        value = self.cleaned_data["context_max_files"]
+        if value < 1:
+            raise forms.ValidationError("A fix needs at least the file where the error was raised.")
+        return value
+
+    def clean_protected_paths(self) -> str:
+        patterns = [
+            line.strip() for line in self.cleaned_data["protected_paths"].splitlines() if line.strip()
+        ]
+        return "\n".join(patterns)
+
+    def changes(self) -> list[tuple[str, str, str, str]]:
+        """(field, label, old, new) for every field whose value changed, as people would read them."""
+        rows = []
+        for name in self.changed_data:
+            field = Project._meta.get_field(name)
+            old = display(field, self.initial.get(name))
+            new = display(field, self.cleaned_data.get(name))
+            if old != new:
+                rows.append((name, str(self.fields[name].label), old, new))
+        return rows
+
+
+def display(field, value) -> str:
+    if field.choices:
+        return str(dict(field.choices).get(value, value))
+    if value is None:
+        return ""
+    return str(value)

@@ -1,0 +1,94 @@
+"""Copy-paste install snippets for each SDK, shown on a project's setup page.
+
+Every SDK reads ``BUGSTACK_DSN`` from the environment, so the snippets keep the key out of source code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Snippet:
+    slug: str
+    title: str
+    install: str
+    code: str
+    platform: str  # a Project.Platform value
+
+
+SNIPPETS = (
+    Snippet(
+        "django",
+        "Python · Django",
+        "pip install 'bugstack-sdk[django]'",
+        """# settings.py
+import bugstack_sdk
+
+bugstack_sdk.init()  # reads BUGSTACK_DSN
+
+MIDDLEWARE = [
+    "bugstack_sdk.django.BugstackMiddleware",
+    # … your other middleware
+]""",
+        "python",
+    ),
+    Snippet(
+        "flask",
+        "Python · Flask",
+        "pip install 'bugstack-sdk[flask]'",
+        """import bugstack_sdk
+from bugstack_sdk.flask import Bugstack
+from flask import Flask
+
+bugstack_sdk.init()  # reads BUGSTACK_DSN
+app = Flask(__name__)
+Bugstack(app)""",
+        "python",
+    ),
+    Snippet(
+        "express",
+        "JavaScript · Express",
+        "npm install @bugstack/sdk",
+        """const bugstack = require("@bugstack/sdk");
+
+bugstack.init(); // reads BUGSTACK_DSN
+// … your routes
+app.use(bugstack.expressErrorHandler()); // after the routes""",
+        "node",
+    ),
+    Snippet(
+        "nextjs",
+        "JavaScript · Next.js",
+        "npm install @bugstack/sdk",
+        """// instrumentation.js
+export async function register() {
+  const bugstack = await import("@bugstack/sdk");
+  bugstack.init(); // reads BUGSTACK_DSN
+}
+
+export { onRequestError } from "@bugstack/sdk/next";""",
+        "node",
+    ),
+    Snippet(
+        "rails",
+        "Ruby · Rails / Rack",
+        "bundle add bugstack",
+        """# config/initializers/bugstack.rb
+Bugstack.init # reads BUGSTACK_DSN
+Rails.application.config.middleware.insert(0, Bugstack::Rack)""",
+        "ruby",
+    ),
+    Snippet(
+        "go",
+        "Go · net/http",
+        "go get github.com/bugstack/bugstack-go",
+        """client, err := bugstack.Init(bugstack.Options{}) // reads BUGSTACK_DSN
+if err != nil {
+    log.Fatal(err)
+}
+defer client.Flush(2 * time.Second)
+http.ListenAndServe(":8080", client.Handler(mux))""",
+        "go",
+    ),
+)
