@@ -20,5 +20,6 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("api/", include("ingest.urls")),
+    path("integrations/", include("integrations.urls")),
     path("", include("dashboard.urls")),
 ]
