@@ -1,135 +1,153 @@
-"""Redaction before anything leaves the process: sensitive keys become ``[Filtered]``, secret-looking values
-are masked wherever they appear (messages and source lines included).
+"""Redaction before anything leaves the process: values under sensitive keys become ``[Filtered]``, and
+credential-looking strings are masked wherever they appear (messages and source lines included).
 
-The denylist and patterns mirror the server's (bugstack's ingest redacts again: this is the first line).
+The terms and patterns mirror bugstack's server-side redaction (``ingest/redact.py``), which redacts again
+on arrival; the SDK keeps its own copy because it must install without the server.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 FILTERED = "[Filtered]"
 
-# Whole keys, compared lower-cased with "-" read as "_".
-DENYLIST_KEYS = frozenset(
-    {
-        "password",
-        "passwd",
-        "secret",
-        "token",
-        "api_key",
-        "apikey",
-        "auth",
-        "authorization",
-        "proxy_authorization",
-        "credentials",
-        "cookie",
-        "set_cookie",
-        "session",
-        "sessionid",
-        "private_key",
-        "x_api_key",
-    }
-)
-# Words that make any key containing them sensitive (``db_password``, ``access_token``, ``session_key``).
-# "auth" is not among them: it would catch "author"; it matches as a whole ``_``-separated part instead.
-DENYLIST_SUBSTRINGS = (
+# Substring terms, compared with the lower-cased key with "-" read as "_": "X-Api-Key", "db_password",
+# "sessionid", "csrftoken", "Proxy-Authorization" and "Set-Cookie" all match. Substrings over-filter a
+# little ("author"), which is the safe side.
+DENYLIST: tuple[str, ...] = (
     "password",
     "passwd",
     "secret",
     "token",
     "api_key",
     "apikey",
-    "authorization",
-    "credentials",
+    "auth",
+    "credential",
     "cookie",
     "session",
+    "csrf",
+    "xsrf",
     "private_key",
-)
-DENYLIST_PREFIXES = ("csrf", "x_csrf")
-
-SECRET_VALUE = re.compile(
-    r"""
-    (?P<bearer>\bbearer\s+[A-Za-z0-9\-._~+/]+=*)
-    | (?P<jwt>\beyJ[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*)
-    | (?P<github>\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255}))
-    | (?P<anthropic>\bsk-ant-[A-Za-z0-9_-]{20,})
-    | (?P<aws>\b(?:AKIA|ASIA)[A-Z0-9]{16}\b)
-    | (?P<stripe>\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}|\bwhsec_[A-Za-z0-9]{10,})
-    | (?P<card>\b\d(?:[ -]?\d){12,18}\b)
-    """,
-    re.IGNORECASE | re.VERBOSE,
-)
-# Cheap pre-check: strings without any of these cannot match, and most strings (source lines) have none.
-MAYBE_SECRET = re.compile(
-    r"bearer|eyJ|gh[pousr]_|github_pat_|sk-ant-|AKIA|ASIA|_live_|_test_|whsec_|\d{4}", re.I
+    "privatekey",
 )
 
+# Each pattern matches the whole secret; the replacement keeps only what names the kind of secret.
+SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
+    (r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*", r"\1 " + FILTERED),
+    (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", FILTERED),  # JWTs
+    (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", FILTERED),  # GitHub tokens
+    (r"\bgithub_pat_[A-Za-z0-9_]{30,}\b", FILTERED),
+    (r"\bsk-ant-[A-Za-z0-9_-]{20,}", FILTERED),  # Anthropic and other "sk-" keys
+    (r"\bsk-[A-Za-z0-9_-]{32,}", FILTERED),
+    (r"\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b", FILTERED),  # AWS key ids, and named secret keys
+    (r"(?i)(aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+]{40}", r"\1" + FILTERED),
+    (r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", FILTERED),  # Stripe
+    (r"\bwhsec_[A-Za-z0-9]{20,}\b", FILTERED),
+    (r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b", FILTERED),  # Slack
+    (r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@", r"\1" + FILTERED + "@"),  # scheme://user:password@
+)
+# 13 to 19 digits, optionally grouped by single spaces or dashes; each candidate is then checked with Luhn.
+CARD_CANDIDATE = r"\b\d(?:[ -]?\d){12,18}\b"
 
-def is_sensitive_key(key: str, extra_keys: Iterable[str] = ()) -> bool:
-    normal = key.strip().lower().replace("-", "_")
-    if normal in DENYLIST_KEYS or normal.startswith(DENYLIST_PREFIXES):
-        return True
-    if any(word in normal for word in DENYLIST_SUBSTRINGS):
-        return True
-    if "auth" in normal.split("_"):
-        return True
-    return any(extra == normal or extra in normal for extra in extra_keys)
+_SECRETS = [(re.compile(pattern), replacement) for pattern, replacement in SECRET_PATTERNS]
+_CARD = re.compile(CARD_CANDIDATE)
+# Cheap pre-checks: most strings in an event (paths, function names, source lines) contain none of these.
+_MAYBE_SECRET = re.compile(
+    r"(?i)bearer|token|basic|eyJ|gh[pousr]_|github_pat_|sk-|AKIA|ASIA|AROA|AIDA|aws_|"
+    r"_live_|_test_|whsec_|xox|://[^\s]*@"
+)
+_MAYBE_CARD = re.compile(r"\d{4}")
+
+
+def denylist(extra_keys: Iterable[str] = ()) -> tuple[str, ...]:
+    """The built-in terms plus the app's own, normalised the way keys are compared."""
+    return DENYLIST + tuple(normalise_key(key) for key in extra_keys if key.strip())
+
+
+def normalise_key(key: str) -> str:
+    return key.strip().lower().replace("-", "_")
+
+
+@functools.lru_cache(maxsize=4096)  # events repeat the same few dozen keys; the worker checks each one
+def is_sensitive_key(key: str, terms: tuple[str, ...] = DENYLIST) -> bool:
+    normalised = normalise_key(key)
+    return any(term in normalised for term in terms)
 
 
 def luhn_valid(digits: str) -> bool:
     total = 0
-    for i, char in enumerate(reversed(digits)):
-        n = int(char)
-        if i % 2:
+    for position, char in enumerate(reversed(digits)):
+        n = ord(char) - 48
+        if position % 2:
             n = n * 2 - 9 if n > 4 else n * 2
         total += n
     return total % 10 == 0
 
 
-def _mask(match: re.Match[str]) -> str:
-    if match.lastgroup == "card":
-        digits = re.sub(r"\D", "", match.group())
-        return FILTERED if luhn_valid(digits) else match.group()
-    return FILTERED
+def _mask_card(match: re.Match[str]) -> str:
+    digits = re.sub(r"[ -]", "", match.group(0))
+    return FILTERED if luhn_valid(digits) else match.group(0)
 
 
-def scrub_text(text: str) -> str:
-    """Mask bearer tokens, JWTs, GitHub/Anthropic/AWS/Stripe keys and card numbers inside free text."""
-    if not MAYBE_SECRET.search(text):
-        return text
-    return SECRET_VALUE.sub(_mask, text)
+def mask_text(text: str) -> str:
+    """``text`` with every credential-looking value and Luhn-valid card number replaced."""
+    if _MAYBE_SECRET.search(text):
+        for pattern, replacement in _SECRETS:
+            text = pattern.sub(replacement, text)
+    if _MAYBE_CARD.search(text):
+        text = _CARD.sub(_mask_card, text)
+    return text
 
 
-def scrub_query_string(query: str, extra_keys: Iterable[str] = ()) -> str:
+def filter_query(query: str, terms: tuple[str, ...] = DENYLIST) -> str:
+    """A query string with the values of sensitive parameters filtered."""
     pairs = parse_qsl(query, keep_blank_values=True)
-    kept = [(k, FILTERED if is_sensitive_key(k, extra_keys) else scrub_text(v)) for k, v in pairs]
-    return urlencode(kept, safe="[]")
+    if not any(is_sensitive_key(key, terms) for key, _ in pairs):
+        return mask_text(query)
+    filtered = [(key, FILTERED if is_sensitive_key(key, terms) else value) for key, value in pairs]
+    return mask_text(urlencode(filtered, safe="[]"))
+
+
+def filter_url(url: str, terms: tuple[str, ...] = DENYLIST) -> str:
+    """A URL with sensitive query parameters filtered and credentials masked."""
+    if "?" not in url:
+        return mask_text(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return mask_text(url)
+    return urlunsplit(parts._replace(query=filter_query(parts.query, terms)))
 
 
 class Redactor:
-    """Return a redacted copy of an event (the caller's structure is left alone)."""
+    """Return a redacted copy of an event; the caller's structure is left alone."""
+
+    MAX_DEPTH = 32  # deeper (or cyclic) data is cut, not followed
 
     def __init__(self, extra_keys: Iterable[str] = ()) -> None:
-        self.extra_keys = frozenset(k.lower().replace("-", "_") for k in extra_keys)
+        self.terms = denylist(extra_keys)
 
     def redact(self, value: Any, depth: int = 0) -> Any:
         if isinstance(value, str):
-            return scrub_text(value)
-        if depth > 20:  # cyclic or absurdly deep data is cut, not followed
+            return mask_text(value)
+        if depth > self.MAX_DEPTH:
             return FILTERED
         if isinstance(value, dict):
-            return {str(k): self._redact_item(str(k), v, depth) for k, v in value.items()}
+            return {str(key): self._field(str(key), item, depth) for key, item in value.items()}
         if isinstance(value, list | tuple):
             return [self.redact(item, depth + 1) for item in value]
         return value
 
-    def _redact_item(self, key: str, value: Any, depth: int) -> Any:
-        if value is not None and is_sensitive_key(key, self.extra_keys):
+    def _field(self, key: str, value: Any, depth: int) -> Any:
+        if value is not None and is_sensitive_key(key, self.terms):
             return FILTERED
-        if key == "query_string" and isinstance(value, str):
-            return scrub_query_string(value, self.extra_keys)
+        # Query strings and URLs carry key/value pairs inside one string.
+        if isinstance(value, str) and key == "query_string":
+            return filter_query(value, self.terms)
+        if isinstance(value, str) and key == "url":
+            return filter_url(value, self.terms)
         return self.redact(value, depth + 1)

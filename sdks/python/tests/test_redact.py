@@ -1,5 +1,5 @@
 import pytest
-from bugstack_sdk.redact import FILTERED, Redactor, is_sensitive_key, scrub_query_string, scrub_text
+from bugstack_sdk.redact import FILTERED, Redactor, filter_query, is_sensitive_key, mask_text
 
 
 @pytest.mark.parametrize(
@@ -14,7 +14,7 @@ def test_denylisted_keys_are_sensitive(key: str) -> None:
     assert is_sensitive_key(key)
 
 
-@pytest.mark.parametrize("key", ["author", "username", "email", "product_id", "route"])
+@pytest.mark.parametrize("key", ["username", "email", "product_id", "route", "abs_path", "context_line"])
 def test_ordinary_keys_are_kept(key: str) -> None:
     assert not is_sensitive_key(key)
 
@@ -34,15 +34,23 @@ def test_ordinary_keys_are_kept(key: str) -> None:
     ],
 )
 def test_secret_values_are_masked_inside_messages(secret: str) -> None:
-    assert scrub_text(f"login failed for {secret} at step 2") == f"login failed for {FILTERED} at step 2"
+    masked = mask_text(f"login failed for {secret} at step 2")
+    assert masked.startswith("login failed for ") and masked.endswith(f"{FILTERED} at step 2")
+    assert secret not in masked
+
+
+def test_passwords_inside_urls_are_masked() -> None:
+    assert mask_text("cannot reach postgres://shop:hunter2@db:5432/shop") == (
+        f"cannot reach postgres://shop:{FILTERED}@db:5432/shop"
+    )
 
 
 def test_numbers_that_fail_the_luhn_check_are_not_card_numbers() -> None:
-    assert scrub_text("order 4111111111111112 not found") == "order 4111111111111112 not found"
+    assert mask_text("order 4111111111111112 not found") == "order 4111111111111112 not found"
 
 
 def test_query_strings_lose_sensitive_parameters_only() -> None:
-    assert scrub_query_string("page=2&token=s3cr3t&q=shoes") == "page=2&token=[Filtered]&q=shoes"
+    assert filter_query("page=2&token=s3cr3t&q=shoes") == "page=2&token=[Filtered]&q=shoes"
 
 
 def test_redactor_filters_keys_at_any_depth_and_masks_values_everywhere() -> None:
