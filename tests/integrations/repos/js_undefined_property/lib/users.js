@@ -1,0 +1,7 @@
+'use strict';
+
+function displayName(user) {
+  return user.profile.name;
+}
+
+module.exports = { displayName };

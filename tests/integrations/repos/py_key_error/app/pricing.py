@@ -1,0 +1,2 @@
+def price_with_discount(item):
+    return item["price"] - item["discount"]
