@@ -19,7 +19,13 @@ from django.http.multipartparser import MultiPartParserError
 
 import bugstack_sdk
 from bugstack_sdk.options import Options
-from bugstack_sdk.request import RequestData, current_request, decode_body, register_request_source
+from bugstack_sdk.request import (
+    RequestData,
+    current_request,
+    decode_body,
+    describe_request,
+    register_request_source,
+)
 
 # Django answers these with a 4xx of its own: they are the client's mistake, not the app's error.
 CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
@@ -73,19 +79,15 @@ def capture_signalled_exception(sender: Any, request: HttpRequest | None = None,
 def request_data(request: HttpRequest, options: Options, status_code: int | None) -> RequestData | None:
     try:
         match = request.resolver_match
-        data = RequestData(
-            method=request.method or "", route=match.route if match else None, status_code=status_code
-        )
-        if not (options.send_request_headers or options.send_request_body):
-            return data
-        return RequestData(
-            method=data.method,
-            route=data.route,
+        return describe_request(
+            options,
+            method=request.method or "",
+            route=match.route if match else None,
             status_code=status_code,
-            url=request.path,
-            query_string=request.META.get("QUERY_STRING", "") if options.send_request_headers else None,
-            headers=dict(request.headers) if options.send_request_headers else None,
-            data=_body(request) if options.send_request_body else None,
+            path=request.path,
+            query_string=lambda: request.META.get("QUERY_STRING", ""),
+            headers=lambda: dict(request.headers),
+            body=lambda: _body(request),
         )
     except Exception:  # a half-built request (bad host, broken stream) still gets its error reported
         return None

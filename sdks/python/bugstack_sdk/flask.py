@@ -14,7 +14,13 @@ from flask import request as current_flask_request
 
 import bugstack_sdk
 from bugstack_sdk.options import Options
-from bugstack_sdk.request import MAX_BODY_BYTES, RequestData, decode_body, register_request_source
+from bugstack_sdk.request import (
+    MAX_BODY_BYTES,
+    RequestData,
+    decode_body,
+    describe_request,
+    register_request_source,
+)
 
 
 class Bugstack:
@@ -40,17 +46,15 @@ def capture_request_exception(sender: Flask, exception: BaseException, **kwargs:
 def request_data(request: Request, options: Options, status_code: int | None) -> RequestData | None:
     try:
         rule = request.url_rule
-        data = RequestData(method=request.method, route=rule.rule if rule else None, status_code=status_code)
-        if not (options.send_request_headers or options.send_request_body):
-            return data
-        return RequestData(
-            method=data.method,
-            route=data.route,
+        return describe_request(
+            options,
+            method=request.method,
+            route=rule.rule if rule else None,
             status_code=status_code,
-            url=request.path,
-            query_string=request.query_string.decode("latin-1") if options.send_request_headers else None,
-            headers=dict(request.headers) if options.send_request_headers else None,
-            data=_body(request) if options.send_request_body else None,
+            path=request.path,
+            query_string=lambda: request.query_string.decode("latin-1"),
+            headers=lambda: dict(request.headers),
+            body=lambda: _body(request),
         )
     except Exception:  # a malformed request still gets its error reported
         return None

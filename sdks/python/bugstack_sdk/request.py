@@ -9,6 +9,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
+from bugstack_sdk.options import Options
+
 MAX_BODY_BYTES = 10 * 1024
 
 
@@ -31,9 +33,34 @@ class RequestData:
         return payload
 
 
+def describe_request(
+    options: Options,
+    *,
+    method: str,
+    route: str | None,
+    status_code: int | None,
+    path: str,
+    query_string: Callable[[], str],
+    headers: Callable[[], Mapping[str, str]],
+    body: Callable[[], Any],
+) -> RequestData:
+    """Route, method and status always; the rest only as the app allowed, and only then read."""
+    if not (options.send_request_headers or options.send_request_body):
+        return RequestData(method=method, route=route, status_code=status_code)
+    return RequestData(
+        method=method,
+        route=route,
+        status_code=status_code,
+        url=path,
+        query_string=query_string() if options.send_request_headers else None,
+        headers=headers() if options.send_request_headers else None,
+        data=body() if options.send_request_body else None,
+    )
+
+
 # Framework integrations register how to describe the request being served, so that a manual
 # ``capture_exception()`` inside a view carries it too.
-RequestSource = Callable[[Any], RequestData | None]
+RequestSource = Callable[[Options], RequestData | None]
 _sources: list[RequestSource] = []
 current_request: ContextVar[Any] = ContextVar("bugstack_current_request", default=None)
 
@@ -43,7 +70,7 @@ def register_request_source(source: RequestSource) -> None:
         _sources.append(source)
 
 
-def request_from_sources(options: Any) -> RequestData | None:
+def request_from_sources(options: Options) -> RequestData | None:
     for source in _sources:
         data = source(options)
         if data is not None:
