@@ -265,7 +265,7 @@ def start_fix_run(request: HttpRequest, slug: str, group_id: int) -> HttpRespons
     if in_flight is not None:
         messages.error(
             request,
-            f"Run #{in_flight.pk} is still in progress ({in_flight.get_state_display().lower()}); "
+            f"Run #{in_flight.pk} is still in progress ({in_flight.get_state_display()}); "
             "a new run can start once it ends.",
         )
         return render_group(request, project, group, status=409)

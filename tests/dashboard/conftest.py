@@ -162,3 +162,24 @@ def merged_group(project):
     )
     run.refresh_from_db()
     return group
+
+
+@pytest.fixture
+def policy(project):
+    """The settings form as the page posts it for ``project``, with the given changes applied."""
+
+    def form(**changes):
+        data = {
+            "auto_deploy": project.auto_deploy,
+            "confidence_threshold": project.confidence_threshold,
+            "max_ci_retries": project.max_ci_retries,
+            "max_open_prs": project.max_open_prs,
+            "max_changed_lines": project.max_changed_lines,
+            "dedup_window_seconds": project.dedup_window_seconds,
+            "context_max_files": project.context_max_files,
+            "context_max_bytes": project.context_max_bytes,
+            "protected_paths": project.protected_paths,
+        }
+        return {**data, **changes}
+
+    return form
