@@ -22,10 +22,15 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install lint
+test: install lint chromium
 	$(VENV)/bin/pytest
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
+
+# The dashboard's browser tests use Debian's chromium at /usr/bin/chromium; Playwright downloads nothing.
+.PHONY: chromium
+chromium:
+	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 migrate: install
 	mkdir -p var
