@@ -44,7 +44,15 @@ def add_new_files(files: Mapping[str, str], new_files: Iterable[NewFile]) -> dic
 def replace_once(text: str, edit: Edit, number: int) -> str:
     count = text.count(edit.search)
     if count == 1:
-        return text.replace(edit.search, edit.replace, 1)
+        at = text.index(edit.search)
+        pad = text[text.rfind("\n", 0, at) + 1 : at]
+        replace = edit.replace
+        one_line = "\n" not in edit.search.rstrip("\n")
+        if pad and not pad.strip() and one_line and not edit.search.startswith((" ", "\t")):
+            # One line copied without its indentation: the replacement's further lines get it too.
+            first, *rest = replace.split("\n")
+            replace = "\n".join([first, *(pad + line if line.strip() else line for line in rest)])
+        return text[:at] + replace + text[at + len(edit.search) :]
     if count > 1:
         raise PatchError(
             f"edit {number} ({edit.path}): the search block {first_line(edit.search)!r} matches {count} "
