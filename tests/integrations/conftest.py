@@ -48,6 +48,10 @@ def git(path: Path, *args: str) -> str:
     ).stdout.strip()
 
 
+def commit_as_person(path: Path, message: str) -> None:
+    git(path, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", message)
+
+
 @pytest.fixture
 def seed_dir(tmp_path) -> Path:
     """A git repository with the seed files committed on main, as a user would have it."""
@@ -60,17 +64,7 @@ def seed_dir(tmp_path) -> Path:
     (root / "run.sh").chmod(0o755)
     git(tmp_path, "init", "-q", "-b", "main", str(root))
     git(root, "add", "-A")
-    git(
-        root,
-        "-c",
-        "user.name=Dev",
-        "-c",
-        "user.email=dev@example.com",
-        "commit",
-        "-q",
-        "-m",
-        "Initial commit",
-    )
+    commit_as_person(root, "Initial commit")
     return root
 
 
@@ -160,17 +154,7 @@ class LocalHarness:
         for name, text in files.items():
             (self.path / name).write_text(text)
         git(self.path, "add", *files)
-        git(
-            self.path,
-            "-c",
-            "user.name=Dev",
-            "-c",
-            "user.email=dev@example.com",
-            "commit",
-            "-q",
-            "-m",
-            "change",
-        )
+        commit_as_person(self.path, "change")
         return git(self.path, "rev-parse", "HEAD")
 
     def merge_as_person(self, number: int) -> None:
