@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import sys
 import threading
 
-from bugstack_sdk.event import build_event
+from bugstack_sdk.event import build_event, encode_event
 from bugstack_sdk.options import Event, Options
 from bugstack_sdk.redact import Redactor
 from bugstack_sdk.request import RequestData, request_from_sources
@@ -75,8 +74,7 @@ class Client:
             return None
 
     def _deliver(self, event: Event, stopping: threading.Event) -> Outcome:
-        body = json.dumps(self._redactor.redact(event), default=repr, ensure_ascii=False).encode()
-        return self._transport.deliver(body, stopping)
+        return self._transport.deliver(encode_event(self._redactor.redact(event)), stopping)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for queued events to be sent; False if ``timeout`` passed first."""

@@ -30,6 +30,7 @@ from bugstack_sdk.request import (
 # Django answers these with a 4xx of its own: they are the client's mistake, not the app's error.
 CLIENT_ERRORS = (Http404, PermissionDenied, BadRequest, SuspiciousOperation, MultiPartParserError)
 PENDING_ATTR = "_bugstack_exception"
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 class BugstackMiddleware:
@@ -94,10 +95,12 @@ def request_data(request: HttpRequest, options: Options, status_code: int | None
 
 
 def _body(request: HttpRequest) -> Any:
+    if request.content_type in FORM_TYPES:
+        return request.POST.dict()  # fields only: uploaded files stay out
     try:
         return decode_body(request.body, request.content_type or "")
-    except RawPostDataException:  # the view read the stream itself; the parsed form is what is left
-        return request.POST.dict()
+    except RawPostDataException:
+        return "[body read as a stream by the app; not captured]"
 
 
 def _current_request_data(options: Options) -> RequestData | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import platform
 import re
 import time
@@ -107,3 +108,47 @@ def client_fingerprint(values: list[dict[str, Any]]) -> str:
         if not frames:
             digest.update(value["value"].encode(errors="replace"))
     return digest.hexdigest()
+
+
+# Under the server's default 1 MiB limit: an event it would refuse with 413 is shrunk before sending.
+MAX_EVENT_BYTES = 900 * 1024
+INNER_FRAMES_KEPT = 20
+
+
+def encode_event(event: Event, limit: int = MAX_EVENT_BYTES) -> bytes:
+    """JSON for the wire; an oversized event loses library source, then all source, then outer frames."""
+    body = _dumps(event)
+    for shrink in (_drop_library_context, _drop_all_context, _keep_inner_frames):
+        if len(body) <= limit:
+            break
+        shrink(event)
+        body = _dumps(event)
+    return body
+
+
+def _dumps(event: Event) -> bytes:
+    return json.dumps(event, default=repr, ensure_ascii=False).encode()
+
+
+def _all_frames(event: Event) -> list[dict[str, Any]]:
+    values = event.get("exception", {}).get("values", [])
+    return [frame for value in values for frame in value.get("stacktrace", {}).get("frames", [])]
+
+
+def _drop_library_context(event: Event) -> None:
+    for frame in _all_frames(event):
+        if not frame.get("in_app"):
+            frame.pop("pre_context", None)
+            frame.pop("post_context", None)
+
+
+def _drop_all_context(event: Event) -> None:
+    for frame in _all_frames(event):
+        frame.pop("pre_context", None)
+        frame.pop("post_context", None)
+
+
+def _keep_inner_frames(event: Event) -> None:
+    for value in event.get("exception", {}).get("values", []):
+        stacktrace = value.get("stacktrace", {})
+        stacktrace["frames"] = stacktrace.get("frames", [])[-INNER_FRAMES_KEPT:]

@@ -63,8 +63,8 @@ def request_data(request: Request, options: Options, status_code: int | None) ->
 def _body(request: Request) -> Any:
     if request.content_length and request.content_length > MAX_BODY_BYTES:
         return f"[{request.content_length} bytes not captured]"
-    if request.form:
-        return request.form.to_dict()
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.form.to_dict()  # fields only: uploaded files stay out
     return decode_body(request.get_data(cache=True), request.content_type or "")
 
 

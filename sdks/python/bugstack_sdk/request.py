@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from bugstack_sdk.options import Options
 
@@ -79,11 +80,20 @@ def request_from_sources(options: Options) -> RequestData | None:
 
 
 def decode_body(raw: bytes, content_type: str) -> Any:
-    """JSON bodies as data (so keys can be redacted one by one), anything else as capped text."""
-    raw = raw[:MAX_BODY_BYTES]
+    """JSON and form bodies as data, so their keys can be redacted one by one; other text as is.
+
+    A body that cannot be parsed into keys is left out rather than sent as text that might hide a
+    ``"password": …`` where redaction cannot see it.
+    """
+    if len(raw) > MAX_BODY_BYTES:
+        return f"[{len(raw)} bytes not captured]"
     if "json" in content_type:
         try:
             return json.loads(raw)
         except ValueError:
-            pass
+            return "[body is not valid JSON; not captured]"
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        return dict(parse_qsl(raw.decode("utf-8", errors="replace"), keep_blank_values=True))
+    if content_type.startswith("multipart/"):
+        return "[multipart body not captured]"
     return raw.decode("utf-8", errors="replace")

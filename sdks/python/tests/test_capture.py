@@ -5,6 +5,7 @@ from typing import Any
 
 import bugstack_sdk
 import pytest
+from bugstack_sdk.event import encode_event
 from bugstack_sdk.redact import FILTERED
 
 from tests.sink import Sink
@@ -180,3 +181,41 @@ def test_the_same_exception_object_is_reported_once(sdk: bugstack_sdk.Client, si
 
 def test_capture_outside_an_except_block_sends_nothing(sdk: bugstack_sdk.Client, sink: Sink) -> None:
     assert bugstack_sdk.capture_exception() is None
+
+
+def synthetic_event(frames: int) -> dict[str, Any]:
+    def frame(n: int) -> dict[str, Any]:
+        return {
+            "filename": f"app/f{n}.py" if n % 2 else f"lib/f{n}.py",
+            "function": f"f{n}",
+            "in_app": bool(n % 2),
+            "context_line": "x = 1",
+            "pre_context": ["# " + "p" * 200] * 5,
+            "post_context": ["# " + "q" * 200] * 5,
+        }
+
+    return {
+        "exception": {
+            "values": [
+                {"type": "RecursionError", "stacktrace": {"frames": [frame(n) for n in range(frames)]}}
+            ]
+        }
+    }
+
+
+def test_an_event_too_big_for_the_server_first_loses_library_source() -> None:
+    event = synthetic_event(40)
+    full = len(encode_event(synthetic_event(40), limit=10**9))
+    frames = json.loads(encode_event(event, limit=full * 2 // 3))["exception"]["values"][0]["stacktrace"][
+        "frames"
+    ]
+    assert len(frames) == 40
+    assert all("pre_context" in f for f in frames if f["in_app"])
+    assert not any("pre_context" in f for f in frames if not f["in_app"])
+
+
+def test_an_event_far_too_big_keeps_its_innermost_frames_without_source() -> None:
+    encoded = encode_event(synthetic_event(400), limit=2000)
+    frames = json.loads(encoded)["exception"]["values"][0]["stacktrace"]["frames"]
+    assert [f["function"] for f in frames] == [f"f{n}" for n in range(380, 400)]
+    assert all(f["context_line"] == "x = 1" and "pre_context" not in f for f in frames)

@@ -90,6 +90,20 @@ def test_the_test_client_still_sees_the_exception_when_it_asks_for_it(
     assert len(sent_events(sink)) == 1
 
 
+def test_a_hanging_ingest_server_never_holds_up_a_request(
+    sdk: bugstack_sdk.Client, sink: Sink, browser: DjangoClient
+) -> None:
+    sink.hang.set()
+    assert browser.get("/orders/1/total/").status_code == 500
+    sink.wait_for(1)  # the first report is now stuck inside the server
+
+    statuses = [browser.get(f"/orders/{n}/total/").status_code for n in range(2, 5)]
+
+    assert statuses == [500] * 3, "every request was answered while the server held the first report"
+    assert sdk.stats.queued == 3
+    sink.release.set()
+
+
 @pytest.fixture
 def verbose_sdk(sink: Sink) -> Iterator[bugstack_sdk.Client]:
     client = bugstack_sdk.init(
@@ -117,3 +131,20 @@ def test_headers_query_and_body_are_sent_only_when_enabled_and_then_redacted(
     assert request["headers"]["Authorization"] == FILTERED
     assert request["headers"]["Cookie"] == FILTERED
     assert request["data"] == {"username": "ann", "password": FILTERED}
+
+
+def test_form_bodies_are_sent_field_by_field_so_passwords_are_filtered(
+    verbose_sdk: bugstack_sdk.Client, sink: Sink, browser: DjangoClient
+) -> None:
+    browser.post("/login/", data={"username": "ann", "password": "hunter2"})
+    [event] = sent_events(sink)
+    assert event["request"]["data"] == {"username": "ann", "password": FILTERED}
+
+
+def test_a_body_that_is_not_valid_json_is_left_out(
+    verbose_sdk: bugstack_sdk.Client, sink: Sink, browser: DjangoClient
+) -> None:
+    browser.post("/login/", data='{"password": "hunter2", ', content_type="application/json")
+    [event] = sent_events(sink)
+    assert event["request"]["data"] == "[body is not valid JSON; not captured]"
+    assert "hunter2" not in json.dumps(event)
