@@ -1,5 +1,6 @@
 """Settings for bugstack, all read from the environment (see README, "Configuration")."""
 
+import os
 from pathlib import Path
 
 import environ
@@ -82,7 +83,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     VAR_DIR.mkdir(exist_ok=True)
     # A file, not memory, so end-to-end tests can share the test database with a real qcluster process.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-bugstack.sqlite3")}
+    # One per test process, so concurrent test runs never share (and delete) each other's database.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-bugstack-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
