@@ -212,3 +212,35 @@ def test_fake_lists_recorded_requests_over_http(fake):
         recorded = json.load(response)
     assert recorded[0]["path"] == "/v1/messages"
     assert recorded[0]["body"]["model"] == "claude-test"
+
+
+def test_fake_runs_standalone_with_a_responses_file(tmp_path):
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+
+    responses = tmp_path / "responses.json"
+    responses.write_text(json.dumps([GOOD_INPUT]))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.anthropic", "--port", str(port), "--responses", str(responses)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert server.stdout.readline().strip() == f"fake Anthropic Messages API on http://127.0.0.1:{port}"
+        base_url = f"http://127.0.0.1:{port}"
+        proposal = AnthropicProvider(api_key=API_KEY, model="claude-test", base_url=base_url).propose(
+            fix_request()
+        )
+        with urllib.request.urlopen(f"{base_url}/_requests") as response:  # noqa: S310 - local fake
+            recorded = json.load(response)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert proposal.edits == (Edit(**GOOD_INPUT["edits"][0]),)
+    assert len(recorded) == 1 and recorded[0]["body"]["tool_choice"]["name"] == "propose_fix"
