@@ -55,10 +55,12 @@ def build_options(
     """Merge arguments with the environment; raise ``DsnError`` when the destination is malformed."""
     root = os.path.abspath(project_root or os.getcwd())
     extra_keys = [*redact_keys, *_env("BUGSTACK_REDACT_KEYS", "").split(",")]
+    destination = _destination(dsn, key, endpoint)
     return Options(
-        dsn=_destination(dsn, key, endpoint),
+        dsn=destination,
         environment=environment or _env("BUGSTACK_ENVIRONMENT", "production"),
-        release=release or _env("BUGSTACK_RELEASE", "") or _git_head(root),
+        # Asking git costs a process: only worth it when events will be sent.
+        release=release or _env("BUGSTACK_RELEASE", "") or (_git_head(root) if destination else None),
         server_name=server_name or _env("BUGSTACK_SERVER_NAME", "") or socket.gethostname(),
         project_root=root,
         send_request_headers=_flag(send_request_headers, "BUGSTACK_SEND_REQUEST_HEADERS"),

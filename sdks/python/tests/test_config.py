@@ -1,8 +1,11 @@
 import logging
+import subprocess
+from pathlib import Path
 
 import bugstack_sdk
 import pytest
 from bugstack_sdk.dsn import DsnError, from_endpoint, parse_dsn
+from bugstack_sdk.options import build_options
 
 
 def test_dsn_names_the_events_url_key_and_project() -> None:
@@ -72,3 +75,22 @@ def test_without_any_dsn_the_sdk_is_off_and_capturing_is_a_no_op() -> None:
     assert not client.enabled
     assert bugstack_sdk.capture_exception(RuntimeError("nowhere to send")) is None
     assert bugstack_sdk.flush(0.1) is True
+
+
+def git(cwd: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True)
+    return result.stdout.strip()
+
+
+def test_the_release_is_the_commit_the_app_runs_from(tmp_path: Path) -> None:
+    git(tmp_path, "init", "-q")
+    (tmp_path / "app.py").write_text("print('shop')\n")
+    git(tmp_path, "add", "app.py")
+    git(tmp_path, "-c", "user.name=ci", "-c", "user.email=ci@example.com", "commit", "-qm", "first")
+    (tmp_path / "lib").mkdir()
+
+    at_top = build_options("http://k@127.0.0.1:9/1", project_root=str(tmp_path))
+    inside = build_options("http://k@127.0.0.1:9/1", project_root=str(tmp_path / "lib"))
+
+    assert at_top.release == git(tmp_path, "rev-parse", "HEAD")
+    assert inside.release is None, "a folder inside another project's repository has no release of its own"
