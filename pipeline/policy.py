@@ -136,7 +136,14 @@ def review_patch(
 # --- which files ------------------------------------------------------------------------------------
 
 
-def path_findings(path, before, after, allowed_paths, policy, test_paths) -> list[str]:
+def path_findings(
+    path: str,
+    before: Mapping[str, str],
+    after: Mapping[str, str],
+    allowed_paths: Collection[str],
+    policy: PatchPolicy,
+    test_paths: Collection[str],
+) -> list[str]:
     found = []
     glob = protecting_glob(path, policy.protected_globs)
     if glob:

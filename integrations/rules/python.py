@@ -6,6 +6,7 @@ import ast
 import re
 import sys
 
+from integrations.providers import Edit
 from integrations.rules.base import Failure, Fix, indentation, insert_lines, newline_of, replace_lines
 
 SIMPLE = (ast.Name, ast.Attribute)  # expressions safe to evaluate twice: no calls, no side effects
@@ -28,6 +29,13 @@ def is_simple(node: ast.AST) -> bool:
     while isinstance(node, ast.Attribute):
         node = node.value
     return isinstance(node, ast.Name)
+
+
+def failing_statement(failure: Failure) -> tuple[ast.Module, ast.stmt] | tuple[None, None]:
+    """The parsed file and the statement on the failing line, or (None, None) if it does not parse."""
+    tree = parse(failure)
+    statement = statement_at(tree, failure.lineno) if tree else None
+    return (tree, statement) if statement else (None, None)
 
 
 def statement_at(tree: ast.Module, lineno: int) -> ast.stmt | None:
@@ -177,11 +185,10 @@ NONE_ATTRIBUTE = re.compile(r"'NoneType' object has no attribute '(\w+)'")
 
 def none_attribute(failure: Failure) -> Fix | None:
     match = NONE_ATTRIBUTE.search(failure.request.message)
-    tree = parse(failure)
-    if not match or tree is None:
+    tree, statement = failing_statement(failure)
+    if not match or statement is None:
         return None
-    statement = statement_at(tree, failure.lineno)
-    function = enclosing_function(tree, statement) if statement else None
+    function = enclosing_function(tree, statement)
     if function is None or is_generator(function) or inside_loop(function, statement):
         return None  # no place to return early from, or returning would end a loop: decline
     bases = {
@@ -205,8 +212,7 @@ def none_attribute(failure: Failure) -> Fix | None:
 
 
 def missing_key(failure: Failure) -> Fix | None:
-    tree = parse(failure)
-    statement = statement_at(tree, failure.lineno) if tree else None
+    tree, statement = failing_statement(failure)
     if statement is None:
         return None
     reads = [
@@ -261,8 +267,7 @@ def obvious_default(node: ast.AST, parent_of: dict[ast.AST, ast.AST]) -> str:
 
 
 def zero_division(failure: Failure) -> Fix | None:
-    tree = parse(failure)
-    statement = statement_at(tree, failure.lineno) if tree else None
+    tree, statement = failing_statement(failure)
     if statement is None:
         return None
     divisions = [
@@ -296,8 +301,7 @@ INDEX_ERROR = re.compile(r"(list|tuple|string) index out of range")
 
 
 def empty_index(failure: Failure) -> Fix | None:
-    tree = parse(failure)
-    statement = statement_at(tree, failure.lineno) if tree else None
+    tree, statement = failing_statement(failure)
     if not INDEX_ERROR.search(failure.request.message) or statement is None:
         return None
     reads = [
@@ -323,7 +327,9 @@ def empty_index(failure: Failure) -> Fix | None:
     )
 
 
-def guard(failure, tree, statement, node, subject: str, value: str):
+def guard(
+    failure: Failure, tree: ast.Module, statement: ast.stmt, node: ast.expr | None, subject: str, value: str
+) -> Edit | None:
     """A return statement gets an early return before it; elsewhere the expression becomes conditional."""
     if isinstance(statement, ast.Return):
         function = enclosing_function(tree, statement)
