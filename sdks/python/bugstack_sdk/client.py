@@ -54,6 +54,9 @@ class Client:
     def _capture(self, exc: BaseException | None, request: RequestData | None, mechanism: str) -> str | None:
         if exc is None or _already_captured(exc):
             return None
+        if self._worker is not None and not self._worker.has_room():
+            self._worker.drop()  # an error storm should not also pay for events that cannot be sent
+            return None
         if request is None:
             request = request_from_sources(self.options)
         event: Event | None = build_event(

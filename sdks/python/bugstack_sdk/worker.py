@@ -89,6 +89,15 @@ class Worker:
         with self._cond:
             return WorkerStats(queued=len(self._pending), **self._counts)
 
+    def has_room(self) -> bool:
+        """A hint, read without the lock: lets a caller skip building an event that would be dropped."""
+        self._after_fork()
+        return len(self._pending) < self._max_size
+
+    def drop(self) -> None:
+        with self._cond:
+            self._count_drop()
+
     def _count_drop(self) -> None:
         self._counts["dropped"] += 1
         dropped = self._counts["dropped"]

@@ -120,6 +120,23 @@ def test_a_forked_child_sends_its_own_events(sdk: bugstack_sdk.Client, sink: Sin
     assert "from the child" in messages
 
 
+def test_a_child_forked_while_the_parents_queue_was_full_starts_empty(sink: Sink) -> None:
+    sink.hang.set()
+    client = bugstack_sdk.init(dsn=sink.dsn, max_queue_size=1, timeout=30)
+    try:
+        bugstack_sdk.capture_exception(error(0))
+        sink.wait_for(1)
+        bugstack_sdk.capture_exception(error(1))  # fills the queue while the worker is stuck
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0 if bugstack_sdk.capture_exception(ValueError("from the child")) is not None else 1)
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    finally:
+        sink.release.set()
+        client.close(0)
+
+
 def run_app_script(sink: Sink, body: str) -> subprocess.CompletedProcess[str]:
     script = textwrap.dedent(f"""
         import bugstack_sdk
