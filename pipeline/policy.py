@@ -230,7 +230,7 @@ def syntax_problem(path: str, old: str | None, new: str) -> tuple[str | None, st
         tool, arguments = CHECKERS[suffix]
         if not shutil.which(tool):
             return None, f"{path}: not syntax-checked ({tool} is not installed on this server)"
-        error = external_syntax_error(tool, arguments, new, suffix)
+        error = external_syntax_error(tool, arguments, new, module_suffix(suffix, new))
     else:
         return None, f"{path}: not syntax-checked (no checker for {suffix or 'this kind of file'})"
     if error is None:
@@ -238,6 +238,13 @@ def syntax_problem(path: str, old: str | None, new: str) -> tuple[str | None, st
     if old is not None and same_checker_fails(path, old):
         return None, f"{path}: did not parse before the change either ({error})"
     return f"{path} does not parse after the change: {error}", None
+
+
+def module_suffix(suffix: str, text: str) -> str:
+    """Node reads a plain .js file as CommonJS; one written with import/export is checked as a module."""
+    if suffix == ".js" and re.search(r"^\s*(?:import|export)\b(?!\s*\()", text, re.MULTILINE):
+        return ".mjs"
+    return suffix
 
 
 def same_checker_fails(path: str, text: str) -> bool:
@@ -271,8 +278,12 @@ def external_syntax_error(tool: str, arguments: list[str], text: str, suffix: st
             return f"{tool} could not check it ({error})"
     if done.returncode == 0:
         return None
-    message = (done.stderr or done.stdout).replace(str(source), "<file>").strip()
-    return message.splitlines()[0][:300] if message else f"{tool} exited with {done.returncode}"
+    lines = (done.stderr or done.stdout).replace(str(source), "<file>").strip().splitlines()
+    if not lines:
+        return f"{tool} exited with {done.returncode}"
+    # Node prints the location, the source line and a caret, then the error: keep location and error.
+    error = next((line for line in lines[1:] if re.match(r"\w*Error\b", line)), "")
+    return " ".join(filter(None, [lines[0], error]))[:300]
 
 
 # --- band-aids --------------------------------------------------------------------------------------

@@ -99,7 +99,7 @@ FILTERED = "[Filtered]"
 
 def scrub(text: str, extra_secrets: Iterable[str] = ()) -> str:
     for secret in extra_secrets:
-        if secret:
+        if len(secret) >= 8:  # a real key; a short string would only mangle ordinary words
             text = text.replace(secret, FILTERED)
     return SECRET_SHAPES.sub(FILTERED, text)
 
