@@ -100,16 +100,25 @@ def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
     return ()
 
 
+def is_library_path(path: str) -> bool:
+    """Third-party or standard-library code, judged by where the file lives."""
+    return bool(THIRD_PARTY.search(path) or STANDARD_LIBRARY.search(path))
+
+
+def is_app_frame(raw: Mapping) -> bool:
+    """The SDK's in_app, overruled for files that live where libraries are installed."""
+    path = str(raw.get("abs_path") or raw.get("filename") or "")
+    return raw.get("in_app") is not False and not is_library_path(path)
+
+
 def to_frame(raw: Mapping) -> Frame:
     path = str(raw.get("abs_path") or raw.get("filename") or "")
-    package = package_of(path)
-    library = bool(package) or bool(STANDARD_LIBRARY.search(path))
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
         context_line=str(raw.get("context_line") or ""),
-        in_app=raw.get("in_app") is not False and not library,
-        package=package,
+        in_app=is_app_frame(raw),
+        package=package_of(path),
     )
 
 

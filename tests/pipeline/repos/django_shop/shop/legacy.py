@@ -1,0 +1,2 @@
+# Labels inherited from the old shop system.
+LABELS = {"discount": "Remise", "total": "Total"}

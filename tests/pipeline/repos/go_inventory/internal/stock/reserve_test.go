@@ -1,0 +1,9 @@
+package stock
+
+import "testing"
+
+func TestErrInsufficientStockMessage(t *testing.T) {
+	if ErrInsufficientStock.Error() != "insufficient stock" {
+		t.Fatal("unexpected message")
+	}
+}

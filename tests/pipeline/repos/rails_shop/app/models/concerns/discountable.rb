@@ -1,0 +1,7 @@
+module Discountable
+  extend ActiveSupport::Concern
+
+  def discount
+    coupon ? coupon.amount : 0
+  end
+end

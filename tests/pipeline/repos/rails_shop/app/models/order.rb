@@ -1,0 +1,3 @@
+class Order < ApplicationRecord
+  has_many :lines, class_name: "OrderLine"
+end
