@@ -22,7 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from integrations.codehost import BinaryFile, CodeHost, FileNotFound
-from pipeline.triage import is_app_frame
+from pipeline.triage import is_app_frame, token
 
 DEFAULT_MAX_FILES = 12
 DEFAULT_MAX_BYTES = 200_000
@@ -143,8 +143,8 @@ def frame_label(raw: Mapping) -> str:
 
 
 def frame_reason(raw: Mapping, innermost: bool) -> str:
-    function = str(raw.get("function") or "").strip()
-    where = f"`{function[:80]}`" if function else "a function"
+    # The function name comes from the event: quoted only when it is a plain identifier-like token.
+    where = token(str(raw.get("function") or "").strip()) or "a function"
     line = f" line {raw['lineno']}" if isinstance(raw.get("lineno"), int) else ""
     return f"stack frame: {where}{line}" + (" (where the error was raised)" if innermost else "")
 
@@ -330,8 +330,9 @@ class ContextBuilder:
         self._autoload: dict[str, str] | None = None
 
     def build(self, event: Mapping[str, Any]) -> Context:
-        frame_paths = self.map_frames(primary_frames(event))
-        for path, reason in self.frame_files(primary_frames(event), frame_paths):
+        frames = primary_frames(event)
+        frame_paths = self.map_frames(frames)
+        for path, reason in self.frame_files(frames, frame_paths):
             self.budget.add(self.host, self.sha, path, reason)
         frame_files = list(self.budget.files)
         for path in frame_files:
