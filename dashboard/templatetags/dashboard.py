@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
+from django.utils import timezone
+from django.utils.timesince import timesince
 
 from dashboard import presenters
 
@@ -32,3 +36,13 @@ def state_label(state: str) -> str:
 @register.filter
 def short_sha(sha: str) -> str:
     return sha[:12]
+
+
+@register.filter
+def ago(moment: datetime | None) -> str:
+    """“3 minutes ago”, or “just now” inside the first minute (rather than “0 minutes ago”)."""
+    if moment is None:
+        return "never"
+    if (timezone.now() - moment).total_seconds() < 60:
+        return "just now"
+    return f"{timesince(moment)} ago"
