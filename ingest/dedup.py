@@ -22,7 +22,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Model
 from django.utils.dateparse import parse_datetime
 
 from ingest.models import ErrorGroup, Event
@@ -106,15 +106,17 @@ def record_event(project_id: int, event: PreparedEvent, window_seconds: int, now
     """Store the event in its group, starting a run if it should; False if its event_id was already stored."""
     try:
         with transaction.atomic():
-            group = upsert_group(project_id, event, now)
-            latest = None if group.created else latest_run(group.id)
+            group, latest, event_pk = store(project_id, event, now)
             decision = decide(
                 group, latest, event.release, now, window_seconds, settings.BUGSTACK_REGRESSION_GRACE_SECONDS
             )
-            stored = store_event(project_id, group.id, event)
             update_group(group, decision, event.release)
             if decision.trigger:
-                start_run(ErrorGroup(id=group.id, project_id=project_id), decision.trigger, stored)
+                start_run(
+                    ErrorGroup(id=group.id, project_id=project_id),
+                    decision.trigger,
+                    Event(pk=event_pk, project_id=project_id, group_id=group.id),
+                )
     except IntegrityError:
         # Only a repeated event_id is expected here; anything else is a real error and must surface.
         if Event.objects.filter(project_id=project_id, event_id=event.event_id).exists():
@@ -123,9 +125,44 @@ def record_event(project_id: int, event: PreparedEvent, window_seconds: int, now
     return True
 
 
-def upsert_group(project_id: int, event: PreparedEvent, now: datetime) -> GroupState:
-    """Create the group or count one more event in it, atomically; the row stays locked until commit."""
-    columns, params = insert_columns(
+# The hot path is SQL because the ORM cannot express the upsert, and its query building would cost more
+# than the statements. On PostgreSQL the group upsert and the event insert are one statement (a data-
+# modifying CTE), so a request is BEGIN, one statement, COMMIT; SQLite, in-process, runs them one by one.
+
+
+def store(project_id: int, event: PreparedEvent, now: datetime) -> tuple[GroupState, LatestRun | None, int]:
+    """Upsert the group (counting the event, locking the row until commit) and insert the event.
+
+    Returns the group as the upsert left it, its latest run, and the new event's primary key.
+    """
+    group_columns, group_params = group_row(project_id, event, now)
+    event_columns, event_params = event_row(project_id, event, now)
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(store_sql(group_columns, event_columns), group_params + event_params)
+            *returned, event_pk = cursor.fetchone()
+        else:
+            cursor.execute(upsert_sql(group_columns), group_params)
+            returned = cursor.fetchone()
+            cursor.execute(insert_event_sql(event_columns), [returned[0], *event_params])
+            event_pk = cursor.fetchone()[0]
+    group_id, times_seen, status, fix_merged_at, releases, run_state, run_created_at = returned
+    group = GroupState(
+        id=group_id,
+        project_id=project_id,
+        # Only the INSERT branch leaves a count of one; every UPDATE makes it at least two.
+        created=times_seen == 1,
+        status=status,
+        fix_merged_at=as_datetime(fix_merged_at),
+        releases=tuple(json.loads(releases) if isinstance(releases, str | bytes) else releases or ()),
+    )
+    latest = LatestRun(run_state, as_datetime(run_created_at)) if run_state else None
+    return group, latest, event_pk
+
+
+def group_row(project_id: int, event: PreparedEvent, now: datetime) -> tuple[tuple[str, ...], list[Any]]:
+    return prepared_row(
+        ErrorGroup,
         {
             "project_id": project_id,
             "fingerprint": event.fingerprint,
@@ -138,28 +175,47 @@ def upsert_group(project_id: int, event: PreparedEvent, now: datetime) -> GroupS
             "first_seen": now,
             "last_seen": now,
             "releases": [event.release] if event.release else [],
-        }
+        },
     )
-    with connection.cursor() as cursor:
-        cursor.execute(upsert_sql(tuple(columns)), params)
-        group_id, times_seen, status, fix_merged_at, releases = cursor.fetchone()
-    return GroupState(
-        id=group_id,
-        project_id=project_id,
-        # Only the INSERT branch leaves a count of one; every UPDATE makes it at least two.
-        created=times_seen == 1,
-        status=status,
-        fix_merged_at=as_datetime(fix_merged_at),
-        releases=tuple(json.loads(releases) if isinstance(releases, str | bytes) else releases or ()),
+
+
+def event_row(project_id: int, event: PreparedEvent, now: datetime) -> tuple[tuple[str, ...], list[Any]]:
+    """The event's columns and values, except ``group_id``, which the statement takes from the upsert."""
+    return prepared_row(
+        Event,
+        {
+            "project_id": project_id,
+            "event_id": event.event_id,
+            "timestamp": event.timestamp,
+            "received_at": now,
+            "platform": event.platform,
+            "level": event.level,
+            "environment": event.environment,
+            "release": event.release,
+            "server_name": event.server_name,
+            "exception_type": event.exception_type,
+            "message": event.message,
+            "data": event.data,
+        },
+        skip=("group_id",),
     )
 
 
 @functools.cache
 def upsert_sql(columns: tuple[str, ...]) -> str:
-    """``INSERT … ON CONFLICT DO UPDATE … RETURNING``, identical on PostgreSQL and SQLite (3.35+)."""
+    """``INSERT … ON CONFLICT DO UPDATE … RETURNING``, identical on PostgreSQL and SQLite (3.35+).
+
+    It also returns the state and start of the group's latest run, read through the reverse relation's
+    own table and columns. Built only from the models' table and column names, never from request data.
+    """
     qn = connection.ops.quote_name
     table = qn(ErrorGroup._meta.db_table)
-    # Built only from the model's own column names, never from request data.
+    runs = ErrorGroup._meta.get_field("runs").related_model._meta
+    run_group, run_created = qn(runs.get_field("group").column), qn(runs.get_field("created_at").column)
+    latest = (
+        f"(SELECT {{}} FROM {qn(runs.db_table)} WHERE {run_group} = {table}.{qn('id')} "  # noqa: S608
+        f"ORDER BY {run_created} DESC LIMIT 1)"
+    )
     return (
         f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
@@ -167,20 +223,48 @@ def upsert_sql(columns: tuple[str, ...]) -> str:
         f"{qn('times_seen')} = {table}.{qn('times_seen')} + 1, "
         f"{qn('last_seen')} = CASE WHEN EXCLUDED.{qn('last_seen')} > {table}.{qn('last_seen')} "
         f"THEN EXCLUDED.{qn('last_seen')} ELSE {table}.{qn('last_seen')} END "
-        f"RETURNING {qn('id')}, {qn('times_seen')}, {qn('status')}, {qn('fix_merged_at')}, {qn('releases')}"
+        f"RETURNING {qn('id')}, {qn('times_seen')}, {qn('status')}, {qn('fix_merged_at')}, {qn('releases')}, "
+        f"{latest.format(qn(runs.get_field('state').column))} AS run_state, "
+        f"{latest.format(run_created)} AS run_created_at"
     )
 
 
-def insert_columns(values: dict[str, Any]) -> tuple[list[str], list[Any]]:
-    """Every column of a new group, from ``values`` or the field's default, prepared for this database."""
+@functools.cache
+def insert_event_sql(columns: tuple[str, ...]) -> str:
+    """The event insert, ``group_id`` first."""
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(c) for c in ("group_id", *columns))
+    return (
+        f"INSERT INTO {qn(Event._meta.db_table)} ({names}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * (len(columns) + 1))}) RETURNING {qn('id')}"
+    )
+
+
+@functools.cache
+def store_sql(group_columns: tuple[str, ...], event_columns: tuple[str, ...]) -> str:
+    """PostgreSQL: the upsert and the event insert as one statement, returning both."""
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(c) for c in ("group_id", *event_columns))
+    return (
+        f"WITH g AS ({upsert_sql(group_columns)}), "  # noqa: S608
+        f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "
+        f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')}) "
+        f"SELECT g.*, e.{qn('id')} FROM g CROSS JOIN e"
+    )
+
+
+def prepared_row(
+    model: type[Model], values: dict[str, Any], skip: tuple[str, ...] = ()
+) -> tuple[tuple[str, ...], list[Any]]:
+    """Every column of a new row, from ``values`` or the field's default, prepared for this database."""
     columns, params = [], []
-    for model_field in ErrorGroup._meta.concrete_fields:
-        if model_field.primary_key:
+    for model_field in model._meta.concrete_fields:
+        if model_field.primary_key or model_field.attname in skip:
             continue
         value = values[model_field.attname] if model_field.attname in values else model_field.get_default()
         columns.append(model_field.column)
         params.append(model_field.get_db_prep_save(value, connection))
-    return columns, params
+    return tuple(columns), params
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
@@ -190,28 +274,6 @@ def as_datetime(value: datetime | str | None) -> datetime | None:
     if value is not None and value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return value
-
-
-def latest_run(group_id: int) -> LatestRun | None:
-    found = ErrorGroup(id=group_id).runs.order_by("-created_at").values_list("state", "created_at").first()
-    return LatestRun(*found) if found else None
-
-
-def store_event(project_id: int, group_id: int, event: PreparedEvent) -> Event:
-    return Event.objects.create(
-        project_id=project_id,
-        group_id=group_id,
-        event_id=event.event_id,
-        timestamp=event.timestamp,
-        platform=event.platform,
-        level=event.level,
-        environment=event.environment,
-        release=event.release,
-        server_name=event.server_name,
-        exception_type=event.exception_type,
-        message=event.message,
-        data=event.data,
-    )
 
 
 def update_group(group: GroupState, decision: Decision, release: str) -> None:

@@ -1,0 +1,407 @@
+"""Ingest throughput, latency and a duplicate burst, against gunicorn on the configured database.
+
+    python bench/ingest.py                     # DATABASE_URL=postgres://… for the budgeted figures
+
+Starts the app under gunicorn (2 sync workers) on 127.0.0.1, then with wrk on loopback measures (a) a bare
+Django JSON view that only parses the body, mounted by this script's own URL conf and nowhere else, and
+(b) ``POST /api/v1/events/``, each with the same event and the same number of connections; then ingest
+latency with one connection per worker; then a burst of identical events from concurrent clients, counted
+in the database afterwards. Prints one JSON line last. Needs ``wrk`` (``make bench-deps``). Everything the
+bench creates (its account, project, events, runs and queued tasks) is deleted at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+BARE_PATH = "/bench/bare/"
+INGEST_PATH = "/api/v1/events/"
+WORKERS = 2
+# Ingest waits on the database's commit (an fsync) far longer than it computes: threads let one worker
+# keep several requests in flight, and PostgreSQL flushes their commits together (group commit).
+THREADS = 8
+
+
+# --- the app gunicorn serves: the project's URLs plus the bare view ---------------------------------------
+
+
+def bare_view(request):
+    """The floor: Django parses the JSON body and answers, with nothing of ingest in between."""
+    from django.http import JsonResponse
+
+    json.loads(request.body)
+    return JsonResponse({"id": uuid.uuid4().hex}, status=202)
+
+
+def bench_application():
+    """WSGI app for ``gunicorn 'bench.ingest:bench_application()'``: bugstack with the bare view mounted."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugstack.settings")
+    import django
+    from django.conf import settings
+
+    django.setup()
+    settings.ROOT_URLCONF = __name__
+    from django.core.wsgi import get_wsgi_application
+
+    return get_wsgi_application()
+
+
+def __getattr__(name: str) -> Any:
+    # The URL conf is built on first use, after Django is set up by bench_application().
+    if name == "urlpatterns":
+        from django.urls import include, path
+        from django.views.decorators.csrf import csrf_exempt
+
+        return [path(BARE_PATH.strip("/") + "/", csrf_exempt(bare_view)), path("", include("bugstack.urls"))]
+    raise AttributeError(name)
+
+
+# --- the event sent -----------------------------------------------------------------------------------------
+
+
+def sample_event(exception_type: str = "ZeroDivisionError") -> dict[str, Any]:
+    """A typical Python error: a Django request, ten frames, request data and contexts (~3 KB)."""
+    framework = [
+        ("django/core/handlers/exception.py", "inner", 55, "response = get_response(request)"),
+        ("django/core/handlers/base.py", "_get_response", 197, "response = wrapped_callback(request)"),
+        ("django/views/generic/base.py", "view", 104, "return self.dispatch(request, *args, **kwargs)"),
+        ("django/views/generic/base.py", "dispatch", 143, "return handler(request, *args, **kwargs)"),
+        ("django/contrib/auth/mixins.py", "dispatch", 73, "return super().dispatch(request, *args)"),
+    ]
+    app = [
+        ("shop/views.py", "get", 31, "summary = cart_summary(request.user)"),
+        ("shop/cart.py", "cart_summary", 88, "    'average': average_price(items),"),
+        ("shop/cart.py", "average_price", 42, "    return total / len(items)"),
+    ]
+    frames = [
+        {
+            "filename": f,
+            "abs_path": f"/usr/lib/python3.11/site-packages/{f}",
+            "function": fn,
+            "lineno": n,
+            "context_line": line,
+            "in_app": False,
+        }
+        for f, fn, n, line in framework
+    ] + [
+        {
+            "filename": f,
+            "abs_path": f"/srv/shop/{f}",
+            "function": fn,
+            "lineno": n,
+            "context_line": line,
+            "in_app": True,
+            "pre_context": ["    total = sum(i.price for i in items)"],
+            "post_context": [""],
+            "vars": {"items": "[]", "total": "0"},
+        }
+        for f, fn, n, line in app
+    ]
+    return {
+        "platform": "python",
+        "level": "error",
+        "environment": "production",
+        "release": "2f4c1a9",
+        "server_name": "web-1",
+        "exception": {
+            "values": [
+                {
+                    "type": exception_type,
+                    "value": "division by zero",
+                    "mechanism": {"type": "django", "handled": False},
+                    "stacktrace": {"frames": frames},
+                }
+            ]
+        },
+        "request": {
+            "method": "GET",
+            "url": "https://shop.example.com/cart/summary?page=1",
+            "route": "/cart/summary",
+            "headers": {"Accept": "text/html", "User-Agent": "Mozilla/5.0", "Cookie": "sessionid=abc"},
+        },
+        "contexts": {
+            "runtime": {"name": "CPython", "version": "3.11.7"},
+            "os": {"name": "Linux"},
+            "framework": {"name": "django", "version": "5.2"},
+        },
+        "sdk": {"name": "bugstack.python", "version": "0.1.0"},
+        "tags": {"region": "eu-west-1", "customer_tier": "pro"},
+    }
+
+
+# --- gunicorn and wrk --------------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def gunicorn(port: int, log: Path):
+    command = [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "bench.ingest:bench_application()",
+        "--workers", str(WORKERS),
+        "--worker-class", "gthread",
+        "--threads", str(THREADS),
+        "--bind", f"127.0.0.1:{port}",
+        "--chdir", str(ROOT),
+        "--error-logfile", str(log),
+        "--backlog", "2048",
+    ]  # fmt: skip
+    process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
+    try:
+        wait_until_up(port, process)
+        yield
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=30)
+
+
+def wait_until_up(port: int, process: subprocess.Popen, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"gunicorn exited with {process.returncode}; see its log")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            if connection.getresponse().status == 200:
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /healthz in time")
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: int
+
+
+def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
+    """A wrk script that sends the bodies in turn, each request prepared once."""
+    header_table = "{" + ", ".join(f'["{name}"] = "{value}"' for name, value in headers.items()) + "}"
+    return "\n".join(
+        [
+            "local bodies = {" + ",\n".join(f"[==[{body.decode()}]==]" for body in bodies) + "}",
+            "local requests, i = {}, 0",
+            "init = function(args)",
+            # A fresh header table per body: wrk.format stores Content-Length in the table it is given.
+            f"  for n, body in ipairs(bodies) do requests[n] = wrk.format('POST', nil, {header_table}, body) end",
+            "end",
+            "request = function() i = i % #requests + 1; return requests[i] end",
+        ]
+    )
+
+
+def run_wrk(
+    url: str, bodies: list[bytes], headers: dict[str, str], connections: int, seconds: int
+) -> LoadResult:
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
+        script.write(wrk_script(bodies, headers))
+    try:
+        output = subprocess.run(
+            ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(script.name)
+    return parse_wrk(output)
+
+
+_DURATION = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def parse_wrk(output: str) -> LoadResult:
+    def percentile(p: str) -> float:
+        value, unit = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", output, re.M).groups()
+        return float(value) * _DURATION[unit]
+
+    requests = int(re.search(r"(\d+) requests in", output).group(1))
+    non_2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+    errors = int(non_2xx.group(1)) if non_2xx else 0
+    errors += sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    return LoadResult(
+        rps=float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1)),
+        p50_ms=percentile("50"),
+        p99_ms=percentile("99"),
+        requests=requests,
+        errors=errors,
+    )
+
+
+def burst(port: int, key: str, body: bytes, events: int, clients: int) -> int:
+    """Send ``events`` identical events from ``clients`` threads; the number answered 202."""
+    shares = [events // clients + (1 if n < events % clients else 0) for n in range(clients)]
+    accepted = [0] * clients
+    start = threading.Barrier(clients)
+
+    def client(n: int) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        headers = {"Content-Type": "application/json", "X-Bugstack-Key": key}
+        start.wait()
+        for _ in range(shares[n]):
+            connection.request("POST", INGEST_PATH, body, headers)
+            response = connection.getresponse()
+            response.read()
+            accepted[n] += response.status == 202
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sum(accepted)
+
+
+# --- the run ------------------------------------------------------------------------------------------------
+
+
+def setup_django() -> None:
+    sys.path.insert(0, str(ROOT))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugstack.settings")
+    # The bench serves with DEBUG off, as production does; a throwaway key if none is configured.
+    os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex)
+    os.environ["DEBUG"] = "0"
+    import django
+
+    django.setup()
+
+
+def create_bench_project():
+    from bugstack.models import Account, Project, ProjectKey
+
+    tag = uuid.uuid4().hex[:8]
+    account = Account.objects.create(name=f"bench {tag}", slug=f"bench-{tag}")
+    project = Project.objects.create(account=account, name=f"bench {tag}", slug=f"bench-{tag}")
+    return account, ProjectKey.objects.create(project=project, label="bench")
+
+
+def burst_counts(project_id: int, exception_type: str) -> dict[str, int]:
+    from ingest.models import ErrorGroup, Event
+    from pipeline.models import FixRun
+
+    groups = ErrorGroup.objects.filter(project_id=project_id, exception_type=exception_type)
+    return {
+        "groups": groups.count(),
+        "times_seen": sum(groups.values_list("times_seen", flat=True)),
+        "runs": FixRun.objects.filter(group__in=groups).count(),
+        "events": Event.objects.filter(group__in=groups).count(),
+    }
+
+
+def clean_up(account) -> None:
+    """Delete what the bench created, including the first-stage tasks its runs queued on the ORM broker."""
+    from django.conf import settings
+    from pipeline.models import FixRun
+
+    run_ids = set(FixRun.objects.filter(project__account=account).values_list("pk", flat=True))
+    if "orm" in settings.Q_CLUSTER:
+        from django_q.models import OrmQ
+
+        for queued in OrmQ.objects.all():
+            try:
+                args = queued.task().get("args") or ()
+            except Exception:  # noqa: S112 - a payload signed with another key is someone else's task
+                continue
+            if args and args[0] in run_ids:
+                queued.delete()
+    account.delete()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each measured wrk run")
+    parser.add_argument("--connections", type=int, default=WORKERS * THREADS, help="wrk connections")
+    parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
+    parser.add_argument("--burst", type=int, default=10_000, help="identical events in the burst")
+    parser.add_argument("--burst-clients", type=int, default=32)
+    args = parser.parse_args()
+    if not shutil.which("wrk"):
+        raise SystemExit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
+
+    setup_django()
+    from django.core.management import call_command
+    from django.db import connection
+
+    call_command("migrate", verbosity=0, interactive=False)
+    account, key = create_bench_project()
+    headers = {"Content-Type": "application/json", "X-Bugstack-Key": key.public_key}
+    # Distinct errors, as a project has: events of one group queue on its row lock (see the burst).
+    bodies = [json.dumps(sample_event(f"CartError{n}")).encode() for n in range(args.errors)]
+    burst_type = f"BurstError{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    print(f"database: {connection.vendor}; gunicorn {WORKERS}×{THREADS} on :{port}", file=sys.stderr)
+    try:
+        with tempfile.NamedTemporaryFile(suffix=".log") as log, gunicorn(port, Path(log.name)):
+            for path in (BARE_PATH, INGEST_PATH):  # warm up both: imports, connections, key cache
+                run_wrk(base + path, bodies, headers, args.connections, 2)
+            bare = run_wrk(base + BARE_PATH, bodies, headers, args.connections, args.seconds)
+            ingest = run_wrk(base + INGEST_PATH, bodies, headers, args.connections, args.seconds)
+            latency = run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds)
+            for name, result in (("bare", bare), ("ingest", ingest), (f"ingest c={WORKERS}", latency)):
+                print(f"{name}: {result}", file=sys.stderr)
+            started = time.monotonic()
+            accepted = burst(
+                port,
+                key.public_key,
+                json.dumps(sample_event(burst_type)).encode(),
+                args.burst,
+                args.burst_clients,
+            )
+            elapsed = time.monotonic() - started
+            print(
+                f"burst: {accepted}/{args.burst} accepted in {elapsed:.1f} s ({accepted / elapsed:.0f} events/s)",
+                file=sys.stderr,
+            )
+        counts = burst_counts(key.project_id, burst_type)
+    finally:
+        clean_up(account)
+    print(
+        json.dumps(
+            {
+                "bare_rps": round(bare.rps),
+                "ingest_rps": round(ingest.rps),
+                "ratio": round(ingest.rps / bare.rps, 3),
+                "p50_ms": round(latency.p50_ms, 2),
+                "p99_ms": round(latency.p99_ms, 2),
+                "burst_events": args.burst,
+                "burst_groups": counts["groups"],
+                "burst_times_seen": counts["times_seen"],
+                "burst_runs": counts["runs"],
+                "lost": args.burst - min(accepted, counts["events"]),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
