@@ -1,12 +1,199 @@
-"""django-q2 tasks of the fix pipeline: each takes a run id and does the stage its state calls for."""
+"""django-q2 tasks of the fix pipeline: one per stage, each taking a run id, all through ``execute``.
+
+The database, not the broker, is the source of truth. A stage task claims the run with a lease (a
+compare-and-set on state and lease), so a duplicated task does nothing; a worker that dies leaves the lease
+to expire and the poll hands the stage on; a stage that keeps killing its worker ends the run after
+``BUGSTACK_MAX_STAGE_ATTEMPTS``. Outside failures are classified: transient ones are retried with backoff up
+to a bound, permanent ones end the run at once with a message a person can act on.
+"""
 
 from __future__ import annotations
 
 import logging
+import random
+import time
+from datetime import timedelta
 
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from integrations.errors import IntegrationError
+from pipeline import stages
+from pipeline.models import FixRun
+from pipeline.queue import TASKS, enqueue
+from pipeline.states import FINAL_STATES, RunState, advance
+
+S = RunState
 logger = logging.getLogger(__name__)
 
+# States whose stage waits on the outside world: looked at again by the poll, never "stuck".
+POLLED_STATES = frozenset({S.AWAITING_CI, S.WAITING_FOR_SLOT, S.AWAITING_REVIEW})
+# States entered without queueing their stage at once: the poll picks them up.
+NOT_QUEUED_ON_ENTRY = frozenset({S.WAITING_FOR_SLOT, S.AWAITING_REVIEW})
+# Local CI runs the project's tests inside the stage: its lease covers the test command's timeout.
+LONG_STAGES = frozenset({S.AWAITING_CI})
+LONG_LEASE_SECONDS = 11 * 60
 
-def run_stage(run_id: int) -> None:
-    """Advance the run by the stage its current state calls for (stages land with orchestration)."""
-    logger.info("run %s queued; pipeline stages are not wired yet", run_id)
+
+# --- one task per stage -------------------------------------------------------------------------------
+
+
+def triage(run_id: int) -> None:
+    execute(run_id, S.TRIAGING)
+
+
+def build_context(run_id: int) -> None:
+    execute(run_id, S.BUILDING_CONTEXT)
+
+
+def generate_fix(run_id: int) -> None:
+    execute(run_id, S.GENERATING_FIX)
+
+
+def wait_for_slot(run_id: int) -> None:
+    execute(run_id, S.WAITING_FOR_SLOT)
+
+
+def open_pr(run_id: int) -> None:
+    execute(run_id, S.OPENING_PR)
+
+
+def check_ci(run_id: int) -> None:
+    execute(run_id, S.AWAITING_CI)
+
+
+def after_ci_failure(run_id: int) -> None:
+    execute(run_id, S.CI_FAILED)
+
+
+def merge(run_id: int) -> None:
+    execute(run_id, S.CI_PASSED)
+
+
+def check_review(run_id: int) -> None:
+    execute(run_id, S.AWAITING_REVIEW)
+
+
+# --- the wrapper --------------------------------------------------------------------------------------
+
+
+def execute(run_id: int, state: str) -> str | None:
+    """Do the stage for ``state`` if the run is there and nobody holds it; return the state it moved to."""
+    if state in (S.QUEUED, S.TRIAGING):
+        state = S.TRIAGING
+        advance(run_id, S.QUEUED, S.TRIAGING, "picked up by a worker")
+    run = claim(run_id, state)
+    if run is None:
+        logger.info("run %s: not in %s or held by another worker; nothing to do", run_id, state)
+        return None
+    if run.stage_attempts > settings.BUGSTACK_MAX_STAGE_ATTEMPTS:
+        return end_failed(
+            run,
+            f"The {run.get_state_display().lower()} stage was started {run.stage_attempts - 1} times "
+            "and never finished (its worker kept stopping).",
+        )
+    started = time.monotonic()
+    try:
+        outcome = with_retries(stages.STAGES[state], run)
+    except IntegrationError as exc:
+        logger.warning("run %s: %s stage failed (%s): %s", run_id, state, kind(exc), exc)
+        return end_failed(run, str(exc))
+    except Exception as exc:  # noqa: BLE001 - a bug must end the run readably, not kill the worker
+        logger.exception("run %s: %s stage raised", run_id, state)
+        return end_failed(run, f"Internal error in the {state} stage: {type(exc).__name__}: {exc}")
+    elapsed = time.monotonic() - started
+    logger.info("run %s: %s → %s in %.2f s", run_id, state, outcome.state or "(stays)", elapsed)
+    if outcome.state is None:
+        release(run, outcome.hold_seconds)
+        return None
+    if not advance(run_id, state, outcome.state, outcome.detail, **outcome.fields):
+        return None
+    entered(run_id, outcome.state)
+    return outcome.state
+
+
+def entered(run_id: int, state: str) -> None:
+    """After a move: run the new state's entry hook, and queue its stage unless the poll will."""
+    if hook := stages.ON_ENTER.get(state):
+        hook(FixRun.objects.get(pk=run_id))
+    if state in TASKS and state not in NOT_QUEUED_ON_ENTRY:
+        enqueue(run_id, state)
+
+
+def claim(run_id: int, state: str) -> FixRun | None:
+    now = timezone.now()
+    lease = LONG_LEASE_SECONDS if state in LONG_STAGES else settings.BUGSTACK_STAGE_LEASE_SECONDS
+    claimed = (
+        FixRun.objects.filter(pk=run_id, state=state)
+        .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
+        .update(lease_expires_at=now + timedelta(seconds=lease), stage_attempts=F("stage_attempts") + 1)
+    )
+    if not claimed:
+        return None
+    return FixRun.objects.select_related("project", "project__account", "group", "event").get(pk=run_id)
+
+
+def release(run: FixRun, hold_seconds: float) -> None:
+    until = timezone.now() + timedelta(seconds=hold_seconds) if hold_seconds else None
+    FixRun.objects.filter(pk=run.pk, state=run.state).update(lease_expires_at=until, stage_attempts=0)
+
+
+def with_retries(stage, run: FixRun):
+    """Run the stage; retry transient outside errors with exponential backoff and jitter, up to a bound."""
+    attempt = 0
+    while True:
+        try:
+            return stage(run)
+        except IntegrationError as exc:
+            if exc.permanent or attempt >= settings.BUGSTACK_TRANSIENT_RETRIES:
+                raise
+            delay = exc.retry_after or settings.BUGSTACK_TRANSIENT_BACKOFF_SECONDS * 2**attempt
+            delay = min(delay, 60) * random.uniform(0.8, 1.2)  # noqa: S311 - jitter, not security
+            logger.info("run %s: transient error (%s); retrying in %.1f s", run.pk, exc, delay)
+            time.sleep(delay)
+            attempt += 1
+            run.refresh_from_db()
+
+
+def end_failed(run: FixRun, reason: str) -> str | None:
+    moved = advance(run.pk, run.state, S.FAILED, reason, reason=reason)
+    return S.FAILED if moved else None
+
+
+def kind(exc: IntegrationError) -> str:
+    return "permanent" if exc.permanent else "transient, retries exhausted"
+
+
+# --- schedules ----------------------------------------------------------------------------------------
+
+
+def poll() -> int:
+    """Hand on every stage that is due: polled states whose hold has passed, and stages nobody is doing."""
+    now = timezone.now()
+    lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    stale = now - timedelta(seconds=settings.BUGSTACK_STUCK_SECONDS)
+    due = FixRun.objects.filter(
+        (Q(state__in=POLLED_STATES) & lease_free)
+        | Q(state__in=set(TASKS) - POLLED_STATES, lease_expires_at__lte=now)
+        | Q(state__in=set(TASKS) - POLLED_STATES, lease_expires_at__isnull=True, state_changed_at__lt=stale)
+    ).order_by("state_changed_at")
+    count = 0
+    for run_id, state in due.values_list("pk", "state"):
+        enqueue(run_id, state)
+        count += 1
+    return count
+
+
+def reap() -> int:
+    """End runs stuck in one state past the deadline (review waits on people, so it has none)."""
+    deadline = timezone.now() - timedelta(seconds=settings.BUGSTACK_RUN_DEADLINE_SECONDS)
+    stuck = FixRun.objects.exclude(state__in=FINAL_STATES | {S.AWAITING_REVIEW}).filter(
+        state_changed_at__lt=deadline
+    )
+    hours = settings.BUGSTACK_RUN_DEADLINE_SECONDS / 3600
+    ended = 0
+    for run_id, state in stuck.values_list("pk", "state"):
+        reason = f"Stuck in {RunState(state).label.lower()} for more than {hours:g} h; ended by the reaper."
+        ended += advance(run_id, state, S.FAILED, reason, reason=reason)
+    return ended

@@ -1,0 +1,379 @@
+"""The work of each pipeline stage, given a run in that stage's state.
+
+Each function reads what it needs from the database, talks to the outside world through the interfaces in
+``integrations``, and returns an ``Outcome``: the state to move to (or None to stay, e.g. CI still running)
+and the fields to save with the move. The task wrapper in ``pipeline.tasks`` does the moving, so every
+change still goes through ``pipeline.states.advance``. Stages are idempotent: run twice, they find the
+branch, commit and pull request they made the first time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from ingest.models import ErrorGroup
+from integrations.codehost import CIState, PRState, PullRequest, host_for_project
+from integrations.providers import FixRequest, FrameSummary, PreviousAttempt, provider_for
+from pipeline import pr
+from pipeline.context import build_context as gather_context
+from pipeline.fixing import generate_fix as propose_and_check
+from pipeline.models import FixAttempt, FixRun
+from pipeline.policy import PatchPolicy
+from pipeline.states import RunState as S
+from pipeline.summary import frames, primary_exception
+from pipeline.triage import Verdict, classify
+
+
+@dataclass(frozen=True)
+class Outcome:
+    state: str | None  # None: stay where the run is (nothing changed yet)
+    detail: str = ""
+    fields: dict = field(default_factory=dict)
+    hold_seconds: float = 0  # when staying: do not look again before this many seconds
+
+
+STAY = Outcome(None)
+
+
+def event_data(run: FixRun) -> dict:
+    event = run.event or run.group.events.order_by("-timestamp").first()
+    return event.data if event else {}
+
+
+# --- triage -------------------------------------------------------------------------------------------
+
+
+def triage(run: FixRun) -> Outcome:
+    group = run.group
+    if group.category_overridden and group.category:
+        verdict = Verdict(group.category, group.triage_reason or f"{group.category}: set by staff")
+    else:
+        verdict = classify(event_data(run))
+        ErrorGroup.objects.filter(pk=group.pk).update(category=verdict.category, triage_reason=verdict.reason)
+    fields = {"category": verdict.category, "triage_reason": verdict.reason}
+    if verdict.category != ErrorGroup.Category.CODE:
+        return Outcome(S.OUT_OF_SCOPE, verdict.reason, {**fields, "reason": verdict.reason})
+    return Outcome(S.BUILDING_CONTEXT, verdict.reason, fields)
+
+
+# --- context ------------------------------------------------------------------------------------------
+
+
+def build_context(run: FixRun) -> Outcome:
+    project = run.project
+    host = host_for_project(project)
+    sha = run.base_sha or host.head(project.default_branch)
+    context = gather_context(
+        event_data(run), host, sha, max_files=project.context_max_files, max_bytes=project.context_max_bytes
+    )
+    if not context.files:
+        return Outcome(
+            S.FIX_FAILED,
+            "none of the stack trace's files were found in the repository",
+            {"base_sha": sha, "context": context.as_json(), "reason": skipped_reason(context)},
+        )
+    return Outcome(
+        S.GENERATING_FIX,
+        f"{len(context.files)} file(s) read at {sha[:12]}",
+        {"base_sha": sha, "context": context.as_json()},
+    )
+
+
+def skipped_reason(context) -> str:
+    skipped = "; ".join(f"{item['path']}: {item['reason']}" for item in context.as_json().get("skipped", []))
+    return "No file of the stack trace could be read from the repository" + (
+        f" ({skipped})" if skipped else ""
+    )
+
+
+# --- fix ----------------------------------------------------------------------------------------------
+
+
+def attempt_number(run: FixRun) -> int:
+    """1 for the first fix, one more after each CI failure."""
+    return run.attempts.filter(outcome=FixAttempt.Outcome.CI_FAILED).count() + 1
+
+
+def current_files(run: FixRun) -> dict[str, str]:
+    """The context files as the fix branch has them: the base, with the last pushed attempt on top."""
+    files = dict(run.context.get("files", {}))
+    last = run.attempts.exclude(commit_sha="").order_by("-number").first()
+    if last:
+        files.update(last.changes)
+    return files
+
+
+def fix_request(run: FixRun, files: dict[str, str]) -> FixRequest:
+    data = event_data(run)
+    exception = primary_exception(data)
+    paths = run.context.get("frame_paths", {})
+    summaries = tuple(
+        FrameSummary(
+            path=paths.get(str(index)) or frame.get("filename") or frame.get("abs_path") or "?",
+            function=frame.get("function") or "",
+            lineno=frame.get("lineno"),
+            context_line=frame.get("context_line") or "",
+            pre_context=tuple(frame.get("pre_context") or ()),
+            post_context=tuple(frame.get("post_context") or ()),
+            in_app=bool(frame.get("in_app")),
+        )
+        for index, frame in enumerate(frames(data))
+    )
+    previous = None
+    failed = run.attempts.filter(outcome=FixAttempt.Outcome.CI_FAILED).order_by("-number").first()
+    if failed:
+        previous = PreviousAttempt(
+            diff=failed.diff, explanation=failed.explanation, ci_output=ci_output(failed.ci_failures)
+        )
+    return FixRequest(
+        platform=run.project.platform,
+        exception_type=exception.get("type") or "",
+        message=exception.get("value") or "",
+        frames=summaries,
+        category=run.category,
+        triage_reason=run.triage_reason,
+        files=files,
+        test_paths=tuple(run.context.get("test_paths", ())),
+        request=data.get("request"),
+        previous=previous,
+    )
+
+
+def ci_output(failures: list[dict]) -> str:
+    return "\n\n".join(
+        f"## {failure.get('name')}\n{failure.get('summary', '')}\n{failure.get('text', '')}".strip()
+        for failure in failures
+    )
+
+
+def generate_fix(run: FixRun) -> Outcome:
+    number = attempt_number(run)
+    attempt = run.attempts.filter(number=number).first()
+    if attempt is None or attempt.outcome == FixAttempt.Outcome.PENDING:
+        attempt = propose(run, number)
+    if attempt.outcome != FixAttempt.Outcome.PENDING:
+        reasons = "; ".join(attempt.policy_findings) or "the provider proposed no fix"
+        return Outcome(S.FIX_FAILED, reasons, {"reason": f"Attempt {number}: {reasons}"})
+    return Outcome(
+        S.OPENING_PR,
+        f"attempt {number}: {len(attempt.changes)} file(s) changed, confidence {attempt.confidence:.2f}",
+        {"confidence": attempt.confidence},
+    )
+
+
+def propose(run: FixRun, number: int) -> FixAttempt:
+    provider = provider_for(run.project)
+    files = current_files(run)
+    result = propose_and_check(provider, fix_request(run, files), policy=PatchPolicy.for_project(run.project))
+    last = result.proposals[-1] if result.proposals else None
+    outcome = FixAttempt.Outcome.PENDING
+    if not result.acceptable:
+        outcome = FixAttempt.Outcome.REJECTED if last else FixAttempt.Outcome.DECLINED
+    values = {
+        "outcome": outcome,
+        "provider": provider.name,
+        "model": last.model if last else "",
+        "prompt": audit_text(result.proposals, "prompt"),
+        "response": audit_text(result.proposals, "response"),
+        "usage": total_usage(result.proposals),
+        "edits": [vars(edit) for edit in last.edits] if last else [],
+        "changes": result.changes if result.acceptable else {},
+        "diff": result.diff,
+        "explanation": last.explanation if last else "",
+        "root_cause": last.root_cause if last else "",
+        "model_confidence": last.confidence if last else None,
+        "confidence": result.confidence,
+        "policy_findings": list(result.findings),
+    }
+    attempt, _ = FixAttempt.objects.update_or_create(run=run, number=number, defaults=values)
+    return attempt
+
+
+def audit_text(proposals, attribute: str) -> str:
+    parts = [getattr(proposal, attribute) for proposal in proposals]
+    if len(parts) <= 1:
+        return parts[0] if parts else ""
+    return "\n\n".join(f"===== exchange {i} =====\n{part}" for i, part in enumerate(parts, 1))
+
+
+def total_usage(proposals) -> dict:
+    totals: dict[str, int] = {}
+    for proposal in proposals:
+        for key, value in vars(proposal.usage).items():
+            totals[key] = totals.get(key, 0) + value
+    return totals
+
+
+# --- pull request -------------------------------------------------------------------------------------
+
+
+def wait_for_slot(run: FixRun) -> Outcome:
+    if open_pr_count(run) >= run.project.max_open_prs:
+        return STAY
+    return Outcome(S.OPENING_PR, "a pull request slot is free")
+
+
+def open_pr_count(run: FixRun) -> int:
+    return FixRun.objects.with_open_pr().filter(project_id=run.project_id).exclude(pk=run.pk).count()
+
+
+def open_pr(run: FixRun) -> Outcome:
+    project = run.project
+    if run.pr_number is None and open_pr_count(run) >= project.max_open_prs:
+        return Outcome(S.WAITING_FOR_SLOT, f"{project.max_open_prs} bugstack pull requests are already open")
+    host = host_for_project(project)
+    attempt = run.attempts.get(number=attempt_number(run))
+    branch = pr.branch_name(run.group)
+    host.create_branch(branch, run.base_sha)
+    sha = attempt.commit_sha or push(host, branch, attempt, run)
+    pull = host.find_pull_request(branch) or host.open_pull_request(
+        branch, pr.title(event_data(run)), pr.body(run, attempt, event_data(run))
+    )
+    if run.pr_number is None:
+        host.label_pull_request(pull, pr.BOT_LABEL)
+    fields = {"branch": branch, "head_sha": sha, "pr_number": pull.number, "pr_url": pull.url}
+    if run.pr_opened_at is None:
+        fields["pr_opened_at"] = timezone.now()
+    return Outcome(S.AWAITING_CI, f"pull request #{pull.number}, commit {sha[:12]}", fields)
+
+
+def push(host, branch: str, attempt: FixAttempt, run: FixRun) -> str:
+    """Commit the attempt unless an earlier try already did (the branch head then has its exact files)."""
+    head = host.head(branch)
+    if head != run.base_sha and all(host.read(path, head) == text for path, text in attempt.changes.items()):
+        sha = head
+    else:
+        sha = host.commit(branch, attempt.changes, commit_message(run, attempt))
+    FixAttempt.objects.filter(pk=attempt.pk).update(commit_sha=sha, outcome=FixAttempt.Outcome.PUSHED)
+    return sha
+
+
+def commit_message(run: FixRun, attempt: FixAttempt) -> str:
+    summary = pr.title(event_data(run))
+    return f"{summary}\n\n{attempt.root_cause}\n\nbugstack run #{run.pk}, attempt {attempt.number}".strip()
+
+
+# --- CI and merge -------------------------------------------------------------------------------------
+
+
+def settled_by_people(host, run: FixRun) -> Outcome | None:
+    """A pull request merged or closed by people ends the run whatever the pipeline was doing."""
+    if run.pr_number is None:
+        return None
+    pull = host.get_pull_request(run.pr_number)
+    if pull.state == PRState.MERGED:
+        return merged(run, pull, "merged by people")
+    if pull.state == PRState.CLOSED:
+        return Outcome(
+            S.CLOSED, "closed without merge", {"reason": "The pull request was closed without merge."}
+        )
+    return None
+
+
+def check_ci(run: FixRun) -> Outcome:
+    host = host_for_project(run.project)
+    if settled := settled_by_people(host, run):
+        return settled
+    result = host.ci(run.head_sha)
+    attempt = run.attempts.get(commit_sha=run.head_sha)
+    if result.state == CIState.PENDING:
+        return STAY
+    if result.state == CIState.NONE:
+        grace = timedelta(seconds=settings.BUGSTACK_CI_NONE_GRACE_SECONDS)
+        if timezone.now() - run.state_changed_at < grace:
+            return STAY
+        FixAttempt.objects.filter(pk=attempt.pk).update(ci_state=result.state)
+        return Outcome(
+            S.AWAITING_REVIEW,
+            "the repository reports no CI checks; a person must review",
+            {"reason": "No CI checks exist for this repository, so the fix is never merged automatically."},
+        )
+    failures = [vars(failure) for failure in result.failures]
+    passed = result.state == CIState.SUCCESS
+    FixAttempt.objects.filter(pk=attempt.pk).update(
+        ci_state=result.state,
+        ci_failures=failures,
+        outcome=FixAttempt.Outcome.CI_PASSED if passed else FixAttempt.Outcome.CI_FAILED,
+    )
+    if passed:
+        return Outcome(S.CI_PASSED, f"CI passed on {run.head_sha[:12]}")
+    names = ", ".join(failure["name"] for failure in failures) or "CI"
+    return Outcome(S.CI_FAILED, f"failed: {names}")
+
+
+def after_ci_failure(run: FixRun) -> Outcome:
+    failed = run.attempts.filter(outcome=FixAttempt.Outcome.CI_FAILED).count()
+    if failed <= run.project.max_ci_retries:
+        return Outcome(S.GENERATING_FIX, f"retry {failed} of {run.project.max_ci_retries} with the CI output")
+    host = host_for_project(run.project)
+    host.label_pull_request(open_pull(run), pr.FAILED_LABEL)
+    return Outcome(
+        S.FIX_FAILED,
+        f"CI failed on all {failed} attempt(s)",
+        {"reason": f"CI failed on all {failed} attempt(s); the pull request is left open for people."},
+    )
+
+
+def open_pull(run: FixRun) -> PullRequest:
+    return PullRequest(number=run.pr_number, url=run.pr_url, branch=run.branch, head_sha=run.head_sha)
+
+
+def apply_policy(run: FixRun) -> Outcome:
+    project = run.project
+    policy = project.auto_deploy
+    if policy == project.AutoDeploy.MANUAL:
+        return Outcome(S.AWAITING_REVIEW, "auto-deploy is manual: waiting for review")
+    if policy == project.AutoDeploy.CONFIDENCE and (run.confidence or 0) < project.confidence_threshold:
+        return Outcome(
+            S.AWAITING_REVIEW,
+            f"confidence {run.confidence or 0:.2f} is below the threshold {project.confidence_threshold:.2f}",
+        )
+    host = host_for_project(project)
+    if settled := settled_by_people(host, run):
+        return settled
+    sha = host.merge(open_pull(run), project.merge_method)
+    return merged(run, None, f"merged by policy {policy}", merge_sha=sha)
+
+
+def check_review(run: FixRun) -> Outcome:
+    host = host_for_project(run.project)
+    return settled_by_people(host, run) or Outcome(None, hold_seconds=settings.BUGSTACK_REVIEW_POLL_SECONDS)
+
+
+def merged(run: FixRun, pull: PullRequest | None, detail: str, merge_sha: str = "") -> Outcome:
+    sha = merge_sha or (pull.merge_sha if pull else "")
+    return Outcome(S.MERGED, detail, {"reason": detail, "merge_sha": sha})
+
+
+def mark_group_fixed(run: FixRun) -> None:
+    """Once merged, later events of the group count as "seen after fix" until a deploy proves otherwise."""
+    ErrorGroup.objects.filter(pk=run.group_id).update(
+        status=ErrorGroup.Status.FIXED,
+        fix_merged_at=run.finished_at,
+        fix_commit_sha=run.merge_sha,
+        seen_after_fix=0,
+        fix_verified_at=None,
+    )
+
+
+# What entering a state does besides the move itself (idempotent: it may run again after a crash).
+ON_ENTER = {S.MERGED: mark_group_fixed}
+
+
+# The stage for each state, and the task that runs it (``pipeline.tasks``).
+STAGES = {
+    S.QUEUED: triage,
+    S.TRIAGING: triage,
+    S.BUILDING_CONTEXT: build_context,
+    S.GENERATING_FIX: generate_fix,
+    S.WAITING_FOR_SLOT: wait_for_slot,
+    S.OPENING_PR: open_pr,
+    S.AWAITING_CI: check_ci,
+    S.CI_FAILED: after_ci_failure,
+    S.CI_PASSED: apply_policy,
+    S.AWAITING_REVIEW: check_review,
+}

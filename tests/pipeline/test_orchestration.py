@@ -1,0 +1,248 @@
+"""The stages and their wrapper, run in this process on real parts: a local git repository with its own
+tests as CI, the offline rules provider, and the GitHub fake for outside failures."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.utils import timezone
+from django_q.models import OrmQ
+from django_q.signing import SignedPackage
+
+from bugstack.models import Project
+from ingest.models import ErrorGroup
+from integrations.models import Credential
+from pipeline.models import FixRun
+from pipeline.runs import start_run
+from pipeline.states import RunState
+from pipeline.tasks import execute, poll, reap
+from tests.factories import ErrorGroupFactory, EventFactory, ProjectFactory
+from tests.fakes.github import FakeGitHub
+from tests.pipeline.test_end_to_end import (
+    CART,
+    CART_TEST,
+    REPO,
+    TOKEN,
+    database_down_event,
+    zero_division_event,
+)
+
+S = RunState
+
+
+def git(path, *args: str) -> str:
+    return subprocess.run(["git", "-C", str(path), *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def local_repo(tmp_path):
+    path = tmp_path / "shop"
+    (path / "shop").mkdir(parents=True)
+    (path / "tests").mkdir()
+    (path / "shop" / "__init__.py").write_text("")
+    (path / "shop" / "cart.py").write_text(CART)
+    (path / "tests" / "test_cart.py").write_text(CART_TEST)
+    git(path, "init", "-q", "-b", "main")
+    git(path, "add", ".")
+    git(path, "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-qm", "Shop")
+    return path
+
+
+def local_project(path, policy=Project.AutoDeploy.MANUAL) -> Project:
+    return ProjectFactory(
+        code_host=Project.CodeHost.LOCAL,
+        local_repo_path=str(path),
+        repository="",
+        test_command=f"{sys.executable} -m pytest -q -p no:cacheprovider",
+        auto_deploy=policy,
+    )
+
+
+def run_for(project: Project, data: dict) -> FixRun:
+    event = EventFactory(group__project=project, data=data)
+    return start_run(event.group, FixRun.Trigger.NEW_GROUP, event)
+
+
+def advance_all(*runs: FixRun) -> str:
+    out = StringIO()
+    call_command("advance_runs", *[f"--run={run.pk}" for run in runs], stdout=out)
+    return out.getvalue()
+
+
+def states(run: FixRun) -> list[str]:
+    return [run.transitions.first().from_state, *run.transitions.values_list("to_state", flat=True)]
+
+
+@pytest.mark.django_db
+def test_a_local_repository_gets_a_fix_branch_whose_tests_pass_and_manual_stops_at_review(local_repo):
+    run = run_for(local_project(local_repo), zero_division_event())
+
+    printed = advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.AWAITING_REVIEW, printed
+    assert states(run) == [
+        S.QUEUED, S.TRIAGING, S.BUILDING_CONTEXT, S.GENERATING_FIX, S.OPENING_PR, S.AWAITING_CI, S.CI_PASSED,
+        S.AWAITING_REVIEW,
+    ]  # fmt: skip
+    fixed = git(local_repo, "show", f"{run.branch}:shop/cart.py")
+    assert "average_price([])" not in fixed and fixed != CART
+    assert git(local_repo, "show", "main:shop/cart.py") == CART, "nothing merged under the manual policy"
+    attempt = run.attempts.get()
+    assert (attempt.provider, attempt.ci_state, attempt.outcome) == ("rules", "success", "ci_passed")
+    assert run.context["files"]["shop/cart.py"] == CART
+
+
+@pytest.mark.django_db
+def test_ci_pass_merges_into_the_default_branch_and_marks_the_group_fixed(local_repo):
+    run = run_for(local_project(local_repo, Project.AutoDeploy.CI_PASS), zero_division_event())
+
+    advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.MERGED
+    assert git(local_repo, "show", "main:shop/cart.py") == git(
+        local_repo, "show", f"{run.branch}:shop/cart.py"
+    )
+    group = ErrorGroup.objects.get(pk=run.group_id)
+    assert group.status == ErrorGroup.Status.FIXED
+    assert group.fix_merged_at is not None and group.fix_commit_sha == run.merge_sha != ""
+
+
+@pytest.mark.django_db
+def test_an_out_of_scope_error_ends_with_its_reason_and_touches_no_repository(tmp_path):
+    project = local_project(tmp_path / "does-not-exist")
+    run = run_for(project, database_down_event())
+
+    advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.OUT_OF_SCOPE
+    assert run.category == "infrastructure" and "db.internal" in run.reason
+    assert ErrorGroup.objects.get(pk=run.group_id).category == "infrastructure"
+
+
+@pytest.mark.django_db
+def test_a_verdict_overridden_by_staff_is_used_instead_of_the_classifier(local_repo):
+    project = local_project(local_repo)
+    run = run_for(project, database_down_event())
+    ErrorGroup.objects.filter(pk=run.group_id).update(
+        category="code", triage_reason="code: staff say the retry loop is ours", category_overridden=True
+    )
+
+    execute(run.pk, S.TRIAGING)
+
+    run.refresh_from_db()
+    assert (run.state, run.triage_reason) == (S.BUILDING_CONTEXT, "code: staff say the retry loop is ours")
+
+
+@pytest.mark.django_db
+def test_a_permanent_error_ends_the_run_at_once_with_an_actionable_message():
+    project = ProjectFactory(repository=REPO)  # no GitHub token for this account
+    run = run_for(project, zero_division_event())
+
+    advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.FAILED
+    assert "has no GitHub token" in run.reason
+    assert run.transitions.last().from_state == S.BUILDING_CONTEXT
+
+
+@pytest.mark.django_db
+def test_transient_errors_are_retried_up_to_the_bound_then_the_run_fails_with_the_last_error(settings):
+    settings.BUGSTACK_TRANSIENT_RETRIES = 2
+    settings.BUGSTACK_TRANSIENT_BACKOFF_SECONDS = 0.01
+    with FakeGitHub(tokens={TOKEN: None}) as github:
+        github.add_repo(REPO, files={"shop/__init__.py": "", "shop/cart.py": CART})
+        settings.BUGSTACK_GITHUB_API_URL = github.base_url
+        settings.BUGSTACK_GITHUB_PACING = False
+        project = ProjectFactory(repository=REPO)
+        Credential.objects.create(account=project.account, kind="github", secret=TOKEN)
+        run = run_for(project, zero_division_event())
+        github.inject("/git/ref", "502", times=100)
+
+        advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.FAILED
+    assert "502" in run.reason or "Server Error" in run.reason
+    ref_reads = [r for r in github.requests if "/git/ref" in r.path]
+    assert len(ref_reads) >= 3, "the stage was tried 1 + 2 times"
+
+
+@pytest.mark.django_db
+def test_a_duplicated_task_finds_the_run_moved_on_and_does_nothing(local_repo):
+    run = run_for(local_project(local_repo), zero_division_event())
+    execute(run.pk, S.TRIAGING)
+
+    assert execute(run.pk, S.TRIAGING) is None
+
+    run.refresh_from_db()
+    assert run.state == S.BUILDING_CONTEXT
+    assert run.transitions.count() == 2
+
+
+@pytest.mark.django_db
+def test_a_stage_held_by_a_live_worker_is_not_done_twice(local_repo):
+    run = run_for(local_project(local_repo), zero_division_event())
+    FixRun.objects.filter(pk=run.pk).update(
+        state=S.TRIAGING, lease_expires_at=timezone.now() + timedelta(minutes=5), stage_attempts=1
+    )
+
+    assert execute(run.pk, S.TRIAGING) is None
+    assert FixRun.objects.get(pk=run.pk).state == S.TRIAGING
+
+
+@pytest.mark.django_db
+def test_a_stage_that_keeps_killing_its_worker_ends_the_run(settings, local_repo):
+    run = run_for(local_project(local_repo), zero_division_event())
+    FixRun.objects.filter(pk=run.pk).update(
+        state=S.TRIAGING, stage_attempts=settings.BUGSTACK_MAX_STAGE_ATTEMPTS, lease_expires_at=timezone.now()
+    )
+
+    execute(run.pk, S.TRIAGING)
+
+    run.refresh_from_db()
+    assert run.state == S.FAILED
+    assert "never finished" in run.reason
+
+
+@pytest.mark.django_db
+def test_poll_hands_on_lost_and_abandoned_stages_and_waiting_runs(settings):
+    old = timezone.now() - timedelta(seconds=settings.BUGSTACK_STUCK_SECONDS + 5)
+    lost = run_in(S.BUILDING_CONTEXT, state_changed_at=old)
+    abandoned = run_in(S.OPENING_PR, lease_expires_at=timezone.now() - timedelta(seconds=1))
+    waiting_ci = run_in(S.AWAITING_CI)
+    run_in(S.GENERATING_FIX)  # just queued: not stuck yet
+    run_in(S.AWAITING_REVIEW, lease_expires_at=timezone.now() + timedelta(minutes=5))  # resting
+    run_in(S.MERGED, state_changed_at=old)
+
+    assert poll() == 3
+
+    queued = {tuple(SignedPackage.loads(row.payload)["args"]) for row in OrmQ.objects.all()}
+    assert queued == {(lost.pk,), (abandoned.pk,), (waiting_ci.pk,)}
+
+
+@pytest.mark.django_db
+def test_the_reaper_ends_runs_stuck_past_the_deadline_but_not_those_waiting_for_review(settings):
+    old = timezone.now() - timedelta(seconds=settings.BUGSTACK_RUN_DEADLINE_SECONDS + 60)
+    stuck = run_in(S.AWAITING_CI, state_changed_at=old)
+    review = run_in(S.AWAITING_REVIEW, state_changed_at=old)
+
+    assert reap() == 1
+
+    stuck.refresh_from_db()
+    review.refresh_from_db()
+    assert stuck.state == S.FAILED and "ended by the reaper" in stuck.reason
+    assert review.state == S.AWAITING_REVIEW
+
+
+def run_in(state: str, **fields) -> FixRun:
+    group = ErrorGroupFactory()
+    return FixRun.objects.create(project=group.project, group=group, state=state, **fields)
