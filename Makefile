@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 ADDR ?= 127.0.0.1:8000
 STAMP := $(VENV)/.installed
 
-.PHONY: install test lint run demo migrate clean
+.PHONY: install test lint run demo migrate clean bench-deps
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,7 @@ demo: migrate
 
 clean:
 	rm -rf $(VENV) var/*.sqlite3* var/screenshots
+
+# Load generator for bench/ingest.py (Debian/Ubuntu).
+bench-deps:
+	command -v wrk >/dev/null || $$([ "$$(id -u)" = 0 ] || echo sudo) apt-get install -y wrk
