@@ -168,6 +168,8 @@ BUGSTACK_CI_NONE_GRACE_SECONDS = env.int("BUGSTACK_CI_NONE_GRACE_SECONDS", defau
 BUGSTACK_REVIEW_POLL_SECONDS = env.int("BUGSTACK_REVIEW_POLL_SECONDS", default=300)
 # A run not in review and not moving for this long is ended by the reaper.
 BUGSTACK_RUN_DEADLINE_SECONDS = env.int("BUGSTACK_RUN_DEADLINE_SECONDS", default=6 * 3600)
+# A merged fix counts as verified once its code ran this long without the error coming back.
+BUGSTACK_VERIFY_QUIET_SECONDS = env.int("BUGSTACK_VERIFY_QUIET_SECONDS", default=24 * 3600)
 
 # --- django-q2 ------------------------------------------------------------------------------------------
 

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
 
+from ingest.models import ErrorGroup, Event
 from integrations.errors import IntegrationError
 from pipeline import stages
 from pipeline.models import FixRun
@@ -197,3 +198,39 @@ def reap() -> int:
         reason = f"Stuck in {RunState(state).label.lower()} for more than {hours:g} h; ended by the reaper."
         ended += advance(run_id, state, S.FAILED, reason, reason=reason)
     return ended
+
+
+def verify_fixes() -> int:
+    """Mark fixes verified that stayed quiet for a while after the code containing them was seen running.
+
+    Code with the fix is "seen" when the project reports an event from a release this group never appeared
+    in before the merge (for groups whose events carry no release: once the regression grace period after
+    the merge has passed). A regression reopens the group, so a group still ``fixed`` then was quiet.
+    """
+    now = timezone.now()
+    quiet = timedelta(seconds=settings.BUGSTACK_VERIFY_QUIET_SECONDS)
+    verified = 0
+    candidates = ErrorGroup.objects.filter(
+        status=ErrorGroup.Status.FIXED, fix_verified_at__isnull=True, fix_merged_at__isnull=False
+    )
+    for group in candidates:
+        deployed_at = fix_seen_running_at(group)
+        if deployed_at is not None and now - deployed_at >= quiet:
+            verified += ErrorGroup.objects.filter(
+                pk=group.pk, status=ErrorGroup.Status.FIXED, fix_verified_at__isnull=True
+            ).update(fix_verified_at=now)
+    return verified
+
+
+def fix_seen_running_at(group: ErrorGroup):
+    """When code containing the group's fix was first seen running, if it has been."""
+    if not group.releases:
+        return group.fix_merged_at + timedelta(seconds=settings.BUGSTACK_REGRESSION_GRACE_SECONDS)
+    return (
+        Event.objects.filter(project_id=group.project_id, received_at__gt=group.fix_merged_at)
+        .exclude(release="")
+        .exclude(release__in=group.releases)
+        .order_by("received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )

@@ -15,12 +15,12 @@ from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from bugstack.models import Project
-from ingest.models import ErrorGroup
+from ingest.models import ErrorGroup, Event
 from integrations.models import Credential
 from pipeline.models import FixRun
 from pipeline.runs import start_run
 from pipeline.states import RunState
-from pipeline.tasks import execute, poll, reap
+from pipeline.tasks import execute, poll, reap, verify_fixes
 from tests.factories import ErrorGroupFactory, EventFactory, ProjectFactory
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.test_end_to_end import (
@@ -246,3 +246,35 @@ def test_the_reaper_ends_runs_stuck_past_the_deadline_but_not_those_waiting_for_
 def run_in(state: str, **fields) -> FixRun:
     group = ErrorGroupFactory()
     return FixRun.objects.create(project=group.project, group=group, state=state, **fields)
+
+
+@pytest.mark.django_db
+def test_a_fix_quiet_after_its_release_was_seen_is_verified(settings):
+    merged_at = timezone.now() - timedelta(days=3)
+    fixed = ErrorGroupFactory(status="fixed", fix_merged_at=merged_at, releases=["1.0"])
+    regressed = ErrorGroupFactory(
+        project=fixed.project, status="unresolved", fix_merged_at=merged_at, releases=["1.0"]
+    )
+    not_deployed = ErrorGroupFactory(status="fixed", fix_merged_at=merged_at, releases=["1.0"])
+    # Another error of the same project, from the release that carries the fix, two days ago.
+    deployed = EventFactory(group__project=fixed.project, release="1.1")
+    Event.objects.filter(pk=deployed.pk).update(received_at=timezone.now() - timedelta(days=2))
+
+    assert verify_fixes() == 1
+
+    assert ErrorGroup.objects.get(pk=fixed.pk).fix_verified_at is not None
+    assert ErrorGroup.objects.get(pk=regressed.pk).fix_verified_at is None
+    assert ErrorGroup.objects.get(pk=not_deployed.pk).fix_verified_at is None, "its project never ran the fix"
+
+
+@pytest.mark.django_db
+def test_a_fix_of_events_without_releases_is_verified_after_the_grace_and_quiet_periods(settings):
+    long_ago = timezone.now() - timedelta(
+        seconds=settings.BUGSTACK_REGRESSION_GRACE_SECONDS + settings.BUGSTACK_VERIFY_QUIET_SECONDS + 60
+    )
+    old = ErrorGroupFactory(status="fixed", fix_merged_at=long_ago)
+    recent = ErrorGroupFactory(status="fixed", fix_merged_at=timezone.now() - timedelta(hours=1))
+
+    assert verify_fixes() == 1
+    assert ErrorGroup.objects.get(pk=old.pk).fix_verified_at is not None
+    assert ErrorGroup.objects.get(pk=recent.pk).fix_verified_at is None
