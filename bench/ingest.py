@@ -211,7 +211,9 @@ def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
             "local requests, i = {}, 0",
             "init = function(args)",
             # A fresh header table per body: wrk.format stores Content-Length in the table it is given.
-            f"  for n, body in ipairs(bodies) do requests[n] = wrk.format('POST', nil, {header_table}, body) end",
+            "  for n, body in ipairs(bodies) do",
+            f"    requests[n] = wrk.format('POST', nil, {header_table}, body)",
+            "  end",
             "end",
             "request = function() i = i % #requests + 1; return requests[i] end",
         ]
@@ -320,6 +322,7 @@ def burst_counts(project_id: int, exception_type: str) -> dict[str, int]:
 def clean_up(account) -> None:
     """Delete what the bench created, including the first-stage tasks its runs queued on the ORM broker."""
     from django.conf import settings
+
     from pipeline.models import FixRun
 
     run_ids = set(FixRun.objects.filter(project__account=account).values_list("pk", flat=True))
@@ -378,9 +381,9 @@ def main() -> None:
                 args.burst_clients,
             )
             elapsed = time.monotonic() - started
+            rate = accepted / elapsed
             print(
-                f"burst: {accepted}/{args.burst} accepted in {elapsed:.1f} s ({accepted / elapsed:.0f} events/s)",
-                file=sys.stderr,
+                f"burst: {accepted}/{args.burst} accepted in {elapsed:.1f} s, {rate:.0f}/s", file=sys.stderr
             )
         counts = burst_counts(key.project_id, burst_type)
     finally:

@@ -6,6 +6,12 @@ so concurrent events of one group take their decisions one after the other and s
 the event row; then, if ``decide`` says so, ``pipeline.runs.start_run`` in the same transaction. A repeated
 ``event_id`` fails the event row's unique constraint and rolls the whole transaction back, count included.
 
+Most events change nothing but a count: their group exists, is not ``fixed``, already lists their
+release, and its last run is not an outside failure due for a retry. On PostgreSQL such an event is
+stored by one statement in autocommit (``count_quiet_event``: the UPDATE's conditions are checked again on
+the locked row, so it never takes an event ``decide`` would have acted on); any other event, or SQLite,
+takes the transaction above. The conditions only ever send more events down the full path, never fewer.
+
 Regressions need "the releases this group was seen in before its fix was merged". They are kept on the group
 in ``ErrorGroup.releases``: the distinct releases seen, oldest first, at most ``MAX_RELEASES`` (the oldest
 drop out). While the group is ``fixed`` a release missing from that list is by definition a deploy after
@@ -14,6 +20,7 @@ the fix — it reopens the group and is added — so the list holds exactly the 
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from dataclasses import dataclass, field
@@ -105,6 +112,8 @@ def may_start(latest: LatestRun | None) -> bool:
 def record_event(project_id: int, event: PreparedEvent, window_seconds: int, now: datetime) -> bool:
     """Store the event in its group, starting a run if it should; False if its event_id was already stored."""
     try:
+        if connection.vendor == "postgresql" and count_quiet_event(project_id, event, window_seconds, now):
+            return True
         with transaction.atomic():
             group, latest, event_pk = store(project_id, event, now)
             decision = decide(
@@ -158,6 +167,55 @@ def store(project_id: int, event: PreparedEvent, now: datetime) -> tuple[GroupSt
     )
     latest = LatestRun(run_state, as_datetime(run_created_at)) if run_state else None
     return group, latest, event_pk
+
+
+def count_quiet_event(project_id: int, event: PreparedEvent, window_seconds: int, now: datetime) -> bool:
+    """PostgreSQL: count and store an event that needs no decision, in one statement; False if it does."""
+    event_columns, event_params = event_row(project_id, event, now)
+    params = [
+        now,
+        project_id,
+        event.fingerprint,
+        ErrorGroup.Status.FIXED,
+        event.release,
+        event.release,
+        RunState.FAILED,
+        now - timedelta(seconds=window_seconds),
+        *event_params,
+    ]
+    # Alone, one statement is its own transaction; inside the caller's transaction (ATOMIC_REQUESTS, tests)
+    # a savepoint keeps a refused duplicate from aborting it.
+    scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
+    with scope, connection.cursor() as cursor:
+        cursor.execute(quiet_event_sql(event_columns), params)
+        return cursor.fetchone() is not None
+
+
+@functools.cache
+def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
+    """The group's count and the event insert, only where ``decide`` could have nothing to do.
+
+    Mirrors ``decide``: not a new group (the UPDATE finds it), not ``fixed``, release empty or already
+    listed, and the latest run not ``failed`` at or before the dedup window's start.
+    """
+    qn = connection.ops.quote_name
+    table = qn(ErrorGroup._meta.db_table)
+    runs = ErrorGroup._meta.get_field("runs").related_model._meta
+    run_group, run_created = qn(runs.get_field("group").column), qn(runs.get_field("created_at").column)
+    names = ", ".join(qn(c) for c in ("group_id", *event_columns))
+    return (
+        f"WITH g AS (UPDATE {table} SET {qn('times_seen')} = {qn('times_seen')} + 1, "  # noqa: S608
+        f"{qn('last_seen')} = GREATEST({qn('last_seen')}, %s) "
+        f"WHERE {qn('project_id')} = %s AND {qn('fingerprint')} = %s AND {qn('status')} <> %s "
+        f"AND (%s = '' OR {qn('releases')} @> jsonb_build_array(%s::text)) "
+        f"AND NOT EXISTS (SELECT 1 FROM (SELECT {qn(runs.get_field('state').column)} AS state, "
+        f"{run_created} AS created_at FROM {qn(runs.db_table)} WHERE {run_group} = {table}.{qn('id')} "
+        f"ORDER BY {run_created} DESC LIMIT 1) latest WHERE latest.state = %s AND latest.created_at <= %s) "
+        f"RETURNING {qn('id')}), "
+        f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "
+        f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')}) "
+        f"SELECT {qn('id')} FROM e"
+    )
 
 
 def group_row(project_id: int, event: PreparedEvent, now: datetime) -> tuple[tuple[str, ...], list[Any]]:

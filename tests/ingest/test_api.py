@@ -277,15 +277,15 @@ def test_epoch_timestamps_and_platform_aliases_are_normalised(post_event):
     assert event.platform == "node"
 
 
-def test_a_known_group_costs_one_statement_on_postgresql_and_no_key_lookup(
+def test_an_event_that_only_counts_costs_one_statement_on_postgresql_and_no_key_lookup(
     post_event, django_assert_num_queries
 ):
     post_event()  # creates the group and caches the key
-    # PostgreSQL upserts the group and inserts the event in one statement; SQLite needs two. The test's
-    # own transaction turns the request's transaction into a savepoint pair (BEGIN/COMMIT in production).
-    statements = 1 if connection.vendor == "postgresql" else 2
+    # PostgreSQL counts and stores it in one statement, SQLite upserts and inserts in a transaction; the
+    # test's own transaction adds a savepoint pair around either.
+    expected = 3 if connection.vendor == "postgresql" else 4
 
-    with django_assert_num_queries(statements + 2):
+    with django_assert_num_queries(expected):
         assert post_event().status_code == 202
 
 
