@@ -99,8 +99,9 @@ class RepositoryIndex:
     def match(self, frame_path: str) -> str | None:
         """The repository path sharing the longest suffix with ``frame_path`` (deploy prefixes ignored).
 
-        Ties go to the path with the fewest unmatched leading directories, then alphabetically, so the
-        answer never depends on the listing's order.
+        A file name alone is not enough when both paths go on to differ (``/app/billing/views.py`` is
+        not ``catalog/views.py``). Ties go to the path with the fewest unmatched leading directories, then
+        alphabetically, so the answer never depends on the listing's order.
         """
         parts = frame_components(frame_path)
         if not parts:
@@ -109,6 +110,8 @@ class RepositoryIndex:
         for candidate in self.by_name.get(parts[-1], ()):
             candidate_parts = candidate.split("/")
             shared = common_suffix(parts, candidate_parts)
+            if shared < 2 and shared < min(len(parts), len(candidate_parts)):
+                continue
             key = (-shared, len(candidate_parts) - shared, candidate)
             if best is None or key < best:
                 best = key

@@ -168,17 +168,18 @@ def test_file_that_is_not_utf8_text_is_skipped_as_binary(open_repository):
 def test_frames_missing_from_the_repository_are_reported_not_guessed(open_repository):
     repo = open_repository("django_shop")
     generated = frame("/app/orders/migrations/0007_auto_20240501.py", "forwards", 12, in_app=True)
-    context = build_context(event(generated), repo.host, repo.sha)
+    # Another app's views.py: the file name alone must not pull in catalog/views.py or orders/views.py.
+    other_app = frame("/app/billing/views.py", "invoice", 30, in_app=True)
+    context = build_context(event(other_app, generated), repo.host, repo.sha)
     assert context.files == {}
     assert context.skipped == (
+        Skipped("/app/billing/views.py", "stack frame not found in the repository"),
         Skipped("/app/orders/migrations/0007_auto_20240501.py", "stack frame not found in the repository"),
     )
-    assert context.as_json()["skipped"] == [
-        {
-            "path": "/app/orders/migrations/0007_auto_20240501.py",
-            "reason": "stack frame not found in the repository",
-        }
-    ]
+    assert context.as_json()["skipped"][1] == {
+        "path": "/app/orders/migrations/0007_auto_20240501.py",
+        "reason": "stack frame not found in the repository",
+    }
 
 
 # --- Express (TypeScript) -------------------------------------------------------------------------------
