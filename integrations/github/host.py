@@ -48,7 +48,10 @@ class GitHubHost(CodeHost):
                 return self.repo.get_git_ref(f"heads/{branch}").object.sha
             except GithubException as error:
                 if error.status == 404:
-                    raise PermanentError(f"Branch {branch!r} does not exist in {self.repository}.") from error
+                    raise PermanentError(
+                        f"Branch {branch!r} does not exist in {self.repository} "
+                        "(or the token cannot see the repository)."
+                    ) from error
                 raise
 
     def tree(self, sha: str) -> list[str]:
@@ -177,16 +180,19 @@ class GitHubHost(CodeHost):
         with self.call(f"merge pull request #{pr.number}", WRITE):
             pull = self.repo.get_pull(pr.number)
             try:
-                status = pull.merge(merge_method=method, sha=pr.head_sha or None)
+                return pull.merge(merge_method=method, sha=pr.head_sha or None).sha
             except GithubException as error:
-                if error.status in (405, 409):
-                    raise PermanentError(
-                        f"Pull request #{pr.number} on {self.repository} cannot be merged "
-                        f"({error.data.get('message') if isinstance(error.data, dict) else error}); "
-                        "resolve it on GitHub."
-                    ) from error
-                raise
-            return status.sha
+                if error.status not in (405, 409):
+                    raise
+                # A retried merge whose first answer was lost finds the pull request merged: that is success.
+                current = self.as_pull_request(self.repo.get_pull(pr.number))
+                if current.state == PRState.MERGED:
+                    return current.merge_sha
+                reason = error.data.get("message") if isinstance(error.data, dict) else error
+                raise PermanentError(
+                    f"Pull request #{pr.number} on {self.repository} cannot be merged ({reason}); "
+                    "resolve it on GitHub."
+                ) from error
 
     # CI
 

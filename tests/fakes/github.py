@@ -8,7 +8,7 @@ Python API (tests and the end-to-end suite)::
         repo = fake.add_repo("acme/shop", path="demo/app")  # or files={"app.py": "..."}
         fake.base_url                                        # http://127.0.0.1:PORT/api/v3
         fake.inject("/git/trees", "502", times=1)           # faults: 500/502/503, rate_limit,
-                                                             # secondary_rate_limit, timeout
+                                                             # secondary_rate_limit, timeout, lost_response
         fake.set_status("acme/shop", sha, "failure", context="ci/test", description="2 failed")
         fake.add_check_run("acme/shop", sha, "pytest", conclusion="failure", summary="...", text="...")
         fake.merge_pull("acme/shop", 1)                      # a person merges (or close_pull)
@@ -38,7 +38,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 PREFIX = "/api/v3"
 AUTHOR = {"name": "bugstack fake", "email": "fake@example.com"}
-FAULTS = ("500", "502", "503", "rate_limit", "secondary_rate_limit", "timeout")
+# "lost_response" does the work and then answers 502, as when a proxy drops GitHub's answer.
+FAULTS = ("500", "502", "503", "rate_limit", "secondary_rate_limit", "timeout", "lost_response")
 
 
 def now_iso() -> str:
@@ -488,12 +489,14 @@ class FakeGitHub:
         if fault and fault.kind == "timeout":
             time.sleep(fault.seconds)  # the client should have given up by now
         try:
-            if fault:
+            if fault and fault.kind != "lost_response":
                 raise self._fault_error(fault)
             if not url.path.startswith(PREFIX):
                 raise not_found()
             with self.lock:
                 status, payload, headers = self._route(handler.command, path, query, body, record.headers)
+            if fault:
+                raise ApiError(502, "Server Error")
         except ApiError as error:
             status, payload, headers = error.status, error.body, error.headers
         self._respond(handler, status, payload, headers)

@@ -184,6 +184,26 @@ def test_a_failed_ref_update_leaves_the_branch_as_it_was(host, fake_github, sha)
     assert fake_github.head(REPOSITORY, BRANCH) == sha
 
 
+def test_a_pull_request_whose_creation_answer_was_lost_is_not_opened_twice(host, fake_github, sha):
+    host.create_branch(BRANCH, sha)
+    host.commit(BRANCH, FIX, "Fix")
+    fake_github.inject("/pulls", "lost_response", times=1, method="POST")
+    pr = host.open_pull_request(BRANCH, "Fix", "body")
+    assert pr.number == 1
+    assert len(fake_github.repo(REPOSITORY).pulls) == 1
+    assert len(fake_github.requests_to("/pulls", method="POST")) == 2
+
+
+def test_a_merge_whose_answer_was_lost_reports_the_merge(host, fake_github, sha):
+    host.create_branch(BRANCH, sha)
+    host.commit(BRANCH, FIX, "Fix")
+    pr = host.open_pull_request(BRANCH, "Fix", "body")
+    fake_github.inject("/merge", "lost_response", times=1, method="PUT")
+    merge_sha = host.merge(pr, "merge")
+    assert merge_sha == fake_github.head(REPOSITORY, "main")
+    assert len(fake_github.requests_to("/merge", method="PUT")) == 2
+
+
 # --- permanent errors a person can act on -----------------------------------------------------------------
 
 
