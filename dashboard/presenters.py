@@ -7,6 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.utils import timezone
+
 from pipeline.models import FixRun, Transition
 from pipeline.states import FINAL_STATES, RunState
 
@@ -269,18 +271,23 @@ def request_rows(data: Mapping) -> list[tuple[str, str]]:
         ("Route", text(request.get("route"))),
         ("Query", text(request.get("query_string"))),
     ]
-    headers = as_dict(request.get("headers"))
-    rows += [(f"Header {name}", text(value)) for name, value in sorted(headers.items())]
+    rows += [(f"Header {name}", value) for name, value in pairs(request.get("headers"))]
     if request.get("data") not in (None, "", {}, []):
         rows.append(("Body", text(request.get("data"))))
     return [(name, value) for name, value in rows if value]
 
 
 def tags(data: Mapping) -> list[tuple[str, str]]:
-    raw = data.get("tags")
-    # Sentry SDKs send tags either as an object or as a list of [key, value] pairs.
-    pairs = raw.items() if isinstance(raw, Mapping) else [pair for pair in as_list(raw) if len(pair) == 2]
-    return sorted((text(key), text(value)) for key, value in pairs)
+    return pairs(data.get("tags"))
+
+
+def pairs(raw) -> list[tuple[str, str]]:
+    """Key/value rows from an object or, as Sentry SDKs also send tags and headers, a list of pairs."""
+    if isinstance(raw, Mapping):
+        items = raw.items()
+    else:
+        items = [item for item in as_list(raw) if isinstance(item, list | tuple) and len(item) == 2]
+    return sorted((text(key), text(value)) for key, value in items)
 
 
 def user_label(data: Mapping) -> str:
@@ -327,7 +334,8 @@ SPARK_HEIGHT = 24
 
 def sparkline(counts_by_day: Mapping, today: datetime) -> list[Bar]:
     """One bar per day of the last two weeks, scaled to the busiest day."""
-    days = [(today - timedelta(days=offset)).date() for offset in range(SPARK_DAYS - 1, -1, -1)]
+    # Days as the database truncates them: in the current time zone.
+    days = [timezone.localdate(today - timedelta(days=offset)) for offset in range(SPARK_DAYS - 1, -1, -1)]
     counts = [counts_by_day.get(day, 0) for day in days]
     peak = max(counts) or 1
     bars = []

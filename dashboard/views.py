@@ -67,7 +67,7 @@ def groups(request: HttpRequest, slug: str) -> HttpResponse:
     groups = queries.groups_of(project)
     status = 200
     if form.is_valid():
-        groups = queries.filter_groups(groups, **{"query": form.cleaned_data["q"], **filters(form)})
+        groups = queries.filter_groups(groups, query=form.cleaned_data["q"], **filters(form))
     else:
         status = 400
         groups = groups.order_by("-last_seen", "-pk")
@@ -260,9 +260,8 @@ def start_fix_run(request: HttpRequest, slug: str, group_id: int) -> HttpRespons
         # Lock the group so two people pressing the button at once cannot start two runs.
         group = ErrorGroup.objects.select_for_update().get(pk=group.pk)
         in_flight = group.runs.in_flight().first()
-        if in_flight is None:
-            run = start_run(group, FixRun.Trigger.MANUAL)
-    if in_flight is not None:
+        run = None if in_flight else start_run(group, FixRun.Trigger.MANUAL)
+    if run is None:
         messages.error(
             request,
             f"Run #{in_flight.pk} is still in progress ({in_flight.get_state_display()}); "

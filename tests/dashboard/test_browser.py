@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from bugstack.models import Project
 from pipeline.states import RunState, advance
-from tests.factories import ErrorGroupFactory, EventFactory, FixRunFactory, TransitionFactory
+from tests.factories import ErrorGroupFactory, EventFactory
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_FLAGS = [
@@ -143,22 +143,28 @@ def test_member_sees_the_policy_read_only(page, live_server, member, project):
     expect(page.get_by_role("button", name="Save settings")).to_have_count(0)
 
 
-def test_group_page_follows_a_run_in_flight(page, live_server, owner, project):
+def test_start_a_run_and_watch_it_move(page, live_server, owner, project):
     group = ErrorGroupFactory(project=project, title="KeyError: 'sku'")
     EventFactory(group=group)
-    run = FixRunFactory(group=group, state=RunState.AWAITING_CI, pr_number=3)
-    TransitionFactory(run=run, from_state=RunState.QUEUED, to_state=RunState.AWAITING_CI)
 
     log_in(page, live_server, owner.username)
     page.goto(live_server.url + reverse("dashboard:group", args=[project.slug, group.pk]))
+    page.get_by_role("button", name="Start a fix run").click()
+
+    run = group.runs.get()
+    expect(page.get_by_role("status")).to_have_text(f"Fix run #{run.pk} queued.")
     badge = page.locator(f"#runs [data-run-state='{run.pk}']")
-    expect(badge).to_have_text("Awaiting CI")
+    expect(badge).to_have_text("Queued")
     expect(page.get_by_role("button", name="Start a fix run")).to_be_disabled()
 
-    assert advance(run.pk, RunState.AWAITING_CI, RunState.CI_PASSED, "CI passed on 1234567890ab")
+    # The pipeline moves the run; the open page follows without a reload.
+    assert advance(run.pk, RunState.QUEUED, RunState.TRIAGING)
+    expect(badge).to_have_text("Triaging")
+    assert advance(run.pk, RunState.TRIAGING, RunState.OUT_OF_SCOPE, "a database outage, not a code error")
 
-    expect(badge).to_have_text("CI passed")
-    expect(page.locator("#runs .step-title strong").last).to_have_text("CI passed")
+    expect(badge).to_have_text("Out of scope")
+    expect(page.locator("#runs .step-detail")).to_have_text("a database outage, not a code error")
+    expect(page.get_by_role("button", name="Start a fix run")).to_be_enabled()
     screenshot(page, "group-live-refresh")
 
 

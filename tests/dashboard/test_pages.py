@@ -285,11 +285,19 @@ def test_untrusted_event_text_stays_text(signed_in, project):
 def test_malformed_event_data_still_renders(signed_in, project):
     group = ErrorGroupFactory(project=project)
     EventFactory(
-        group=group, data={"exception": {"values": "nope"}, "tags": [["a"], ["k", "v"]], "request": 3}
+        group=group,
+        data={
+            "exception": {"values": "nope"},
+            "tags": [1, ["a"], ["k", "v"]],
+            "request": {"headers": [["User-Agent", "curl/8"], "junk"], "data": {"q": 1}},
+            "contexts": {"runtime": "CPython"},
+        },
     )
     response = group_page(signed_in, group)
     assert response.status_code == 200
-    assert ("k", "v") in response.context["tags"]
+    assert response.context["tags"] == [("k", "v")]
+    assert ("Header User-Agent", "curl/8") in response.context["request_rows"]
+    assert ("Body", '{"q": 1}') in response.context["request_rows"]
 
 
 def test_group_without_events_or_runs(signed_in, project):

@@ -26,6 +26,8 @@
   var group = document.querySelector("[data-runs-url]");
   if (!group) return;
   var url = group.getAttribute("data-runs-url");
+  // The group page itself; not location.href, which may be the address of a refused POST.
+  var pageUrl = group.getAttribute("data-page-url");
   var POLL_MS = 3000;
 
   function renderedStates() {
@@ -37,8 +39,11 @@
   }
 
   function refreshRuns(announcement) {
-    return fetch(window.location.href, { credentials: "same-origin" })
-      .then(function (response) { return response.text(); })
+    return fetch(pageUrl, { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) throw new Error("status " + response.status);
+        return response.text();
+      })
       .then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html");
         ["#runs", ".actions", "[data-group-status]"].forEach(function (selector) {
