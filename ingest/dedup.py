@@ -146,7 +146,7 @@ def store(project_id: int, event: PreparedEvent, now: datetime) -> tuple[GroupSt
     """
     group_columns, group_params = group_row(project_id, event, now)
     event_columns, event_params = event_row(project_id, event, now)
-    with connection.cursor() as cursor:
+    with hot_cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(store_sql(group_columns, event_columns), group_params + event_params)
             *returned, event_pk = cursor.fetchone()
@@ -169,6 +169,20 @@ def store(project_id: int, event: PreparedEvent, now: datetime) -> tuple[GroupSt
     return group, latest, event_pk
 
 
+def hot_cursor():
+    """A cursor for the hot statements: on PostgreSQL, bound and prepared on the server.
+
+    Django's default cursor inlines parameters client-side (escaping each ~4 KB event) and never prepares,
+    so every event would pay for parsing and planning the same statements again. This one sends parameters
+    apart and has psycopg prepare each statement once per connection. It goes through Django's cursor
+    wrapper all the same: errors are Django's, and queries are logged and counted as any other.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.ensure_connection()
+    return connection._prepare_cursor(PreparingCursor(connection.connection))
+
+
 def count_quiet_event(project_id: int, event: PreparedEvent, window_seconds: int, now: datetime) -> bool:
     """PostgreSQL: count and store an event that needs no decision, in one statement; False if it does."""
     event_columns, event_params = event_row(project_id, event, now)
@@ -186,7 +200,7 @@ def count_quiet_event(project_id: int, event: PreparedEvent, window_seconds: int
     # Alone, one statement is its own transaction; inside the caller's transaction (ATOMIC_REQUESTS, tests)
     # a savepoint keeps a refused duplicate from aborting it.
     scope = transaction.atomic() if connection.in_atomic_block else contextlib.nullcontext()
-    with scope, connection.cursor() as cursor:
+    with scope, hot_cursor() as cursor:
         cursor.execute(quiet_event_sql(event_columns), params)
         return cursor.fetchone() is not None
 
@@ -345,3 +359,16 @@ def update_group(group: GroupState, decision: Decision, release: str) -> None:
         changes["status"] = ErrorGroup.Status.UNRESOLVED
     if changes:
         ErrorGroup.objects.filter(pk=group.id).update(**changes)
+
+
+try:
+    from django.db.backends.postgresql.base import ServerBindingCursor
+except ImportError:  # psycopg is not installed: SQLite only, where hot_cursor never needs this.
+    PreparingCursor = None
+else:
+
+    class PreparingCursor(ServerBindingCursor):
+        """Server-side binding, and every statement prepared (Django turns psycopg's auto-prepare off)."""
+
+        def execute(self, query, params=None, *, prepare=None, binary=None):
+            return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)
