@@ -157,13 +157,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(port: int, log: Path):
+def gunicorn(port: int, log: Path, threads: int = THREADS):
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "bench.ingest:bench_application()",
         "--workers", str(WORKERS),
         "--worker-class", "gthread",
-        "--threads", str(THREADS),
+        "--threads", str(threads),
         "--bind", f"127.0.0.1:{port}",
         "--chdir", str(ROOT),
         "--error-logfile", str(log),
@@ -342,7 +342,8 @@ def clean_up(account) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured wrk run")
-    parser.add_argument("--connections", type=int, default=WORKERS * THREADS, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=THREADS, help="threads per gunicorn worker")
+    parser.add_argument("--connections", type=int, help="wrk connections (default: every thread busy)")
     parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
     parser.add_argument("--burst", type=int, default=10_000, help="identical events in the burst")
     parser.add_argument("--burst-clients", type=int, default=32)
@@ -362,13 +363,14 @@ def main() -> None:
     burst_type = f"BurstError{uuid.uuid4().hex[:6]}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    print(f"database: {connection.vendor}; gunicorn {WORKERS}×{THREADS} on :{port}", file=sys.stderr)
+    connections = args.connections or WORKERS * args.threads
+    print(f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}", file=sys.stderr)
     try:
-        with tempfile.NamedTemporaryFile(suffix=".log") as log, gunicorn(port, Path(log.name)):
+        with tempfile.NamedTemporaryFile(suffix=".log") as log, gunicorn(port, Path(log.name), args.threads):
             for path in (BARE_PATH, INGEST_PATH):  # warm up both: imports, connections, key cache
-                run_wrk(base + path, bodies, headers, args.connections, 2)
-            bare = run_wrk(base + BARE_PATH, bodies, headers, args.connections, args.seconds)
-            ingest = run_wrk(base + INGEST_PATH, bodies, headers, args.connections, args.seconds)
+                run_wrk(base + path, bodies, headers, connections, 2)
+            bare = run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds)
+            ingest = run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds)
             latency = run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds)
             for name, result in (("bare", bare), ("ingest", ingest), (f"ingest c={WORKERS}", latency)):
                 print(f"{name}: {result}", file=sys.stderr)

@@ -1,6 +1,7 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from ingest.models import ErrorGroup, Event
+from pipeline.runs import RunInFlight, start_manual_run
 
 
 @admin.register(ErrorGroup)
@@ -40,8 +41,28 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         ),
     ]
 
+    actions = ["start_fix_runs"]
+
     def has_add_permission(self, request):
         return False
+
+    def save_model(self, request, obj, form, change):
+        """A verdict set by staff is kept: triage uses it instead of the classifier from then on."""
+        if "category" in form.changed_data:
+            obj.category_overridden = bool(obj.category)
+            if "triage_reason" not in form.changed_data and obj.category:
+                obj.triage_reason = f"{obj.category}: set by {request.user.get_username()}"
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Start a fix run")
+    def start_fix_runs(self, request, queryset):
+        for group in queryset:
+            try:
+                run = start_manual_run(group)
+            except RunInFlight as busy:
+                self.message_user(request, f"{group}: {busy}", messages.WARNING)
+            else:
+                self.message_user(request, f"{group}: run #{run.pk} queued.", messages.SUCCESS)
 
 
 @admin.register(Event)

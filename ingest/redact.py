@@ -102,7 +102,7 @@ def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
 
 
 def is_sensitive_key(key: str, terms: tuple[str, ...] = DENYLIST) -> bool:
-    return _terms_pattern(terms).search(normalise_key(key)) is not None
+    return _sensitive(key, terms)
 
 
 def luhn_valid(digits: str) -> bool:
@@ -155,23 +155,29 @@ def filter_url(url: str, terms: tuple[str, ...] = DENYLIST) -> str:
 
 def redact(value: Any, terms: tuple[str, ...] = DENYLIST) -> Any:
     """A copy of ``value`` (any JSON value) with sensitive keys filtered and secrets masked."""
-    return _redact(value, terms, _terms_pattern(terms))
+    return _redact(value, terms)
 
 
-def _redact(value: Any, terms: tuple[str, ...], sensitive: re.Pattern[str]) -> Any:
+@functools.lru_cache(maxsize=4096)
+def _sensitive(key: str, terms: tuple[str, ...]) -> bool:
+    # Events repeat the same few keys (filename, function, lineno…): decide each once per process.
+    return _terms_pattern(terms).search(normalise_key(key)) is not None
+
+
+def _redact(value: Any, terms: tuple[str, ...]) -> Any:
     if isinstance(value, str):
         return mask_text(value)
     if isinstance(value, dict):
         result = {}
         for key, item in value.items():
-            if item is not None and sensitive.search(key.lower().replace("-", "_")):
+            if item is not None and _sensitive(key, terms):
                 result[key] = FILTERED
             elif isinstance(item, str) and key in ("query_string", "url"):
                 # Query strings and URLs carry key/value pairs inside one string.
                 result[key] = filter_query(item, terms) if key == "query_string" else filter_url(item, terms)
             else:
-                result[key] = _redact(item, terms, sensitive)
+                result[key] = _redact(item, terms)
         return result
     if isinstance(value, list):
-        return [_redact(item, terms, sensitive) for item in value]
+        return [_redact(item, terms) for item in value]
     return value
