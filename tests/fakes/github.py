@@ -325,6 +325,7 @@ class FakeGitHub:
         self.repos: dict[str, Repo] = {}
         self.requests: list[RecordedRequest] = []
         self.faults: list[Fault] = []
+        self.tree_limit: int | None = None
         self.lock = threading.RLock()
         self._next_id = 1000
         self.server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -635,7 +636,16 @@ class FakeGitHub:
                     walk(entry.sha, prefix + entry.name + "/")
 
         walk(sha, "")
-        return {"sha": sha, "url": self.url(repo, f"/git/trees/{sha}"), "tree": entries, "truncated": False}
+        # GitHub cuts recursive listings (100,000 entries or 7 MB) and says so; tests lower the cut.
+        truncated = recursive and self.tree_limit is not None and len(entries) > self.tree_limit
+        if truncated:
+            entries = entries[: self.tree_limit]
+        return {
+            "sha": sha,
+            "url": self.url(repo, f"/git/trees/{sha}"),
+            "tree": entries,
+            "truncated": truncated,
+        }
 
     def pull_json(self, repo: Repo, pull: Pull) -> dict:
         def side(ref: str, sha: str) -> dict:

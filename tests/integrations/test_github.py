@@ -117,6 +117,12 @@ def test_many_check_runs_are_read_across_pages(host, fake_github, sha):
     assert [failure.name for failure in result.failures] == ["job-zz-last"]
 
 
+def test_a_truncated_tree_listing_is_completed_directory_by_directory(host, fake_github, sha):
+    fake_github.tree_limit = 2
+    assert host.tree(sha) == sorted(fake_github.repo(REPOSITORY).files_at(sha))
+    assert len(fake_github.requests_to("/git/trees/")) > 1
+
+
 # --- retries and faults -----------------------------------------------------------------------------------
 
 
