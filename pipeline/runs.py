@@ -21,3 +21,21 @@ def start_run(group: ErrorGroup, trigger: str, event: Event | None = None) -> Fi
     )
     transaction.on_commit(lambda: enqueue(run.pk, RunState.QUEUED))
     return run
+
+
+class RunInFlight(Exception):
+    """A person asked for a run while one is still going."""
+
+    def __init__(self, run: FixRun) -> None:
+        super().__init__(f"Run #{run.pk} is still in progress ({run.get_state_display()}).")
+        self.run = run
+
+
+def start_manual_run(group: ErrorGroup) -> FixRun:
+    """Start the run a person asked for (dashboard or admin); raises ``RunInFlight`` if one is going."""
+    with transaction.atomic():
+        # Lock the group so two people pressing the button at once cannot start two runs.
+        locked = ErrorGroup.objects.select_for_update().get(pk=group.pk)
+        if in_flight := locked.runs.in_flight().first():
+            raise RunInFlight(in_flight)
+        return start_run(locked, FixRun.Trigger.MANUAL)

@@ -89,3 +89,39 @@ def test_the_auto_deploy_policy_is_editable_on_the_project_page(staff_client, on
     response = staff_client.get(reverse("admin:bugstack_project_change", args=[one_of_each.project.pk]))
     assert b'name="auto_deploy"' in response.content
     assert b'name="confidence_threshold"' in response.content
+
+
+@pytest.mark.django_db
+def test_staff_override_a_verdict_and_triage_keeps_it(staff_client):
+    from ingest.models import ErrorGroup
+    from tests.factories import ErrorGroupFactory
+
+    group = ErrorGroupFactory(category="dependency", triage_reason="dependency: raised inside somelib")
+    url = reverse("admin:ingest_errorgroup_change", args=[group.pk])
+
+    response = staff_client.post(
+        url, {"status": "unresolved", "category": "code", "triage_reason": group.triage_reason}
+    )
+
+    assert response.status_code == 302
+    group = ErrorGroup.objects.get(pk=group.pk)
+    assert (group.category, group.category_overridden) == ("code", True)
+    assert group.triage_reason == "code: set by root"
+
+
+@pytest.mark.django_db
+def test_staff_start_a_fix_run_from_admin_but_never_a_second_one_in_flight(staff_client):
+    from pipeline.models import FixRun
+    from tests.factories import ErrorGroupFactory
+
+    group = ErrorGroupFactory()
+    changelist = reverse("admin:ingest_errorgroup_changelist")
+    action = {"action": "start_fix_runs", "_selected_action": [group.pk]}
+
+    first = staff_client.post(changelist, action, follow=True)
+    second = staff_client.post(changelist, action, follow=True)
+
+    run = FixRun.objects.get(group=group)
+    assert (run.trigger, run.state) == ("manual", "queued")
+    assert f"run #{run.pk} queued" in first.content.decode()
+    assert f"Run #{run.pk} is still in progress" in second.content.decode()
