@@ -118,6 +118,7 @@ def decode_text(data: bytes, path: str) -> str:
 
 def host_for_project(project) -> CodeHost:
     """The code host of ``project``, seen only with the credentials of the project's own account."""
+    # Imported here: the implementations import this module, and models need the app registry ready.
     from integrations.errors import PermanentError
     from integrations.models import Credential
 

@@ -81,5 +81,12 @@ class Git:
             raise PermanentError(f"{name!r} is not a valid branch name.")
         return f"refs/heads/{name}"
 
+    def resolve(self, ref: str) -> str | None:
+        """The sha ``ref`` points at, or None if there is no such ref."""
+        try:
+            return self.run("rev-parse", "--verify", "--quiet", ref)
+        except GitFailed:
+            return None
+
     def is_ancestor(self, older: str, newer: str) -> bool:
         return self.succeeds("merge-base", "--is-ancestor", older, newer)

@@ -21,6 +21,7 @@ from integrations.codehost import CIResult, CodeHost, FileNotFound, PRState, Pul
 from integrations.errors import PermanentError, TransientError
 from integrations.localgit.ci import run_tests
 from integrations.localgit.git import ZERO, Git, GitFailed
+from integrations.models import LocalPullRequest
 
 
 class LocalGitHost(CodeHost):
@@ -91,12 +92,10 @@ class LocalGitHost(CodeHost):
 
     def create_branch(self, name: str, sha: str) -> None:
         ref, commit = self.git.branch_ref(name), self.git.commit_sha(sha)
-        if self.git.succeeds("rev-parse", "--verify", "--quiet", ref):
+        if self.git.resolve(ref):
             return
         # The all-zero old value makes the update fail if someone created the branch meanwhile.
-        if not self.git.succeeds("update-ref", ref, commit, ZERO) and not self.git.succeeds(
-            "rev-parse", "--verify", "--quiet", ref
-        ):
+        if not self.git.succeeds("update-ref", ref, commit, ZERO) and not self.git.resolve(ref):
             raise PermanentError(f"Could not create branch {name} in {self.git.path}.")
 
     def commit(self, branch: str, files: dict[str, str], message: str) -> str:
@@ -126,8 +125,6 @@ class LocalGitHost(CodeHost):
     # pull requests
 
     def records(self):
-        from integrations.models import LocalPullRequest
-
         if self.project is None:
             raise PermanentError("Pull requests on a local repository need the project they belong to.")
         return LocalPullRequest.objects.filter(project=self.project)
@@ -148,11 +145,7 @@ class LocalGitHost(CodeHost):
         if record.state != record.State.OPEN:
             return record
         ref = self.git.branch_ref(record.branch)
-        tip = (
-            self.git.run("rev-parse", "--verify", "--quiet", ref)
-            if self.git.succeeds("rev-parse", "--verify", "--quiet", ref)
-            else ""
-        )
+        tip = self.git.resolve(ref)
         base = self.head(record.base_branch)
         if not tip:
             record.state = record.State.CLOSED
@@ -193,8 +186,6 @@ class LocalGitHost(CodeHost):
         raise TransientError(f"Could not number a new pull request for {branch}; try again.")
 
     def create_record(self, branch: str, title: str, body: str, head: str):
-        from integrations.models import LocalPullRequest
-
         with transaction.atomic():
             last = self.records().order_by("-number").values_list("number", flat=True).first() or 0
             return LocalPullRequest.objects.create(
