@@ -27,6 +27,7 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         "seen_after_fix",
         "fix_verified_at",
         "category_overridden",
+        "releases",
     ]
     fieldsets = [
         (None, {"fields": ["project", "title", "culprit", "exception_type", "platform", "status"]}),
@@ -37,7 +38,7 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         ),
         (
             "After the fix",
-            {"fields": ["fix_merged_at", "fix_commit_sha", "seen_after_fix", "fix_verified_at"]},
+            {"fields": ["fix_merged_at", "fix_commit_sha", "seen_after_fix", "fix_verified_at", "releases"]},
         ),
     ]
 
