@@ -22,7 +22,8 @@ from pathlib import Path
 from bugstack.models import DEFAULT_PROTECTED_PATHS, lines
 from pipeline.patch import changed_line_count, changed_paths, unified_diff
 
-# Changing these changes what gets installed, not the code that failed: a fix never needs to.
+# Changing these changes what gets installed, not the code that failed: dependency errors are out of scope
+# (triage), so a code fix never needs to, and they stay protected whatever the project's own globs say.
 DEPENDENCY_MANIFESTS = (
     "requirements*.txt",
     "pyproject.toml",
@@ -55,7 +56,7 @@ class PatchPolicy:
     @classmethod
     def for_project(cls, project) -> PatchPolicy:
         return cls(
-            protected_globs=tuple(project.protected_path_globs),
+            protected_globs=(*project.protected_path_globs, *DEPENDENCY_MANIFESTS),
             max_changed_lines=project.max_changed_lines,
         )
 
