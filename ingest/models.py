@@ -24,7 +24,8 @@ class ErrorGroup(models.Model):
         CONFIGURATION = "configuration", "Configuration"
         DEPENDENCY = "dependency", "Dependency"
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="groups")
+    # No index of its own: the unique (project, fingerprint) constraint leads with it.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="groups", db_index=False)
     fingerprint = models.CharField(max_length=64)
     fingerprint_version = models.PositiveSmallIntegerField(default=1)
 
@@ -65,8 +66,10 @@ class ErrorGroup(models.Model):
 class Event(models.Model):
     """One occurrence, stored normalised and redacted."""
 
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events")
-    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="events")
+    # Every event writes each index: these two are covered by the unique (project, event_id) constraint
+    # and the (group, -timestamp) index, which lead with them.
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events", db_index=False)
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_id = models.UUIDField(default=uuid.uuid4)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)
