@@ -51,7 +51,7 @@ def test_advance_moves_once_and_records_the_transition():
 def test_advance_saves_fields_with_the_move_and_stamps_final_states():
     run = FixRunFactory(state=S.TRIAGING)
 
-    advance(run.pk, S.TRIAGING, S.OUT_OF_SCOPE, "infrastructure", reason="DNS failed", category="infrastructure")
+    advance(run.pk, S.TRIAGING, S.OUT_OF_SCOPE, "DNS", reason="DNS failed", category="infrastructure")
 
     run.refresh_from_db()
     assert (run.state, run.reason, run.category) == (S.OUT_OF_SCOPE, "DNS failed", "infrastructure")
@@ -71,7 +71,9 @@ def test_an_invalid_transition_is_refused_and_changes_nothing():
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor == "sqlite", reason="SQLite serialises writers; the race needs PostgreSQL")
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite serialises writers; the race needs PostgreSQL"
+)
 def test_racing_workers_move_a_run_exactly_once():
     run = FixRunFactory(state=S.AWAITING_CI)
     barrier = threading.Barrier(8)
