@@ -132,8 +132,9 @@ def missing_import(failure: Failure) -> Fix | None:
 def import_statement(name: str, failure: Failure) -> str | None:
     if name in sys.stdlib_module_names and not name.startswith("_"):
         return f"import {name}"
+    root = import_root(failure)
     modules = [
-        module_name(path)
+        module_name(path.removeprefix(root))
         for path, text in sorted(failure.request.files.items())
         if path.endswith(".py") and path != failure.path and defines(text, name)
     ]
@@ -156,6 +157,28 @@ def defines(text: str, name: str) -> bool:
         ):
             return True
     return False
+
+
+def import_root(failure: Failure) -> str:
+    """The folder the file's own imports are relative to, e.g. ``backend/`` when it imports ``app.models``
+    and ``backend/app/models.py`` is a context file; empty when nothing tells."""
+    tree = parse(failure)
+    imported = (
+        [
+            node.module
+            for node in ast.walk(tree)
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level
+        ]
+        if tree
+        else []
+    )
+    for module in imported:
+        tail = module.replace(".", "/")
+        for path in failure.request.files:
+            for suffix in (f"{tail}.py", f"{tail}/__init__.py"):
+                if path.endswith(suffix) and (path == suffix or path.endswith("/" + suffix)):
+                    return path.removesuffix(suffix)
+    return ""
 
 
 def module_name(path: str) -> str:

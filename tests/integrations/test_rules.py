@@ -291,3 +291,28 @@ def test_rules_decline_when_the_frame_does_not_match_the_file():
     moved = FixRequest(**{**vars(request), "frames": (FrameSummary("app/m.py", "f", 2, "return d['zzz']"),)})
 
     assert RulesProvider().propose(moved) is None
+
+
+def test_repository_import_follows_the_files_own_import_root():
+    cart = (
+        "from app.models import Item\n\n\n"
+        "def total(items):\n    return sum(to_cents(i.price) for i in items)\n"
+    )
+    request = FixRequest(
+        platform="python",
+        exception_type="NameError",
+        message="name 'to_cents' is not defined",
+        frames=(FrameSummary("backend/app/cart.py", "total", 5, cart.splitlines()[4]),),
+        category="code",
+        triage_reason="",
+        files={
+            "backend/app/cart.py": cart,
+            "backend/app/models.py": "class Item:\n    price = 0\n",
+            "backend/app/money.py": "def to_cents(amount):\n    return round(amount * 100)\n",
+        },
+    )
+
+    proposal = RulesProvider().propose(request)
+
+    fixed = apply_edits(request.files, proposal.edits)["backend/app/cart.py"]
+    assert fixed.startswith("from app.models import Item\nfrom app.money import to_cents\n")
