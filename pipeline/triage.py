@@ -83,10 +83,18 @@ def read_event(event: Mapping[str, Any]) -> Facts:
     exception = event.get("exception")
     values = (exception.get("values") if isinstance(exception, Mapping) else None) or []
     values = [value for value in values if isinstance(value, Mapping)]
-    chain = tuple((str(value.get("type") or ""), str(value.get("value") or "")) for value in values)
+    chain = tuple((clip(value.get("type")), clip(value.get("value"))) for value in values)
     if not chain and event.get("message"):
-        chain = (("", str(event["message"])),)
+        chain = (("", clip(event["message"])),)
     return Facts(chain=chain, frames=stack_of(values))
+
+
+# What decides a verdict is said early in a message; reading no further bounds the work on huge ones.
+MAX_TEXT = 2_000
+
+
+def clip(text: Any) -> str:
+    return str(text or "")[:MAX_TEXT]
 
 
 def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
@@ -116,7 +124,7 @@ def to_frame(raw: Mapping) -> Frame:
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
-        context_line=str(raw.get("context_line") or ""),
+        context_line=clip(raw.get("context_line")),
         in_app=is_app_frame(raw),
         package=package_of(path),
     )
@@ -163,7 +171,7 @@ def first_group(patterns: tuple[re.Pattern, ...], text: str) -> str:
 
 URL_HOST = re.compile(r"https?://([\w-]+(?:\.[\w-]+)+)")
 ENDPOINT = (
-    re.compile(r"->\[?([\w.:-]+?)\]?:(\d+)\b"),  # Go's "read tcp local->remote"
+    re.compile(r"->\[?([\w.:-]{1,100}?)\]?:(\d+)\b"),  # Go's "read tcp local->remote"
     re.compile(r"server at \"([\w.-]+)\"(?: \([\d.:a-f]+\))?, port (\d+)"),
     re.compile(r"host='([\w.-]+)', port=(\d+)"),
     re.compile(r"(?:Redis on|TCP connection to|dial tcp|connect \w+) \[?([\w.-]+)\]?:(\d+)"),
@@ -413,7 +421,7 @@ PERMISSION = matching(
     lambda text: f"the process is not allowed to access {quoted_path(text) or 'a file'} on the host",
 )
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
-CONFIG_FILE = re.compile(r"[\w./-]+\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
+CONFIG_FILE = re.compile(r"[\w./-]{1,200}\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
 
 
 def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
