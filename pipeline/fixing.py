@@ -24,10 +24,7 @@ class FixOutcome:
     notes: tuple[str, ...]  # what the policy could not check (e.g. no ruby on this server)
     confidence: float
     acceptable: bool
-
-    @property
-    def declined(self) -> bool:
-        return not self.proposals or not (self.proposals[-1].edits or self.proposals[-1].new_files)
+    declined: bool = False  # the provider proposed nothing (rather than something the policy refused)
 
 
 def generate_fix(provider: FixProvider, request: FixRequest, *, policy: PatchPolicy) -> FixOutcome:
@@ -36,7 +33,11 @@ def generate_fix(provider: FixProvider, request: FixRequest, *, policy: PatchPol
     if first.acceptable or first.declined:
         return first
     again = dataclasses.replace(request, policy_feedback=first.findings)
-    return ask(provider, again, first.proposals, policy)
+    second = ask(provider, again, first.proposals, policy)
+    if second.declined:
+        # Nothing new came back: the reasons the first proposal was refused are the answer.
+        return dataclasses.replace(first, proposals=second.proposals)
+    return second
 
 
 def ask(
@@ -90,4 +91,4 @@ def score(proposal: Proposal, report: PolicyReport, policy: PatchPolicy) -> floa
 
 
 def declined(proposals: tuple[Proposal, ...], request: FixRequest, reason: str) -> FixOutcome:
-    return FixOutcome(proposals, dict(request.files), {}, "", (reason,), (), 0.0, False)
+    return FixOutcome(proposals, dict(request.files), {}, "", (reason,), (), 0.0, False, declined=True)

@@ -29,6 +29,9 @@ class RulesProvider(FixProvider):
     name = "rules"
 
     def propose(self, request: FixRequest) -> Proposal | None:
+        if request.previous or request.policy_feedback:
+            # Deterministic: asked again after CI or the policy refused its fix, it would only repeat it.
+            return None
         failure = locate(request)
         if failure is None:
             return None

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from integrations.providers import FixRequest, FrameSummary
+from integrations.providers import FixRequest, FrameSummary, PreviousAttempt
 from integrations.rules import RulesProvider
 from pipeline.patch import apply_edits, unified_diff
 from pipeline.policy import check_patch
@@ -316,3 +316,16 @@ def test_repository_import_follows_the_files_own_import_root():
 
     fixed = apply_edits(request.files, proposal.edits)["backend/app/cart.py"]
     assert fixed.startswith("from app.models import Item\nfrom app.money import to_cents\n")
+
+
+def test_rules_do_not_repeat_a_fix_that_ci_or_the_policy_refused():
+    request = python_request("def f(d):\n    return d['a']\n", 2, "KeyError", "'a'")
+    assert RulesProvider().propose(request) is not None
+
+    after_ci = FixRequest(**{**vars(request), "previous": PreviousAttempt("diff", "used .get", "1 failed")})
+    refused = FixRequest(
+        **{**vars(request), "policy_feedback": ("app/m.py does not parse after the change",)}
+    )
+
+    assert RulesProvider().propose(after_ci) is None
+    assert RulesProvider().propose(refused) is None

@@ -169,3 +169,24 @@ def test_rules_declining_gives_a_reason_and_no_proposal():
 
     assert not outcome.acceptable and outcome.declined
     assert outcome.proposals == () and outcome.findings == ("the provider proposed no fix",)
+
+
+def test_a_refused_proposal_keeps_its_reasons_when_the_re_ask_declines(fake, claude):
+    fake.queue_tool_input(OBEYS_INJECTION)
+    fake.queue_tool_input({**GOOD, "edits": [], "new_files": [], "explanation": "Nothing safe to change."})
+
+    outcome = generate_fix(claude, fix_request(message=INJECTION), policy=PatchPolicy())
+
+    assert not outcome.acceptable and not outcome.declined
+    assert outcome.findings == (
+        ".github/workflows/ci.yml is a protected path (matches '.github/**'); a fix may never change it",
+    )
+    assert len(outcome.proposals) == 2
+
+
+def test_a_rule_refused_by_the_policy_is_not_asked_to_repeat_itself():
+    outcome = generate_fix(RulesProvider(), fix_request(), policy=PatchPolicy(max_changed_lines=1))
+
+    assert not outcome.acceptable
+    assert outcome.findings == ("the patch changes 2 lines; the limit is 1",)
+    assert len(outcome.proposals) == 1
