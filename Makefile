@@ -22,7 +22,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install lint chromium
+test: install lint chromium toolchains
 	$(VENV)/bin/pytest
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
@@ -31,6 +31,11 @@ test: install lint chromium
 .PHONY: chromium
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
+
+# The fix rules' tests run real Ruby and Go programs; the patch policy checks syntax with ruby and gofmt.
+.PHONY: toolchains
+toolchains:
+	@command -v ruby >/dev/null && command -v go >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby golang-go)
 
 migrate: install
 	mkdir -p var
