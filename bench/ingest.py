@@ -1,13 +1,14 @@
 """Ingest throughput, latency and a duplicate burst, against gunicorn on the configured database.
 
-    python bench/ingest.py                     # DATABASE_URL=postgres://… for the budgeted figures
+    make bench-deps && DATABASE_URL=postgres://… python bench/ingest.py
 
-Starts the app under gunicorn (2 sync workers) on 127.0.0.1, then with wrk on loopback measures (a) a bare
-Django JSON view that only parses the body, mounted by this script's own URL conf and nowhere else, and
-(b) ``POST /api/v1/events/``, each with the same event and the same number of connections; then ingest
-latency with one connection per worker; then a burst of identical events from concurrent clients, counted
-in the database afterwards. Prints one JSON line last. Needs ``wrk`` (``make bench-deps``). Everything the
-bench creates (its account, project, events, runs and queued tasks) is deleted at the end.
+Starts the app under gunicorn (2 workers, ``--threads`` each) on 127.0.0.1. With wrk on loopback it then
+measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON view that only parses the body
+(mounted by this script's own URL conf, nowhere in production) and (b) ``POST /api/v1/events/``, both
+with the same bodies (a rotation of distinct ~3 KB Python errors) and connections; then ingest latency
+with one connection per worker; then a burst of identical events from concurrent clients, counted in the
+database afterwards. Prints its runs on stderr and one JSON line last. Everything the bench creates (its
+account, project, events, runs and their queued tasks) is deleted at the end.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import median
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +39,7 @@ INGEST_PATH = "/api/v1/events/"
 WORKERS = 2
 # Ingest waits on the database's commit (an fsync) far longer than it computes: threads let one worker
 # keep several requests in flight, and PostgreSQL flushes their commits together (group commit).
-THREADS = 8
+THREADS = 4
 
 
 # --- the app gunicorn serves: the project's URLs plus the bare view ---------------------------------------
@@ -342,6 +344,7 @@ def clean_up(account) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating bare/ingest rounds (medians kept)")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per gunicorn worker")
     parser.add_argument("--connections", type=int, help="wrk connections (default: every thread busy)")
     parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
@@ -369,11 +372,19 @@ def main() -> None:
         with tempfile.NamedTemporaryFile(suffix=".log") as log, gunicorn(port, Path(log.name), args.threads):
             for path in (BARE_PATH, INGEST_PATH):  # warm up both: imports, connections, key cache
                 run_wrk(base + path, bodies, headers, connections, 2)
-            bare = run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds)
-            ingest = run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds)
-            latency = run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds)
-            for name, result in (("bare", bare), ("ingest", ingest), (f"ingest c={WORKERS}", latency)):
-                print(f"{name}: {result}", file=sys.stderr)
+            # Alternate the two, several rounds, and take medians: the machine's other load then weighs on
+            # both alike instead of on whichever ran while it peaked.
+            bare, ingest = [], []
+            for _ in range(args.rounds):
+                bare.append(run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds))
+                ingest.append(run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds))
+            latency = [
+                run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds)
+                for _ in range(args.rounds)
+            ]
+            for name, results in (("bare", bare), ("ingest", ingest), (f"ingest c={WORKERS}", latency)):
+                for result in results:
+                    print(f"{name}: {result}", file=sys.stderr)
             started = time.monotonic()
             accepted = burst(
                 port,
@@ -390,14 +401,17 @@ def main() -> None:
         counts = burst_counts(key.project_id, burst_type)
     finally:
         clean_up(account)
+    bare_rps, ingest_rps = median(r.rps for r in bare), median(r.rps for r in ingest)
+    errors = sum(r.errors for r in [*bare, *ingest, *latency])
+    print(f"non-2xx or socket errors during the load runs: {errors}", file=sys.stderr)
     print(
         json.dumps(
             {
-                "bare_rps": round(bare.rps),
-                "ingest_rps": round(ingest.rps),
-                "ratio": round(ingest.rps / bare.rps, 3),
-                "p50_ms": round(latency.p50_ms, 2),
-                "p99_ms": round(latency.p99_ms, 2),
+                "bare_rps": round(bare_rps),
+                "ingest_rps": round(ingest_rps),
+                "ratio": round(ingest_rps / bare_rps, 3),
+                "p50_ms": round(median(r.p50_ms for r in latency), 2),
+                "p99_ms": round(median(r.p99_ms for r in latency), 2),
                 "burst_events": args.burst,
                 "burst_groups": counts["groups"],
                 "burst_times_seen": counts["times_seen"],
