@@ -52,6 +52,7 @@ def screenshot(page: Page, name: str) -> None:
 
 def log_in(page: Page, live_server, username: str) -> None:
     page.goto(live_server.url + reverse("login"))
+    screenshot(page, "login")
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("pw-for-tests")
     page.get_by_label("Password").press("Enter")
