@@ -83,3 +83,28 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} {self.delivery_id}"
+
+
+class LocalCheckRun(models.Model):
+    """The local code host's CI for one commit: the test command's verdict, kept so it runs once."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        SUCCESS = "success", "Passed"
+        FAILURE = "failure", "Failed"
+
+    project = models.ForeignKey("bugstack.Project", on_delete=models.CASCADE, related_name="local_check_runs")
+    sha = models.CharField(max_length=64)
+    command = models.CharField(max_length=500)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    summary = models.CharField(max_length=500, blank=True)
+    output = models.TextField(blank=True, help_text="The last 64 KB of the command's output.")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [models.UniqueConstraint(fields=["project", "sha"], name="unique_local_check_run")]
+
+    def __str__(self) -> str:
+        return f"{self.sha[:12]}: {self.state}"

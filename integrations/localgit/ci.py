@@ -7,10 +7,14 @@ import shutil
 import signal
 import subprocess
 import tempfile
+from datetime import timedelta
 from pathlib import Path
+
+from django.utils import timezone
 
 from integrations.codehost import CIFailure, CIResult, CIState
 from integrations.localgit.git import Git, GitFailed
+from integrations.models import LocalCheckRun
 
 OUTPUT_LIMIT = 64 * 1024
 # The test command runs code a fix changed, so it gets none of the server's secrets (keys, database URL).
@@ -79,3 +83,48 @@ def run_tests(git: Git, sha: str, command: str, timeout: float) -> CIResult:
         else f"`{command}` exited with {status}"
     )
     return CIResult(CIState.FAILURE, (CIFailure(name="test command", summary=summary, text=text),))
+
+
+def claim(project, sha: str, command: str, timeout: float) -> tuple[LocalCheckRun, bool]:
+    """The commit's check run, and whether this worker must run the tests.
+
+    The tests run once per commit and command: a second caller while they run gets the running record
+    (pending), a later one the verdict. A run whose worker died (still running long past the timeout)
+    is taken over, by compare-and-set so only one worker takes it.
+    """
+    now = timezone.now()
+    run, created = LocalCheckRun.objects.get_or_create(
+        project=project, sha=sha, defaults={"command": command, "started_at": now}
+    )
+    if created:
+        return run, True
+    abandoned = run.state == LocalCheckRun.State.RUNNING and run.started_at < now - timedelta(
+        seconds=timeout + 60
+    )
+    if not abandoned and run.command == command:
+        return run, False
+    taken = LocalCheckRun.objects.filter(pk=run.pk, state=run.state, started_at=run.started_at).update(
+        state=LocalCheckRun.State.RUNNING,
+        command=command,
+        started_at=now,
+        finished_at=None,
+        summary="",
+        output="",
+    )
+    run.refresh_from_db()
+    return run, bool(taken)
+
+
+def record(run: LocalCheckRun, result: CIResult) -> None:
+    failure = result.failures[0] if result.failures else CIFailure(name="test command")
+    LocalCheckRun.objects.filter(pk=run.pk).update(
+        state=result.state, summary=failure.summary[:500], output=failure.text, finished_at=timezone.now()
+    )
+
+
+def result_of(run: LocalCheckRun) -> CIResult:
+    if run.state == LocalCheckRun.State.RUNNING:
+        return CIResult(CIState.PENDING)
+    if run.state == LocalCheckRun.State.SUCCESS:
+        return CIResult(CIState.SUCCESS)
+    return CIResult(CIState.FAILURE, (CIFailure(name="test command", summary=run.summary, text=run.output),))

@@ -17,11 +17,11 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from integrations.codehost import CIResult, CodeHost, FileNotFound, PRState, PullRequest, decode_text
+from integrations.codehost import CIResult, CIState, CodeHost, FileNotFound, PRState, PullRequest, decode_text
 from integrations.errors import PermanentError, TransientError
-from integrations.localgit.ci import run_tests
+from integrations.localgit.ci import claim, record, result_of, run_tests
 from integrations.localgit.git import ZERO, Git, GitFailed
-from integrations.models import LocalPullRequest
+from integrations.models import LocalCheckRun, LocalPullRequest
 
 
 class LocalGitHost(CodeHost):
@@ -265,9 +265,27 @@ class LocalGitHost(CodeHost):
     # CI
 
     def ci(self, sha: str) -> CIResult:
+        """Run the test command at ``sha`` once; while another worker runs it the answer is pending."""
         commit = self.git.commit_sha(sha)
-        with self.failures(f"prepare a worktree at {sha[:12]}"):
-            return run_tests(self.git, commit, self.test_command or "", self.ci_timeout)
+        command = self.test_command or ""
+        if not command.strip():
+            return CIResult(CIState.NONE)
+        if self.project is None:
+            return self.run_tests(commit, command)
+        run, mine = claim(self.project, commit, command, self.ci_timeout)
+        if not mine:
+            return result_of(run)
+        try:
+            result = self.run_tests(commit, command)
+        except BaseException:
+            LocalCheckRun.objects.filter(pk=run.pk).delete()  # let the next call try again
+            raise
+        record(run, result)
+        return result
+
+    def run_tests(self, commit: str, command: str) -> CIResult:
+        with self.failures(f"prepare a worktree at {commit[:12]}"):
+            return run_tests(self.git, commit, command, self.ci_timeout)
 
 
 def check_path(path: str) -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from integrations.codehost import host_for_project
-from integrations.models import Credential
+from integrations.localgit.ci import claim, record, run_tests
+from integrations.models import Credential, LocalCheckRun
 from tests.factories import CredentialFactory, ProjectFactory
 from tests.fakes.github import FakeGitHub
 
@@ -145,10 +146,14 @@ class LocalHarness:
         self.host = host_for_project(project)
 
     def start_ci(self, sha: str) -> None:
-        return None
+        """Another worker claims the commit's tests, as ``LocalGitHost.ci`` does."""
+        claim(self.project, sha, self.project.test_command, self.host.ci_timeout)
 
     def finish_ci(self, sha: str) -> None:
-        return None
+        """That worker runs the tests and records the verdict; with none running, ``ci()`` runs them."""
+        running = LocalCheckRun.objects.filter(project=self.project, sha=sha, state="running").first()
+        if running:
+            record(running, run_tests(self.host.git, sha, self.project.test_command, self.host.ci_timeout))
 
     def push_to_main(self, files: dict[str, str]) -> str:
         for name, text in files.items():

@@ -104,7 +104,7 @@ def test_label_is_added_once(harness):
     assert harness.labels(pr.number) == ["bugstack"]
 
 
-def test_ci_fails_with_the_test_output_then_passes_after_the_fix(harness):
+def test_ci_fails_with_the_test_output_then_is_pending_then_passes_after_the_fix(harness):
     host = harness.host
     broken = host.head("main")
     host.create_branch(BRANCH, broken)
@@ -115,6 +115,7 @@ def test_ci_fails_with_the_test_output_then_passes_after_the_fix(harness):
     assert result.failures[0].name
     fixed = host.commit(BRANCH, FIX, "Fix average")
     harness.start_ci(fixed)
+    assert host.ci(fixed).state == CIState.PENDING
     harness.finish_ci(fixed)
     assert host.ci(fixed).state == CIState.SUCCESS
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
+from django.utils import timezone
 
 from integrations.codehost import CIState, host_for_project
 from integrations.errors import PermanentError
 from integrations.localgit import LocalGitHost
 from integrations.localgit.ci import OUTPUT_LIMIT
+from integrations.models import LocalCheckRun
 from tests.factories import ProjectFactory
 from tests.integrations.conftest import FIX, git
 
@@ -115,3 +119,45 @@ def test_merge_creates_a_merge_commit_with_both_parents(host, seed_dir):
     merge = host.merge(pr, "merge")
     assert git(seed_dir, "rev-list", "--parents", "-n", "1", merge).split()[1:] == [base, tip]
     assert "Merge pull request #1" in git(seed_dir, "log", "-1", "--format=%s", merge)
+
+
+def counting_host(local_project, seed_dir, counter):
+    local_project.test_command = f"echo run >> {counter}; python3 check.py"
+    local_project.save()
+    return host_for_project(local_project)
+
+
+def test_the_tests_run_once_per_commit(local_project, seed_dir, tmp_path):
+    counter = tmp_path / "runs.txt"
+    host = counting_host(local_project, seed_dir, counter)
+    sha = host.head("main")
+    first, second = host.ci(sha), host.ci(sha)
+    assert first == second
+    assert first.state == CIState.FAILURE
+    assert counter.read_text().count("run") == 1
+    stored = LocalCheckRun.objects.get(project=local_project, sha=sha)
+    assert "ZeroDivisionError" in stored.output
+
+
+def test_a_changed_test_command_runs_again(local_project, seed_dir, tmp_path):
+    counter = tmp_path / "runs.txt"
+    host = counting_host(local_project, seed_dir, counter)
+    sha = host.head("main")
+    host.ci(sha)
+    local_project.test_command = f"echo run >> {counter}; true"
+    assert host_for_project(local_project).ci(sha).state == CIState.SUCCESS
+    assert counter.read_text().count("run") == 2
+
+
+def test_tests_abandoned_by_a_dead_worker_are_taken_over(local_project, seed_dir, tmp_path):
+    counter = tmp_path / "runs.txt"
+    host = counting_host(local_project, seed_dir, counter)
+    sha = host.head("main")
+    LocalCheckRun.objects.create(
+        project=local_project,
+        sha=sha,
+        command=local_project.test_command,
+        started_at=timezone.now() - timedelta(seconds=host.ci_timeout + 120),
+    )
+    assert host.ci(sha).state == CIState.FAILURE
+    assert counter.read_text().count("run") == 1
