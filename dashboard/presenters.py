@@ -109,6 +109,30 @@ def state_tone(state: str) -> str:
     return STATE_TONES.get(state, "busy")
 
 
+# --- context ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ContextFile:
+    path: str
+    reason: str
+    size: int | None
+
+
+def context_files(context: Mapping) -> tuple[list[ContextFile], list[ContextFile]]:
+    """The files read for a fix and the ones passed over, each with why (``FixRun.context``)."""
+    context = as_dict(context)
+    read = [
+        ContextFile(text(item.get("path")), text(item.get("reason")), as_int(item.get("bytes")))
+        for item in map(as_dict, as_list(context.get("included")))
+    ]
+    skipped = [
+        ContextFile(text(item.get("path")), text(item.get("reason")), None)
+        for item in map(as_dict, as_list(context.get("skipped")))
+    ]
+    return read, skipped
+
+
 # --- diffs --------------------------------------------------------------------------------------------
 
 

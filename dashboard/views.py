@@ -200,6 +200,11 @@ class RunView:
         return presenters.seconds_between(self.run.created_at, self.run.pr_opened_at)
 
     @property
+    def context(self) -> dict:
+        read, skipped = presenters.context_files(getattr(self.run, "context", {}))
+        return {"read": read, "skipped": skipped, "bytes": sum(item.size or 0 for item in read)}
+
+    @property
     def seconds_to_merge(self) -> float | None:
         if self.run.state != RunState.MERGED:
             return None

@@ -102,6 +102,14 @@ def merged_group(project):
         pr_number=7,
         pr_url="https://github.com/acme/shop/pull/7",
         confidence=0.91,
+        context={
+            "sha": "0a1b2c3d4e5f",
+            "included": [
+                {"path": "shop/cart.py", "reason": "frame: average_price", "bytes": 1800},
+                {"path": "shop/models.py", "reason": "imported by shop/cart.py", "bytes": 2400},
+            ],
+            "skipped": [{"path": "vendor/big.py", "reason": "over the context budget"}],
+        },
     )
     path = [
         (S.QUEUED, S.TRIAGING, 0.2, ""),

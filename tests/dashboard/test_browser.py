@@ -100,6 +100,9 @@ def test_review_a_merged_fix(page, live_server, owner, project, merged_group):
     expect(page.locator(".frame.in-app .error-line")).to_contain_text("return total / len(items)")
     expect(page.locator("details.frame:not(.in-app)")).not_to_have_attribute("open", "")
     screenshot(page, "group-merged-fix")
+    page.emulate_media(color_scheme="dark")
+    screenshot(page, "group-merged-fix-dark")
+    page.emulate_media(color_scheme="light")
 
     page.set_viewport_size(PHONE)
     expect(page.locator(".story")).to_be_visible()

@@ -226,6 +226,13 @@ def test_group_page_shows_attempts_with_diff_findings_and_ci_output(signed_in, m
     assert "FAILED test_cart.py::test_empty - None != 0" in text
 
 
+def test_group_page_lists_the_files_read_for_the_fix(signed_in, merged_group):
+    text = visible_text(group_page(signed_in, merged_group))
+    assert "Context: 2 files read (4.1 KB), 1 passed over" in text
+    assert "shop/models.py imported by shop/cart.py" in text
+    assert "vendor/big.py not read: over the context budget" in text
+
+
 def test_group_page_shows_trace_request_tags_and_triage(signed_in, merged_group):
     response = group_page(signed_in, merged_group)
     text = page_text(response)
