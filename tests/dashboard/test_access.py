@@ -160,3 +160,17 @@ def test_keys_of_other_projects_are_untouched_by_rotation(client, owner, project
     client.post(project_url("dashboard:rotate-key", project))
     other_key.refresh_from_db()
     assert other_key.is_active
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/projects/shop/groups/999999999999999999999999/",
+        "/projects/shop/groups/999999999999999999999999/runs.json",
+        "/projects/" + "x" * 300 + "/",
+        "/projects/no-such-project/settings/",
+    ],
+)
+def test_addresses_that_name_nothing_are_404(client, owner, project, url):
+    client.force_login(owner)
+    assert client.get(url).status_code == 404
