@@ -348,7 +348,9 @@ class FakeGitHub:
         return self
 
     def stop(self) -> None:
-        self.server.shutdown()
+        if self._thread is not None:  # shutdown() waits for serve_forever, which never started otherwise
+            self.server.shutdown()
+            self._thread = None
         self.server.server_close()
 
     def __enter__(self) -> FakeGitHub:
