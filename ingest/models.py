@@ -67,8 +67,12 @@ class Event(models.Model):
     """One occurrence, stored normalised and redacted."""
 
     # Every event writes each index: these two are covered by the unique (project, event_id) constraint
-    # and the (group, -timestamp) index, which lead with them.
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="events", db_index=False)
+    # and the (group, -timestamp) index, which lead with them. The project is the group's (the group's own
+    # foreign key guards it); a database constraint here would make every concurrent event share-lock the
+    # one project row, and PostgreSQL turns such shared row locks into contended multixacts.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
     group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="events", db_index=False)
     event_id = models.UUIDField(default=uuid.uuid4)
     timestamp = models.DateTimeField()

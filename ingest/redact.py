@@ -120,8 +120,14 @@ def _mask_card(match: re.Match[str]) -> str:
     return FILTERED if luhn_valid(digits) else match.group(0)
 
 
+# No pattern matches fewer characters than this (credentials in a URL: "s://u:p@").
+_SHORTEST_SECRET = 8
+
+
 def mask_text(text: str) -> str:
     """``text`` with every credential-looking value and Luhn-valid card number replaced."""
+    if len(text) < _SHORTEST_SECRET:
+        return text
     if _MAYBE_SECRET.search(text.lower()):
         for pattern, replacement in _SECRETS:
             text = pattern.sub(replacement, text)
