@@ -244,3 +244,26 @@ def test_fake_runs_standalone_with_a_responses_file(tmp_path):
 
     assert proposal.edits == (Edit(**GOOD_INPUT["edits"][0]),)
     assert len(recorded) == 1 and recorded[0]["body"]["tool_choice"]["name"] == "propose_fix"
+
+
+def test_an_unreachable_api_is_transient():
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    unreachable = AnthropicProvider(
+        api_key=API_KEY, model="claude-test", base_url=closed, max_retries=0, backoff_rounds=1
+    )
+
+    with pytest.raises(TransientError, match="Could not reach the Anthropic API"):
+        unreachable.propose(fix_request())
+
+
+def test_a_refused_request_is_permanent_with_the_apis_reason(fake):
+    fake.queue_error(400, "prompt is too long: 250000 tokens > 200000 maximum")
+
+    with pytest.raises(PermanentError, match="refused the request \\(400: prompt is too long"):
+        provider(fake).propose(fix_request())
+
+    assert len(fake.requests) == 1
