@@ -222,6 +222,10 @@ CHECKERS = {
 }
 
 
+class CheckerUnavailable(RuntimeError):
+    """The checker could not run (missing, hung): the file goes unchecked, with a note, never refused."""
+
+
 def syntax_problem(path: str, old: str | None, new: str) -> tuple[str | None, str | None]:
     """(a finding if the new text does not parse, a note if it could not be checked)."""
     suffix = Path(path).suffix.lower()
@@ -231,7 +235,10 @@ def syntax_problem(path: str, old: str | None, new: str) -> tuple[str | None, st
         tool, arguments = CHECKERS[suffix]
         if not shutil.which(tool):
             return None, f"{path}: not syntax-checked ({tool} is not installed on this server)"
-        error = external_syntax_error(tool, arguments, new, module_suffix(suffix, new))
+        try:
+            error = external_syntax_error(tool, arguments, new, module_suffix(suffix, new))
+        except CheckerUnavailable as unavailable:
+            return None, f"{path}: not syntax-checked ({unavailable})"
     else:
         return None, f"{path}: not syntax-checked (no checker for {suffix or 'this kind of file'})"
     if error is None:
@@ -276,7 +283,7 @@ def external_syntax_error(tool: str, arguments: list[str], text: str, suffix: st
                 check=False,
             )
         except (OSError, subprocess.TimeoutExpired) as error:
-            return f"{tool} could not check it ({error})"
+            raise CheckerUnavailable(f"{tool} could not run ({error})") from error
     if done.returncode == 0:
         return None
     lines = (done.stderr or done.stdout).replace(str(source), "<file>").strip().splitlines()

@@ -288,3 +288,15 @@ def test_policy_for_project_reads_its_settings(project):
         policy=policy,
     )
     assert findings == ["config/app.py is a protected path (matches 'config/**'); a fix may never change it"]
+
+
+def test_a_checker_that_cannot_run_is_a_note_not_a_refusal(monkeypatch, tmp_path):
+    broken = tmp_path / "ruby"
+    broken.write_bytes(b"\x00not a program")
+    broken.chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))
+
+    report = review_patch({"lib/a.rb": "x = 1\n"}, {"lib/a.rb": "x = 2\n"}, allowed_paths={"lib/a.rb"})
+
+    assert report.allowed and not report.syntax_checked
+    assert report.notes[0].startswith("lib/a.rb: not syntax-checked (ruby could not run (")
