@@ -320,8 +320,17 @@ def python_swallowers(text: str) -> int:
     return sum(
         1
         for node in ast.walk(tree)
-        if isinstance(node, ast.ExceptHandler) and is_broad_python(node.type) and not reraises(node)
+        if (isinstance(node, ast.ExceptHandler) and is_broad_python(node.type) and not reraises(node))
+        or is_broad_suppress(node)
     )
+
+
+def is_broad_suppress(node: ast.AST) -> bool:
+    """``contextlib.suppress(Exception)``: an ``except Exception: pass`` by another name."""
+    if not isinstance(node, ast.Call) or not node.args:
+        return False
+    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+    return name == "suppress" and any(is_broad_python(argument) for argument in node.args)
 
 
 def is_broad_python(kind: ast.expr | None) -> bool:
@@ -379,7 +388,7 @@ def go_swallowers(text: str) -> int:
 
 
 SWALLOW_COUNTERS = {
-    ".py": ("`except Exception`/bare `except`", python_swallowers),
+    ".py": ("`except Exception`, bare `except` or `suppress(Exception)`", python_swallowers),
     ".js": ("`catch`", javascript_swallowers),
     ".cjs": ("`catch`", javascript_swallowers),
     ".mjs": ("`catch`", javascript_swallowers),

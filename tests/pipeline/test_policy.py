@@ -29,6 +29,7 @@ WORKFLOW = (
     "name: ci\non: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
 )
 BEFORE = {"shop/catalog.py": CATALOG, ".github/workflows/ci.yml": WORKFLOW}
+PY_WHAT = "`except Exception`, bare `except` or `suppress(Exception)`"
 
 
 def check(after, before=BEFORE, **options):
@@ -143,12 +144,19 @@ def test_missing_toolchain_is_a_note_not_a_refusal(monkeypatch, tmp_path):
 @pytest.mark.parametrize(
     ("path", "before", "after", "what"),
     [
-        ("shop/catalog.py", CATALOG, SWALLOWED, "`except Exception`/bare `except`"),
+        ("shop/catalog.py", CATALOG, SWALLOWED, PY_WHAT),
         (
             "shop/catalog.py",
             CATALOG,
             SWALLOWED.replace("except Exception:", "except:"),
-            "`except Exception`/bare `except`",
+            PY_WHAT,
+        ),
+        (
+            "shop/catalog.py",
+            CATALOG,
+            "from contextlib import suppress\n\n\n"
+            + CATALOG.replace("    return sum", "    with suppress(Exception):\n        return sum"),
+            PY_WHAT,
         ),
         (
             "web/users.js",
@@ -180,6 +188,7 @@ def test_missing_toolchain_is_a_note_not_a_refusal(monkeypatch, tmp_path):
     ids=[
         "python-except-exception",
         "python-bare-except",
+        "python-suppress",
         "javascript",
         "ruby-modifier",
         "ruby-rescue",
