@@ -6,7 +6,7 @@ so concurrent events of one group take their decisions one after the other and s
 the event row; then, if ``decide`` says so, ``pipeline.runs.start_run`` in the same transaction. A repeated
 ``event_id`` fails the event row's unique constraint and rolls the whole transaction back, count included.
 
-Most events change nothing but a count: their group exists, is not ``fixed``, already lists their
+Most events change nothing but a count: their group exists, is open or ignored, already lists their
 release, and its last run is not an outside failure due for a retry. On PostgreSQL such an event is
 stored by one statement in autocommit (``count_quiet_event``: the UPDATE's conditions are checked again on
 the locked row, so it never takes an event ``decide`` would have acted on); any other event, or SQLite,
@@ -66,7 +66,7 @@ class LatestRun:
 class Decision:
     trigger: str | None = None  # a ``FixRun.Trigger`` value when the event starts a run
     seen_after_fix: bool = False  # an event from code deployed before the fix
-    reopen: bool = False  # the fix did not hold: the group is unresolved again
+    reopen: bool = False  # the fix did not hold, or a group a person resolved recurred: unresolved again
 
 
 def decide(
@@ -86,13 +86,15 @@ def decide(
         if from_code_before_fix(group, release, now, grace_seconds):
             return Decision(seen_after_fix=True)
         return Decision(trigger=FixRun.Trigger.REGRESSION if may_start(latest) else None, reopen=True)
+    # A group resolved by hand that occurs again is open again, as in Sentry; it starts nothing by itself.
+    reopen = group.status == ErrorGroup.Status.RESOLVED
     if (
         latest is not None
         and latest.state == RunState.FAILED
         and latest.created_at <= now - timedelta(seconds=window_seconds)
     ):
-        return Decision(trigger=FixRun.Trigger.RETRY)
-    return Decision()
+        return Decision(trigger=FixRun.Trigger.RETRY, reopen=reopen)
+    return Decision(reopen=reopen)
 
 
 def from_code_before_fix(group: GroupState, release: str, now: datetime, grace_seconds: int) -> bool:
@@ -191,6 +193,7 @@ def count_quiet_event(project_id: int, event: PreparedEvent, window_seconds: int
         project_id,
         event.fingerprint,
         ErrorGroup.Status.FIXED,
+        ErrorGroup.Status.RESOLVED,
         event.release,
         event.release,
         RunState.FAILED,
@@ -209,8 +212,8 @@ def count_quiet_event(project_id: int, event: PreparedEvent, window_seconds: int
 def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
     """The group's count and the event insert, only where ``decide`` could have nothing to do.
 
-    Mirrors ``decide``: not a new group (the UPDATE finds it), not ``fixed``, release empty or already
-    listed, and the latest run not ``failed`` at or before the dedup window's start.
+    Mirrors ``decide``: not a new group (the UPDATE finds it), neither ``fixed`` nor ``resolved``, release
+    empty or already listed, and the latest run not ``failed`` at or before the dedup window's start.
     """
     qn = connection.ops.quote_name
     table = qn(ErrorGroup._meta.db_table)
@@ -220,7 +223,7 @@ def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
     return (
         f"WITH g AS (UPDATE {table} SET {qn('times_seen')} = {qn('times_seen')} + 1, "  # noqa: S608
         f"{qn('last_seen')} = GREATEST({qn('last_seen')}, %s) "
-        f"WHERE {qn('project_id')} = %s AND {qn('fingerprint')} = %s AND {qn('status')} <> %s "
+        f"WHERE {qn('project_id')} = %s AND {qn('fingerprint')} = %s AND {qn('status')} NOT IN (%s, %s) "
         f"AND (%s = '' OR {qn('releases')} @> jsonb_build_array(%s::text)) "
         f"AND NOT EXISTS (SELECT 1 FROM (SELECT {qn(runs.get_field('state').column)} AS state, "
         f"{run_created} AS created_at FROM {qn(runs.db_table)} WHERE {run_group} = {table}.{qn('id')} "

@@ -99,6 +99,16 @@ def test_an_ignored_group_never_starts_a_run(group, post_event):
     assert (group.runs.count(), group.times_seen, group.status) == (1, 2, "ignored")
 
 
+def test_a_group_a_person_resolved_reopens_when_it_recurs_without_starting_a_run(group, post_event):
+    set_latest_run(group, "closed")
+    ErrorGroup.objects.filter(pk=group.pk).update(status="resolved")
+
+    post_event()
+
+    group.refresh_from_db()
+    assert (group.status, group.times_seen, group.runs.count()) == ("unresolved", 2, 1)
+
+
 def test_after_a_fix_events_from_a_release_seen_before_it_are_old_code(group, post_event):
     mark_fixed(group)
 
