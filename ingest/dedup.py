@@ -217,17 +217,13 @@ def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
     """
     qn = connection.ops.quote_name
     table = qn(ErrorGroup._meta.db_table)
-    runs = ErrorGroup._meta.get_field("runs").related_model._meta
-    run_group, run_created = qn(runs.get_field("group").column), qn(runs.get_field("created_at").column)
     names = ", ".join(qn(c) for c in ("group_id", *event_columns))
     return (
         f"WITH g AS (UPDATE {table} SET {qn('times_seen')} = {qn('times_seen')} + 1, "  # noqa: S608
         f"{qn('last_seen')} = GREATEST({qn('last_seen')}, %s) "
         f"WHERE {qn('project_id')} = %s AND {qn('fingerprint')} = %s AND {qn('status')} NOT IN (%s, %s) "
         f"AND (%s = '' OR {qn('releases')} @> jsonb_build_array(%s::text)) "
-        f"AND NOT EXISTS (SELECT 1 FROM (SELECT {qn(runs.get_field('state').column)} AS state, "
-        f"{run_created} AS created_at FROM {qn(runs.db_table)} WHERE {run_group} = {table}.{qn('id')} "
-        f"ORDER BY {run_created} DESC LIMIT 1) latest WHERE latest.state = %s AND latest.created_at <= %s) "
+        f"AND NOT COALESCE({latest_run_sql('state')} = %s AND {latest_run_sql('created_at')} <= %s, FALSE) "
         f"RETURNING {qn('id')}), "
         f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "
         f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')}) "
@@ -280,17 +276,11 @@ def event_row(project_id: int, event: PreparedEvent, now: datetime) -> tuple[tup
 def upsert_sql(columns: tuple[str, ...]) -> str:
     """``INSERT … ON CONFLICT DO UPDATE … RETURNING``, identical on PostgreSQL and SQLite (3.35+).
 
-    It also returns the state and start of the group's latest run, read through the reverse relation's
-    own table and columns. Built only from the models' table and column names, never from request data.
+    It also returns the state and start of the group's latest run. Built only from the models' table and
+    column names, never from request data.
     """
     qn = connection.ops.quote_name
     table = qn(ErrorGroup._meta.db_table)
-    runs = ErrorGroup._meta.get_field("runs").related_model._meta
-    run_group, run_created = qn(runs.get_field("group").column), qn(runs.get_field("created_at").column)
-    latest = (
-        f"(SELECT {{}} FROM {qn(runs.db_table)} WHERE {run_group} = {table}.{qn('id')} "  # noqa: S608
-        f"ORDER BY {run_created} DESC LIMIT 1)"
-    )
     return (
         f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) "  # noqa: S608
         f"VALUES ({', '.join(['%s'] * len(columns))}) "
@@ -299,8 +289,21 @@ def upsert_sql(columns: tuple[str, ...]) -> str:
         f"{qn('last_seen')} = CASE WHEN EXCLUDED.{qn('last_seen')} > {table}.{qn('last_seen')} "
         f"THEN EXCLUDED.{qn('last_seen')} ELSE {table}.{qn('last_seen')} END "
         f"RETURNING {qn('id')}, {qn('times_seen')}, {qn('status')}, {qn('fix_merged_at')}, {qn('releases')}, "
-        f"{latest.format(qn(runs.get_field('state').column))} AS run_state, "
-        f"{latest.format(run_created)} AS run_created_at"
+        f"{latest_run_sql('state')} AS run_state, {latest_run_sql('created_at')} AS run_created_at"
+    )
+
+
+def latest_run_sql(field_name: str) -> str:
+    """A field of the group's latest run, as a subquery on the group table of the enclosing statement.
+
+    Read through the reverse relation's own table and columns; only model names go into it.
+    """
+    qn = connection.ops.quote_name
+    runs = ErrorGroup._meta.get_field("runs").related_model._meta
+    group, created = qn(runs.get_field("group").column), qn(runs.get_field("created_at").column)
+    return (
+        f"(SELECT {qn(runs.get_field(field_name).column)} FROM {qn(runs.db_table)} "  # noqa: S608
+        f"WHERE {group} = {qn(ErrorGroup._meta.db_table)}.{qn('id')} ORDER BY {created} DESC LIMIT 1)"
     )
 
 
