@@ -25,7 +25,7 @@ from dashboard.models import SettingsChange
 from dashboard.snippets import SNIPPETS
 from ingest.models import ErrorGroup
 from pipeline.models import FixAttempt, FixRun
-from pipeline.runs import start_run
+from pipeline.runs import RunInFlight, start_manual_run
 from pipeline.states import FINAL_STATES, PR_OPEN_STATES, RunState
 
 GROUPS_PER_PAGE = 25
@@ -261,17 +261,10 @@ def group_runs(request: HttpRequest, slug: str, group_id: int) -> JsonResponse:
 @require_POST
 def start_fix_run(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
     project, group = visible_group(request, slug, group_id)
-    with transaction.atomic():
-        # Lock the group so two people pressing the button at once cannot start two runs.
-        group = ErrorGroup.objects.select_for_update().get(pk=group.pk)
-        in_flight = group.runs.in_flight().first()
-        run = None if in_flight else start_run(group, FixRun.Trigger.MANUAL)
-    if run is None:
-        messages.error(
-            request,
-            f"Run #{in_flight.pk} is still in progress ({in_flight.get_state_display()}); "
-            "a new run can start once it ends.",
-        )
+    try:
+        run = start_manual_run(group)
+    except RunInFlight as busy:
+        messages.error(request, f"{busy} A new run can start once it ends.")
         return render_group(request, project, group, status=409)
     messages.success(request, f"Fix run #{run.pk} queued.")
     return redirect("dashboard:group", slug=project.slug, group_id=group.pk)
