@@ -4,6 +4,19 @@ from django.db.models import Count
 from bugstack.models import Account, Membership, Project, ProjectKey
 
 
+class ReadOnlyAdminMixin:
+    """History written by the system only (pipeline runs, deliveries, local CI); staff read it."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 0

@@ -1,7 +1,8 @@
 from django import forms
 from django.contrib import admin
 
-from integrations.models import Credential
+from bugstack.admin import ReadOnlyAdminMixin
+from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
 
 
 class CredentialForm(forms.ModelForm):
@@ -31,3 +32,24 @@ class CredentialAdmin(admin.ModelAdmin):
     list_filter = ["kind", "account"]
     search_fields = ["account__name"]
     autocomplete_fields = ["account"]
+
+
+@admin.register(LocalPullRequest)
+class LocalPullRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["__str__", "project", "branch", "state", "head_sha", "created_at"]
+    list_filter = ["state", "project"]
+    search_fields = ["title", "branch", "head_sha"]
+
+
+@admin.register(LocalCheckRun)
+class LocalCheckRunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["sha", "project", "state", "summary", "started_at", "finished_at"]
+    list_filter = ["state", "project"]
+    search_fields = ["sha", "summary"]
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["delivery_id", "event", "action", "repository", "account", "received_at"]
+    list_filter = ["event", "account"]
+    search_fields = ["delivery_id", "repository"]

@@ -1,19 +1,7 @@
 from django.contrib import admin
 
+from bugstack.admin import ReadOnlyAdminMixin
 from pipeline.models import FixAttempt, FixRun, Transition
-
-
-class ReadOnlyAdminMixin:
-    """Pipeline history is written by the pipeline only; staff read it."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class TransitionInline(ReadOnlyAdminMixin, admin.TabularInline):

@@ -1,8 +1,10 @@
 import pytest
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 
-from integrations.models import Credential
+from dashboard.models import SettingsChange
+from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
 from tests.factories import (
     CredentialFactory,
     EventFactory,
@@ -28,6 +30,14 @@ def one_of_each(db):
     TransitionFactory(run=attempt.run)
     MembershipFactory(account=key.project.account)
     CredentialFactory(account=key.project.account, secret="ghp_neverShownBackInAdmin0000000000")
+    project, account = key.project, key.project.account
+    LocalPullRequest.objects.create(project=project, number=1, branch="bugstack/fix-1", base_branch="main",
+                                    title="Fix ZeroDivisionError", head_sha="a" * 40)  # fmt: skip
+    LocalCheckRun.objects.create(project=project, sha="a" * 40, command="pytest", started_at=timezone.now())
+    WebhookDelivery.objects.create(account=account, delivery_id="d-1", event="status", repository="acme/shop")
+    SettingsChange.objects.create(
+        project=project, username="olivia", field="auto_deploy", label="Auto-deploy"
+    )
     return key
 
 
