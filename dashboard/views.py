@@ -160,6 +160,10 @@ class AttemptView:
         return [presenters.text(finding) for finding in presenters.as_list(self.attempt.policy_findings)]
 
     @property
+    def notes(self) -> list[str]:
+        return [presenters.text(note) for note in presenters.as_list(self.attempt.policy_notes)]
+
+    @property
     def ci_failures(self) -> list[dict]:
         return [failure_view(failure) for failure in presenters.as_list(self.attempt.ci_failures)]
 

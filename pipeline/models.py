@@ -113,7 +113,8 @@ class FixAttempt(models.Model):
     root_cause = models.TextField(blank=True)
     model_confidence = models.FloatField(null=True, blank=True)
     confidence = models.FloatField(null=True, blank=True, help_text="Combined score, see pipeline.")
-    policy_findings = models.JSONField(default=list, blank=True)
+    policy_findings = models.JSONField(default=list, blank=True, help_text="Why the policy refused the fix.")
+    policy_notes = models.JSONField(default=list, blank=True, help_text="What the policy could not check.")
 
     commit_sha = models.CharField(max_length=64, blank=True)
     ci_state = models.CharField(max_length=10, blank=True)

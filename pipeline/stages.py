@@ -188,6 +188,7 @@ def propose(run: FixRun, number: int) -> FixAttempt:
         "model_confidence": last.confidence if last else None,
         "confidence": result.confidence,
         "policy_findings": list(result.findings),
+        "policy_notes": list(result.notes),
     }
     attempt, _ = FixAttempt.objects.update_or_create(run=run, number=number, defaults=values)
     return attempt

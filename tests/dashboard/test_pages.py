@@ -222,7 +222,7 @@ def test_group_page_shows_attempts_with_diff_findings_and_ci_output(signed_in, m
     assert '<span class="diff-line add">+    if not items:</span>' in text
     assert '<span class="diff-line del">-    return total / len(items)</span>' in text
     assert "+3</span>" in text and "−1</span>" in text
-    assert "1 file changed, 3 lines: within the 60-line limit" in text
+    assert "templates/cart.html: no syntax checker for .html files" in text
     assert "FAILED test_cart.py::test_empty - None != 0" in text
 
 
