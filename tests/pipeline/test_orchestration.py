@@ -17,6 +17,7 @@ from django_q.signing import SignedPackage
 from bugstack.models import Project
 from ingest.models import ErrorGroup, Event
 from integrations.models import Credential
+from integrations.signals import code_host_event
 from pipeline.models import FixRun
 from pipeline.runs import start_run
 from pipeline.states import RunState
@@ -278,3 +279,123 @@ def test_a_fix_of_events_without_releases_is_verified_after_the_grace_and_quiet_
     assert verify_fixes() == 1
     assert ErrorGroup.objects.get(pk=old.pk).fix_verified_at is not None
     assert ErrorGroup.objects.get(pk=recent.pk).fix_verified_at is None
+
+
+# --- on GitHub (the fake, in this process), with the offline rules provider --------------------------------
+
+
+@pytest.fixture
+def github(settings):
+    settings.BUGSTACK_GITHUB_PACING = False
+    with FakeGitHub(tokens={TOKEN: None}) as fake:
+        fake.add_repo(
+            REPO, files={"shop/__init__.py": "", "shop/cart.py": CART, "tests/test_cart.py": CART_TEST}
+        )
+        settings.BUGSTACK_GITHUB_API_URL = fake.base_url
+        yield fake
+
+
+def github_project(**fields) -> Project:
+    project = ProjectFactory(repository=REPO, **fields)
+    Credential.objects.create(account=project.account, kind="github", secret=TOKEN)
+    return project
+
+
+@pytest.mark.django_db
+def test_a_repository_without_any_ci_check_waits_for_review_and_is_never_merged(settings, github):
+    settings.BUGSTACK_CI_NONE_GRACE_SECONDS = 0
+    run = run_for(github_project(auto_deploy=Project.AutoDeploy.CI_PASS), zero_division_event())
+
+    advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.AWAITING_REVIEW
+    assert "No CI checks" in run.reason
+    assert github.repo(REPO).pull(run.pr_number).state == "open"
+
+
+@pytest.mark.django_db
+def test_ci_still_running_leaves_the_run_waiting(github):
+    run = run_for(github_project(), zero_division_event())
+    advance_all(run)
+    run.refresh_from_db()
+    github.set_status(REPO, run.head_sha, "pending", context="ci/tests")
+
+    assert execute(run.pk, S.AWAITING_CI) is None
+
+    run.refresh_from_db()
+    assert run.state == S.AWAITING_CI and run.lease_expires_at is None
+
+
+@pytest.mark.django_db
+def test_ci_failing_on_the_last_attempt_ends_fix_failed_and_labels_the_pull_request(github):
+    run = run_for(github_project(max_ci_retries=0), zero_division_event())
+    advance_all(run)
+    run.refresh_from_db()
+    github.add_check_run(
+        REPO, run.head_sha, "pytest", conclusion="failure", summary="1 failed", text="E assert 0"
+    )
+
+    advance_all(run)
+
+    run.refresh_from_db()
+    assert run.state == S.FIX_FAILED
+    assert "left open for people" in run.reason
+    pull = github.repo(REPO).pull(run.pr_number)
+    assert pull.state == "open" and "bugstack: fix failed" in pull.labels
+    assert run.attempts.get().ci_failures[0]["name"] == "pytest"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("person_merges, final", [(True, S.MERGED), (False, S.CLOSED)])
+def test_a_pull_request_merged_or_closed_by_people_ends_the_run(
+    github, django_capture_on_commit_callbacks, person_merges, final
+):
+    run = run_for(github_project(), zero_division_event())
+    advance_all(run)
+    run.refresh_from_db()
+    github.set_status(REPO, run.head_sha, "success", context="ci/tests")
+    advance_all(run)
+    assert FixRun.objects.get(pk=run.pk).state == S.AWAITING_REVIEW
+
+    if person_merges:
+        github.merge_pull(REPO, run.pr_number)
+    else:
+        github.close_pull(REPO, run.pr_number)
+    # The verified webhook's news wakes the run resting between review polls.
+    with django_capture_on_commit_callbacks(execute=True):
+        code_host_event.send(
+            sender=None, project_ids=[run.project_id], event="pull_request", action="closed", sha="",
+            branch=run.branch, pr_number=run.pr_number, merged=person_merges,
+        )  # fmt: skip
+    assert [SignedPackage.loads(row.payload)["func"] for row in OrmQ.objects.all()][
+        -1
+    ] == "pipeline.tasks.check_review"
+    execute(run.pk, S.AWAITING_REVIEW)
+
+    run.refresh_from_db()
+    assert run.state == final
+    group = ErrorGroup.objects.get(pk=run.group_id)
+    assert (group.status == ErrorGroup.Status.FIXED) is person_merges
+
+
+@pytest.mark.django_db
+def test_the_open_pull_request_cap_holds_a_run_until_a_slot_frees(github):
+    project = github_project(max_open_prs=1)
+    first = run_for(project, zero_division_event())
+    advance_all(first)
+    github.push(REPO, "main", {"shop/stats.py": "def mean(values):\n    return sum(values) / len(values)\n"})
+    second_event = zero_division_event()
+    second_event["exception"]["values"][0]["stacktrace"]["frames"][-1].update(
+        filename="shop/stats.py", abs_path="/srv/app/shop/stats.py", function="mean", lineno=2,
+        context_line="    return sum(values) / len(values)", pre_context=["def mean(values):"],
+    )  # fmt: skip
+    second = run_for(project, second_event)
+
+    advance_all(second)
+
+    assert FixRun.objects.get(pk=second.pk).state == S.WAITING_FOR_SLOT
+    FixRun.objects.filter(pk=first.pk).update(state=S.CLOSED)
+    advance_all(second)
+    second.refresh_from_db()
+    assert second.state == S.AWAITING_CI and second.pr_number != FixRun.objects.get(pk=first.pk).pr_number
