@@ -17,6 +17,7 @@ from rest_framework.views import APIView
 from ingest.auth import IngestKey, ProjectKeyAuthentication, ProjectKeyRateThrottle
 from ingest.dedup import record_event
 from ingest.normalize import prepare_event
+from ingest.openapi import EventPayloadSchema  # noqa: F401 - registers the schema extension
 from ingest.parsers import EventJSONParser
 from ingest.schema import EventPayload, SchemaError, validate_payload
 

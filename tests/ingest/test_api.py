@@ -9,6 +9,8 @@ import zlib
 import pytest
 from django.db import connection
 from django.test import override_settings
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.validation import validate_schema
 
 from ingest.models import ErrorGroup, Event
 from pipeline.models import FixRun
@@ -298,3 +300,11 @@ def test_the_api_is_described_by_openapi_and_browsable(client):
     assert {"202", "400", "401", "413", "415", "429"} <= set(operation["responses"])
     assert "EventPayload" in schema.json()["components"]["schemas"]
     assert docs.status_code == 200
+
+
+def test_the_openapi_schema_is_valid_openapi_3():
+    schema = SchemaGenerator().get_schema(request=None, public=True)
+
+    validate_schema(schema)  # raises on anything OpenAPI 3.0 does not allow
+    lineno = schema["components"]["schemas"]["Frame"]["properties"]["lineno"]
+    assert (lineno["type"], lineno["nullable"]) == ("integer", True)
