@@ -74,7 +74,14 @@ def prepare_event(
     payload: EventPayload, received_at: datetime, terms: tuple[str, ...] = DENYLIST
 ) -> PreparedEvent:
     """Normalise, redact and fingerprint a validated payload."""
-    data = redact(normalise(payload, received_at), terms)
+    normalised = normalise(payload, received_at)
+    # The id and time are ours (parsed, then written back in one format): nothing in them to redact, and
+    # a masked one could no longer be parsed.
+    data = {
+        **redact(normalised, terms),
+        "event_id": normalised["event_id"],
+        "timestamp": normalised["timestamp"],
+    }
     last = data["exception"]["values"][-1]
     exception_type = cap(last.get("type") or "Error", COLUMN_LIMITS["exception_type"])
     message = last.get("value") or ""
