@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Model
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db.models import F, Field, Model
 from django.utils.dateparse import parse_datetime
 
 from ingest.models import ErrorGroup, Event
@@ -179,10 +179,11 @@ def hot_cursor():
     apart and has psycopg prepare each statement once per connection. It goes through Django's cursor
     wrapper all the same: errors are Django's, and queries are logged and counted as any other.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.ensure_connection()
-    return connection._prepare_cursor(PreparingCursor(connection.connection))
+    db = connections[DEFAULT_DB_ALIAS]
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.ensure_connection()
+    return db._prepare_cursor(PreparingCursor(db.connection))
 
 
 def count_quiet_event(project_id: int, event: PreparedEvent, window_seconds: int, now: datetime) -> bool:
@@ -335,14 +336,22 @@ def prepared_row(
     model: type[Model], values: dict[str, Any], skip: tuple[str, ...] = ()
 ) -> tuple[tuple[str, ...], list[Any]]:
     """Every column of a new row, from ``values`` or the field's default, prepared for this database."""
-    columns, params = [], []
-    for model_field in model._meta.concrete_fields:
-        if model_field.primary_key or model_field.attname in skip:
-            continue
-        value = values[model_field.attname] if model_field.attname in values else model_field.get_default()
-        columns.append(model_field.column)
-        params.append(model_field.get_db_prep_save(value, connection))
-    return tuple(columns), params
+    fields, columns = row_fields(model, skip)
+    db = connections[DEFAULT_DB_ALIAS]  # resolved once: each access through ``connection`` costs a lookup
+    params = [
+        field.get_db_prep_save(values[field.attname] if field.attname in values else field.get_default(), db)
+        for field in fields
+    ]
+    return columns, params
+
+
+@functools.cache
+def row_fields(model: type[Model], skip: tuple[str, ...]) -> tuple[tuple[Field, ...], tuple[str, ...]]:
+    """The fields a new row is written with (all but the primary key and ``skip``), and their columns."""
+    fields = tuple(
+        field for field in model._meta.concrete_fields if not field.primary_key and field.attname not in skip
+    )
+    return fields, tuple(field.column for field in fields)
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:

@@ -9,6 +9,7 @@ stored on each group, so a later change of the algorithm can be introduced witho
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from typing import Any
@@ -110,6 +111,8 @@ def grouping_frames(exception: dict[str, Any]) -> list[dict[str, Any]]:
     return in_app or frames
 
 
+# Paths and function names recur in every event of an error: each is normalised once per process.
+@functools.lru_cache(maxsize=4096)
 def normalise_path(path: str) -> str:
     path = path.replace("\\", "/")
     for pattern in _PATH_PREFIXES:
@@ -124,6 +127,7 @@ def normalise_path(path: str) -> str:
     return path
 
 
+@functools.lru_cache(maxsize=4096)
 def normalise_function(name: str) -> str:
     name = name.strip()
     for pattern, replacement in _FUNCTION_NOISE:

@@ -9,6 +9,7 @@ from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +43,23 @@ class ProjectKeyScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "The project key (also `X-Bugstack-Key`)."}
 
 
+class JSONFirstNegotiation(DefaultContentNegotiation):
+    """JSON without parsing the Accept header when the client takes anything or JSON, as SDKs do.
+
+    Every other request (another Accept, a ``?format=``) goes through DRF's negotiation, so what it would
+    answer is unchanged; the shortcut only skips parsing media types on every event.
+    """
+
+    ANY_OR_JSON = frozenset({"*/*", "application/json"})
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        only_json = len(renderers) == 1 and renderers[0].media_type == "application/json"
+        plain = not format_suffix and not request.META.get("QUERY_STRING")
+        if only_json and plain and request.META.get("HTTP_ACCEPT", "*/*") in self.ANY_OR_JSON:
+            return renderers[0], renderers[0].media_type
+        return super().select_renderer(request, renderers, format_suffix)
+
+
 class EventIngestView(APIView):
     """Accept one event (native protocol v1) from an SDK."""
 
@@ -50,6 +68,7 @@ class EventIngestView(APIView):
     throttle_classes = [ProjectKeyRateThrottle]
     parser_classes = [EventJSONParser]
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONFirstNegotiation
 
     @extend_schema(
         operation_id="events_create",
