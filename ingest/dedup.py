@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, connections, models, transaction
 from django.db.models import F, Field, Model
 from django.utils.dateparse import parse_datetime
 
@@ -336,22 +336,44 @@ def prepared_row(
     model: type[Model], values: dict[str, Any], skip: tuple[str, ...] = ()
 ) -> tuple[tuple[str, ...], list[Any]]:
     """Every column of a new row, from ``values`` or the field's default, prepared for this database."""
-    fields, columns = row_fields(model, skip)
     db = connections[DEFAULT_DB_ALIAS]  # resolved once: each access through ``connection`` costs a lookup
-    params = [
-        field.get_db_prep_save(values[field.attname] if field.attname in values else field.get_default(), db)
-        for field in fields
-    ]
+    fields, columns, adapted = row_fields(model, skip, db.vendor)
+    params = []
+    for model_field, adapt in zip(fields, adapted, strict=True):
+        value = values[model_field.attname] if model_field.attname in values else model_field.get_default()
+        params.append(model_field.get_db_prep_save(value, db) if adapt else value)
     return columns, params
 
 
+# The hot rows' values already have their columns' Python types (str, int, UUID, aware datetime), which
+# psycopg sends as they are and which Django's preparation returns unchanged on PostgreSQL; only the
+# other fields (JSON) need their field's preparation. SQLite gets every value prepared.
+NATIVE_ON_POSTGRESQL = (
+    models.CharField,
+    models.TextField,
+    models.UUIDField,
+    models.DateTimeField,
+    models.IntegerField,
+    models.BooleanField,
+    models.ForeignKey,
+)
+
+
 @functools.cache
-def row_fields(model: type[Model], skip: tuple[str, ...]) -> tuple[tuple[Field, ...], tuple[str, ...]]:
-    """The fields a new row is written with (all but the primary key and ``skip``), and their columns."""
+def row_fields(
+    model: type[Model], skip: tuple[str, ...], vendor: str
+) -> tuple[tuple[Field, ...], tuple[str, ...], tuple[bool, ...]]:
+    """The fields a new row is written with (all but the primary key and ``skip``), their columns, and
+    whether each value needs its field's preparation on this database."""
     fields = tuple(
-        field for field in model._meta.concrete_fields if not field.primary_key and field.attname not in skip
+        model_field
+        for model_field in model._meta.concrete_fields
+        if not model_field.primary_key and model_field.attname not in skip
     )
-    return fields, tuple(field.column for field in fields)
+    adapted = tuple(
+        vendor != "postgresql" or not isinstance(model_field, NATIVE_ON_POSTGRESQL) for model_field in fields
+    )
+    return fields, tuple(model_field.column for model_field in fields), adapted
 
 
 def as_datetime(value: datetime | str | None) -> datetime | None:
