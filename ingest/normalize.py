@@ -25,6 +25,7 @@ MAX_CONTEXT_LINES = 5
 MAX_FRAMES = 100
 MAX_EXCEPTIONS = 10
 MAX_ITEMS = 100  # per list or mapping in free-form data
+MAX_KEY = 200
 MAX_DEPTH = 6
 MAX_EXTRA_BYTES = 16 * 1024
 
@@ -216,20 +217,44 @@ def bounded(value: Any, depth: int = 0, limit: int = MAX_STRING) -> Any:
     """Free-form JSON with strings, collections and nesting capped; what is cut says so."""
     if isinstance(value, str):
         return cap(value, limit)
-    if depth >= MAX_DEPTH and isinstance(value, dict | list):
-        return TRUNCATED
     if isinstance(value, dict):
-        items = list(value.items())
-        result = {cap(str(key), 200): bounded(item, depth + 1) for key, item in items[:MAX_ITEMS]}
-        if len(items) > MAX_ITEMS:
-            result[TRUNCATED] = f"{len(items) - MAX_ITEMS} more keys"
-        return result
+        return bounded_mapping(value, depth) if depth < MAX_DEPTH else TRUNCATED
     if isinstance(value, list):
-        result_list = [bounded(item, depth + 1) for item in value[:MAX_ITEMS]]
-        if len(value) > MAX_ITEMS:
-            result_list.append(f"{TRUNCATED} {len(value) - MAX_ITEMS} more items")
-        return result_list
+        return bounded_list(value, depth) if depth < MAX_DEPTH else TRUNCATED
     return value
+
+
+# Free-form data is mostly strings and numbers: the loops below handle those in place rather than with a
+# call each.
+
+
+def bounded_mapping(mapping: dict[Any, Any], depth: int) -> dict[str, Any]:
+    result = {}
+    for count, (key, item) in enumerate(mapping.items()):
+        if count == MAX_ITEMS:
+            result[TRUNCATED] = f"{len(mapping) - MAX_ITEMS} more keys"
+            break
+        if isinstance(item, str):
+            item = item if len(item) <= MAX_STRING else cap(item, MAX_STRING)
+        elif isinstance(item, dict | list):
+            item = bounded(item, depth + 1)
+        result[cap(str(key), MAX_KEY)] = item
+    return result
+
+
+def bounded_list(items: list[Any], depth: int) -> list[Any]:
+    result = [bounded_item(item, depth + 1) for item in items[:MAX_ITEMS]]
+    if len(items) > MAX_ITEMS:
+        result.append(f"{TRUNCATED} {len(items) - MAX_ITEMS} more items")
+    return result
+
+
+def bounded_item(item: Any, depth: int) -> Any:
+    if isinstance(item, str):
+        return item if len(item) <= MAX_STRING else cap(item, MAX_STRING)
+    if isinstance(item, dict | list):
+        return bounded(item, depth)
+    return item
 
 
 def bounded_extra(extra: dict[str, Any]) -> dict[str, Any]:
@@ -243,7 +268,7 @@ def bounded_extra(extra: dict[str, Any]) -> dict[str, Any]:
         if size > budget:
             dropped += 1
             continue
-        kept[cap(key, 200)] = item
+        kept[cap(key, MAX_KEY)] = item
         budget -= size
     if dropped:
         kept[TRUNCATED] = f"{dropped} fields over {MAX_EXTRA_BYTES} bytes dropped"

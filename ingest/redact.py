@@ -178,15 +178,17 @@ def _sensitive(key: str, terms: tuple[str, ...]) -> bool:
 
 
 def _redact(value: Any, terms: tuple[str, ...]) -> Any:
-    # Most of an event is strings and numbers inside mappings and lists: those are handled in the loops
-    # below rather than by a call each, which is most of redaction's cost.
     if isinstance(value, dict):
         return _redact_mapping(value, terms)
     if isinstance(value, list):
-        return [_redact_item(item, terms) for item in value]
+        return _redact_list(value, terms)
     if isinstance(value, str):
         return mask_text(value)
     return value
+
+
+# Most of an event is strings and numbers inside mappings and lists: the loops below handle those in place
+# rather than with a call each, which was most of redaction's cost.
 
 
 def _redact_mapping(mapping: dict[str, Any], terms: tuple[str, ...]) -> dict[str, Any]:
@@ -204,14 +206,22 @@ def _redact_mapping(mapping: dict[str, Any], terms: tuple[str, ...]) -> dict[str
                 result[key] = filter_url(item, terms)
             else:
                 result[key] = mask_text(item)
+        elif isinstance(item, dict):
+            result[key] = _redact_mapping(item, terms)
+        elif isinstance(item, list):
+            result[key] = _redact_list(item, terms)
         else:
-            result[key] = _redact_item(item, terms)
+            result[key] = item
     return result
 
 
-def _redact_item(item: Any, terms: tuple[str, ...]) -> Any:
-    if isinstance(item, str):
-        return mask_text(item)
-    if isinstance(item, dict | list):
-        return _redact(item, terms)
-    return item
+def _redact_list(items: list[Any], terms: tuple[str, ...]) -> list[Any]:
+    result = []
+    for item in items:
+        if isinstance(item, str):
+            result.append(mask_text(item))
+        elif isinstance(item, dict | list):
+            result.append(_redact(item, terms))
+        else:
+            result.append(item)
+    return result
