@@ -1,0 +1,91 @@
+"""The shortcuts of the ingest hot path answer exactly what the general path would."""
+
+from __future__ import annotations
+
+import pytest
+from rest_framework.renderers import JSONRenderer
+
+from ingest.models import Event
+from ingest.redact import FILTERED, mask_text, redact
+from tests.ingest.conftest import last_exception, python_event
+
+pytestmark = pytest.mark.django_db
+
+# One sample of each kind of secret, alone in its string: the pre-check must let every one through to
+# its pattern, whatever the case of the parts the pattern ignores.
+SECRETS_ALONE = [
+    ("BEARER abcdefgh12345678", f"BEARER {FILTERED}"),
+    ("Basic dXNlcjpwYXNzd29yZA==", f"Basic {FILTERED}"),
+    ("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0In0.c2lnbmF0dXJl", FILTERED),
+    ("ghp_" + "a1" * 18, FILTERED),
+    ("ghs_" + "b2" * 18, FILTERED),
+    ("github_pat_" + "C3_" * 12, FILTERED),
+    ("sk-ant-" + "d4" * 12, FILTERED),
+    ("sk-" + "e5" * 17, FILTERED),
+    ("AKIAABCDEFGHIJKLMNOP", FILTERED),
+    ("ASIAABCDEFGHIJKLMNOP", FILTERED),
+    ("AWS_SECRET_ACCESS_KEY=" + "f" * 40, f"AWS_SECRET_ACCESS_KEY={FILTERED}"),
+    ("rk_live_" + "g6" * 8, FILTERED),
+    ("whsec_" + "h7" * 12, FILTERED),
+    ("xoxb-1234567890-abc", FILTERED),
+    ("redis://app:hunter22@cache:6379/0", f"redis://app:{FILTERED}@cache:6379/0"),
+    ("4111-1111-1111-1111", FILTERED),
+]
+
+
+@pytest.mark.parametrize(("text", "masked"), SECRETS_ALONE)
+def test_each_kind_of_secret_is_masked_on_its_own(text, masked):
+    assert mask_text(text) == masked
+
+
+@pytest.mark.parametrize(("text", "masked"), SECRETS_ALONE)
+def test_a_secret_is_masked_every_time_it_appears_after_clean_look_alikes(text, masked):
+    # Clean strings are remembered; a string that differs from one only by its secret is still scanned.
+    clean = "total = sum(i.price for i in items)"
+    assert mask_text(clean) == clean
+    assert mask_text(clean) == clean
+    assert redact({"vars": {"a": clean, "b": text}, "lines": [clean, text]}) == {
+        "vars": {"a": clean, "b": masked},
+        "lines": [clean, masked],
+    }
+    assert mask_text(text) == masked
+
+
+def test_a_secret_in_a_frame_seen_before_clean_is_still_masked_when_it_changes(post_event):
+    token = "ghp_" + "z9" * 18
+    clean = python_event()
+    with_secret = python_event()
+    last_exception(with_secret)["stacktrace"]["frames"][-1]["context_line"] = f"client.login('{token}')"
+
+    assert post_event(clean).status_code == 202
+    assert post_event(with_secret).status_code == 202
+
+    stored = [event.data for event in Event.objects.order_by("received_at", "pk")]
+    frame = last_exception(stored[1])["stacktrace"]["frames"][-1]
+    assert frame["context_line"] == f"client.login('{FILTERED}')"
+    assert token not in str(stored)
+
+
+def test_the_accepted_answer_is_what_drfs_json_renderer_would_send(post_event):
+    response = post_event()
+
+    assert response.status_code == 202
+    event_id = Event.objects.get().event_id.hex
+    assert response.content == JSONRenderer().render({"id": event_id})
+    assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("accept", ["*/*", "application/json", "application/json; indent=2", "application/*"])
+def test_clients_that_take_json_get_the_event_id_as_json(post_event, accept):
+    response = post_event(HTTP_ACCEPT=accept)
+
+    assert response.status_code == 202
+    assert response.json() == {"id": Event.objects.get().event_id.hex}
+
+
+def test_a_client_that_takes_only_html_is_told_406_as_before(post_event):
+    response = post_event(HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 406
+    assert "Accept" in response.json()["detail"]
+    assert not Event.objects.exists()
