@@ -89,3 +89,13 @@ def test_a_client_that_takes_only_html_is_told_406_as_before(post_event):
     assert response.status_code == 406
     assert "Accept" in response.json()["detail"]
     assert not Event.objects.exists()
+
+
+def test_numbers_past_64_bits_in_free_form_data_are_stored_exactly(post_event):
+    huge = 10**30
+    event = python_event(tags={"region": "eu", "order": huge}, extra={"nested": [huge, -huge, 1.5]})
+
+    assert post_event(event).status_code == 202
+    data = Event.objects.get().data
+    assert data["tags"]["order"] == huge
+    assert data["extra"]["nested"] == [huge, -huge, 1.5]
