@@ -57,10 +57,11 @@ def accepted(event_id: uuid.UUID) -> HttpResponse:
 
 
 class JSONFirstNegotiation(DefaultContentNegotiation):
-    """JSON without parsing the Accept header when the client takes anything or JSON, as SDKs do.
+    """JSON in and out without parsing media types for the requests SDKs send.
 
-    Every other request (another Accept, a ``?format=``) goes through DRF's negotiation, so what it would
-    answer is unchanged; the shortcut only skips parsing media types on every event.
+    A body of exactly ``application/json`` is parsed as JSON, and a client that takes anything or JSON
+    is answered in JSON. Every other request (another Accept, a ``?format=``, a charset parameter) goes
+    through DRF's negotiation, so what it would answer is unchanged.
     """
 
     ANY_OR_JSON = frozenset({"*/*", "application/json"})
@@ -71,6 +72,12 @@ class JSONFirstNegotiation(DefaultContentNegotiation):
         if only_json and plain and request.META.get("HTTP_ACCEPT", "*/*") in self.ANY_OR_JSON:
             return renderers[0], renderers[0].media_type
         return super().select_renderer(request, renderers, format_suffix)
+
+    def select_parser(self, request, parsers):
+        # The exact media type SDKs send; anything else (parameters, other types) is matched by DRF.
+        if len(parsers) == 1 and request.content_type == parsers[0].media_type:
+            return parsers[0]
+        return super().select_parser(request, parsers)
 
 
 class EventIngestView(APIView):

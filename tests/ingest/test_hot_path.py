@@ -99,3 +99,13 @@ def test_numbers_past_64_bits_in_free_form_data_are_stored_exactly(post_event):
     data = Event.objects.get().data
     assert data["tags"]["order"] == huge
     assert data["extra"]["nested"] == [huge, -huge, 1.5]
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+)
+def test_json_bodies_are_accepted_with_or_without_parameters(post_event, content_type):
+    response = post_event(content_type=content_type)
+
+    assert response.status_code == 202
+    assert Event.objects.get().exception_type == "ZeroDivisionError"
