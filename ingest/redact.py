@@ -86,13 +86,33 @@ def normalise_key(key: str) -> str:
     return key.strip().lower().replace("-", "_")
 
 
+class KeyVerdicts(dict[str, bool]):
+    """Whether each key is sensitive under one list of terms, decided on first sight.
+
+    Events repeat the same few keys (filename, function, lineno…), so each is decided once per process;
+    the keys come from senders, so the memory is bounded (cleared when full).
+    """
+
+    MAX_KEYS = 4096
+
+    def __init__(self, terms: tuple[str, ...]) -> None:
+        super().__init__()
+        self.pattern = re.compile("|".join(re.escape(term) for term in terms))
+
+    def __missing__(self, key: str) -> bool:
+        if len(self) >= self.MAX_KEYS:
+            self.clear()
+        verdict = self[key] = self.pattern.search(normalise_key(key)) is not None
+        return verdict
+
+
 @functools.lru_cache(maxsize=256)
-def _terms_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile("|".join(re.escape(term) for term in terms))
+def key_verdicts(terms: tuple[str, ...]) -> KeyVerdicts:
+    return KeyVerdicts(terms)
 
 
 def is_sensitive_key(key: str, terms: tuple[str, ...] = DENYLIST) -> bool:
-    return _sensitive(key, terms)
+    return key_verdicts(terms)[key]
 
 
 def luhn_valid(digits: str) -> bool:
@@ -168,20 +188,14 @@ def filter_url(url: str, terms: tuple[str, ...] = DENYLIST) -> str:
 
 def redact(value: Any, terms: tuple[str, ...] = DENYLIST) -> Any:
     """A copy of ``value`` (any JSON value) with sensitive keys filtered and secrets masked."""
-    return _redact(value, terms)
+    return _redact(value, terms, key_verdicts(terms))
 
 
-@functools.lru_cache(maxsize=4096)
-def _sensitive(key: str, terms: tuple[str, ...]) -> bool:
-    # Events repeat the same few keys (filename, function, lineno…): decide each once per process.
-    return _terms_pattern(terms).search(normalise_key(key)) is not None
-
-
-def _redact(value: Any, terms: tuple[str, ...]) -> Any:
+def _redact(value: Any, terms: tuple[str, ...], sensitive: KeyVerdicts) -> Any:
     if isinstance(value, dict):
-        return _redact_mapping(value, terms)
+        return _redact_mapping(value, terms, sensitive)
     if isinstance(value, list):
-        return _redact_list(value, terms)
+        return _redact_list(value, terms, sensitive)
     if isinstance(value, str):
         return mask_text(value)
     return value
@@ -191,12 +205,14 @@ def _redact(value: Any, terms: tuple[str, ...]) -> Any:
 # rather than with a call each, which was most of redaction's cost.
 
 
-def _redact_mapping(mapping: dict[str, Any], terms: tuple[str, ...]) -> dict[str, Any]:
+def _redact_mapping(
+    mapping: dict[str, Any], terms: tuple[str, ...], sensitive: KeyVerdicts
+) -> dict[str, Any]:
     result = {}
     for key, item in mapping.items():
         if item is None:
             result[key] = item
-        elif _sensitive(key, terms):
+        elif sensitive[key]:
             result[key] = FILTERED
         elif isinstance(item, str):
             if key == "query_string":
@@ -207,21 +223,21 @@ def _redact_mapping(mapping: dict[str, Any], terms: tuple[str, ...]) -> dict[str
             else:
                 result[key] = mask_text(item)
         elif isinstance(item, dict):
-            result[key] = _redact_mapping(item, terms)
+            result[key] = _redact_mapping(item, terms, sensitive)
         elif isinstance(item, list):
-            result[key] = _redact_list(item, terms)
+            result[key] = _redact_list(item, terms, sensitive)
         else:
             result[key] = item
     return result
 
 
-def _redact_list(items: list[Any], terms: tuple[str, ...]) -> list[Any]:
+def _redact_list(items: list[Any], terms: tuple[str, ...], sensitive: KeyVerdicts) -> list[Any]:
     result = []
     for item in items:
         if isinstance(item, str):
             result.append(mask_text(item))
         elif isinstance(item, dict | list):
-            result.append(_redact(item, terms))
+            result.append(_redact(item, terms, sensitive))
         else:
             result.append(item)
     return result
