@@ -531,7 +531,8 @@ class FakeGitHub:
     @staticmethod
     def _fault_error(fault: Fault) -> ApiError:
         if fault.kind == "rate_limit":
-            reset = str(int(time.time()) + 1)
+            # Whole seconds, as GitHub sends them: two ahead, so the wait is over one second at any moment.
+            reset = str(int(time.time()) + 2)
             headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
             return ApiError(403, "API rate limit exceeded for user ID 1.", headers)
         if fault.kind == "secondary_rate_limit":
