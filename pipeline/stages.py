@@ -229,10 +229,12 @@ def open_pr(run: FixRun) -> Outcome:
     host = host_for_project(project)
     attempt = run.attempts.get(number=attempt_number(run))
     branch = pr.branch_name(run.group)
+    data = event_data(run)
+    title = pr.title(data)
     host.create_branch(branch, run.base_sha)
-    sha = attempt.commit_sha or push(host, branch, attempt, run)
+    sha = attempt.commit_sha or push(host, branch, attempt, run, commit_message(run, attempt, title))
     pull = host.find_pull_request(branch) or host.open_pull_request(
-        branch, pr.title(event_data(run)), pr.body(run, attempt, event_data(run))
+        branch, title, pr.body(run, attempt, data)
     )
     if run.pr_number is None:
         host.label_pull_request(pull, pr.BOT_LABEL)
@@ -242,19 +244,18 @@ def open_pr(run: FixRun) -> Outcome:
     return Outcome(S.AWAITING_CI, f"pull request #{pull.number}, commit {sha[:12]}", fields)
 
 
-def push(host, branch: str, attempt: FixAttempt, run: FixRun) -> str:
+def push(host, branch: str, attempt: FixAttempt, run: FixRun, message: str) -> str:
     """Commit the attempt unless an earlier try already did (the branch head then has its exact files)."""
     head = host.head(branch)
     if head != run.base_sha and all(host.read(path, head) == text for path, text in attempt.changes.items()):
         sha = head
     else:
-        sha = host.commit(branch, attempt.changes, commit_message(run, attempt))
+        sha = host.commit(branch, attempt.changes, message)
     FixAttempt.objects.filter(pk=attempt.pk).update(commit_sha=sha, outcome=FixAttempt.Outcome.PUSHED)
     return sha
 
 
-def commit_message(run: FixRun, attempt: FixAttempt) -> str:
-    summary = pr.title(event_data(run))
+def commit_message(run: FixRun, attempt: FixAttempt, summary: str) -> str:
     return f"{summary}\n\n{attempt.root_cause}\n\nbugstack run #{run.pk}, attempt {attempt.number}".strip()
 
 
