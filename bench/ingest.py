@@ -18,6 +18,7 @@ import http.client
 import json
 import os
 import re
+import resource
 import shutil
 import signal
 import socket
@@ -28,7 +29,7 @@ import threading
 import time
 import uuid
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -174,7 +175,7 @@ def gunicorn(port: int, log: Path, threads: int = THREADS):
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     try:
         wait_until_up(port, process)
-        yield
+        yield process.pid  # also its session: every worker is in it
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=30)
@@ -202,6 +203,67 @@ class LoadResult:
     p99_ms: float
     requests: int
     errors: int
+    cpu: CpuPerRequest | None = None
+
+
+# --- where the CPU goes ------------------------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    web: float  # seconds of CPU used so far by gunicorn's processes (its session)
+    database: float | None  # by PostgreSQL's processes, when they run on this machine
+    load: float  # by this script's finished children (wrk)
+
+
+@dataclass(frozen=True)
+class CpuPerRequest:
+    web_ms: float
+    database_ms: float | None
+    load_ms: float
+
+    @property
+    def total_ms(self) -> float:
+        return self.web_ms + (self.database_ms or 0) + self.load_ms
+
+
+def cpu_sample(web_session: int) -> CpuSample:
+    """CPU time so far of the web server's processes, PostgreSQL's and the load generator's, from /proc.
+
+    PostgreSQL's processes are counted only if they are visible here (a server on this machine): then it
+    is the share the database takes of the same cores. Without /proc (not Linux) there is no sample.
+    """
+    web = database = 0.0
+    database_seen = False
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                line = stat.read()
+        except OSError:  # the process ended meanwhile
+            continue
+        name, fields = line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
+        used = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        if int(fields[3]) == web_session:  # session id
+            web += used
+        elif name.startswith("postgres"):
+            database += used
+            database_seen = True
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return CpuSample(web, database if database_seen else None, children.ru_utime + children.ru_stime)
+
+
+def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPerRequest:
+    def per_request(seconds: float) -> float:
+        return round(seconds / max(requests, 1) * 1000, 3)
+
+    database = None
+    if before.database is not None and after.database is not None:
+        database = per_request(after.database - before.database)
+    return CpuPerRequest(per_request(after.web - before.web), database, per_request(after.load - before.load))
 
 
 def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
@@ -223,20 +285,31 @@ def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
 
 
 def run_wrk(
-    url: str, bodies: list[bytes], headers: dict[str, str], connections: int, seconds: int
+    url: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    connections: int,
+    seconds: int,
+    web_session: int | None = None,
 ) -> LoadResult:
+    """One wrk run; with ``web_session``, also the CPU each request took, by process kind."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(wrk_script(bodies, headers))
     try:
+        before = cpu_sample(web_session) if web_session else None
         output = subprocess.run(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
             capture_output=True,
             text=True,
             check=True,
         ).stdout
+        after = cpu_sample(web_session) if web_session else None
     finally:
         os.unlink(script.name)
-    return parse_wrk(output)
+    result = parse_wrk(output)
+    if before and after:
+        result = replace(result, cpu=cpu_per_request(before, after, result.requests))
+    return result
 
 
 _DURATION = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -341,6 +414,12 @@ def clean_up(account) -> None:
     account.delete()
 
 
+def median_cpu(results: list[LoadResult]) -> CpuPerRequest:
+    """The CPU per request of the round with the median total."""
+    rounds = sorted((r.cpu for r in results if r.cpu), key=lambda cpu: cpu.total_ms)
+    return rounds[len(rounds) // 2]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured wrk run")
@@ -369,15 +448,18 @@ def main() -> None:
     connections = args.connections or WORKERS * args.threads
     print(f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}", file=sys.stderr)
     try:
-        with tempfile.NamedTemporaryFile(suffix=".log") as log, gunicorn(port, Path(log.name), args.threads):
+        with (
+            tempfile.NamedTemporaryFile(suffix=".log") as log,
+            gunicorn(port, Path(log.name), args.threads) as web,
+        ):
             for path in (BARE_PATH, INGEST_PATH):  # warm up both: imports, connections, key cache
                 run_wrk(base + path, bodies, headers, connections, 2)
             # Alternate the two, several rounds, and take medians: the machine's other load then weighs on
             # both alike instead of on whichever ran while it peaked.
             bare, ingest = [], []
             for _ in range(args.rounds):
-                bare.append(run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds))
-                ingest.append(run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds))
+                bare.append(run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds, web))
+                ingest.append(run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds, web))
             latency = [
                 run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds)
                 for _ in range(args.rounds)
@@ -404,12 +486,18 @@ def main() -> None:
     bare_rps, ingest_rps = median(r.rps for r in bare), median(r.rps for r in ingest)
     errors = sum(r.errors for r in [*bare, *ingest, *latency])
     print(f"non-2xx or socket errors during the load runs: {errors}", file=sys.stderr)
+    bare_cpu, ingest_cpu = median_cpu(bare), median_cpu(ingest)
     print(
         json.dumps(
             {
                 "bare_rps": round(bare_rps),
                 "ingest_rps": round(ingest_rps),
                 "ratio": round(ingest_rps / bare_rps, 3),
+                # CPU per request under the throughput load, in ms: gunicorn's processes, PostgreSQL's
+                # (null when it is not on this machine) and wrk's. Both views saturate the same cores,
+                # so the ratio above follows bare_cpu_ms / ingest_cpu_ms.
+                "bare_cpu_ms": {**asdict(bare_cpu), "total_ms": round(bare_cpu.total_ms, 3)},
+                "ingest_cpu_ms": {**asdict(ingest_cpu), "total_ms": round(ingest_cpu.total_ms, 3)},
                 "p50_ms": round(median(r.p50_ms for r in latency), 2),
                 "p99_ms": round(median(r.p99_ms for r in latency), 2),
                 "burst_events": args.burst,
