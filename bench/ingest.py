@@ -213,9 +213,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 @dataclass(frozen=True)
 class CpuSample:
-    web: float  # seconds of CPU used so far by gunicorn's processes (its session)
-    database: float | None  # by PostgreSQL's processes, when they run on this machine
-    load: float  # by this script's finished children (wrk)
+    web: dict[int, float]  # CPU seconds used so far, by process: gunicorn's (its session)
+    database: dict[int, float] | None  # PostgreSQL's, when they run on this machine
+    load: float  # this script's finished children (wrk)
 
 
 @dataclass(frozen=True)
@@ -235,8 +235,8 @@ def cpu_sample(web_session: int) -> CpuSample:
     PostgreSQL's processes are counted only if they are visible here (a server on this machine): then it
     is the share the database takes of the same cores. Without /proc (not Linux) there is no sample.
     """
-    web = database = 0.0
-    database_seen = False
+    web: dict[int, float] = {}
+    database: dict[int, float] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -248,12 +248,17 @@ def cpu_sample(web_session: int) -> CpuSample:
         name, fields = line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
         used = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
         if int(fields[3]) == web_session:  # session id
-            web += used
+            web[int(entry)] = used
         elif name.startswith("postgres"):
-            database += used
-            database_seen = True
+            database[int(entry)] = used
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuSample(web, database if database_seen else None, children.ru_utime + children.ru_stime)
+    return CpuSample(web, database or None, children.ru_utime + children.ru_stime)
+
+
+def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
+    """CPU used between two samples by the processes alive at the second: one that started meanwhile
+    counts whole, one that ended meanwhile (an autovacuum worker, say) is not seen at all."""
+    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
 
 
 def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPerRequest:
@@ -262,8 +267,10 @@ def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPe
 
     database = None
     if before.database is not None and after.database is not None:
-        database = per_request(after.database - before.database)
-    return CpuPerRequest(per_request(after.web - before.web), database, per_request(after.load - before.load))
+        database = per_request(cpu_used(before.database, after.database))
+    return CpuPerRequest(
+        per_request(cpu_used(before.web, after.web)), database, per_request(after.load - before.load)
+    )
 
 
 def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
