@@ -213,9 +213,9 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 
 @dataclass(frozen=True)
 class CpuSample:
-    web: dict[int, float]  # CPU seconds used so far, by process: gunicorn's (its session)
-    database: dict[int, float] | None  # PostgreSQL's, when they run on this machine
-    load: float  # this script's finished children (wrk)
+    web: float  # CPU seconds used so far by gunicorn's processes (its session)
+    database: float | None  # by PostgreSQL's, when they run on this machine
+    load: float  # by this script's finished children (wrk)
 
 
 @dataclass(frozen=True)
@@ -232,11 +232,13 @@ class CpuPerRequest:
 def cpu_sample(web_session: int) -> CpuSample:
     """CPU time so far of the web server's processes, PostgreSQL's and the load generator's, from /proc.
 
-    PostgreSQL's processes are counted only if they are visible here (a server on this machine): then it
-    is the share the database takes of the same cores. Without /proc (not Linux) there is no sample.
+    Each process counts its own time and that of the children it reaped, so a worker or backend that
+    exits between two samples (an autovacuum worker, say) moves its time to its parent's count instead of
+    taking it away. PostgreSQL's processes are counted only if they are visible here (a server on this
+    machine): then it is the share the database takes of the same cores.
     """
-    web: dict[int, float] = {}
-    database: dict[int, float] = {}
+    web = database = 0.0
+    database_seen = False
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -246,19 +248,14 @@ def cpu_sample(web_session: int) -> CpuSample:
         except OSError:  # the process ended meanwhile
             continue
         name, fields = line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
-        used = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS  # utime + stime
+        used = sum(int(ticks) for ticks in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
         if int(fields[3]) == web_session:  # session id
-            web[int(entry)] = used
+            web += used
         elif name.startswith("postgres"):
-            database[int(entry)] = used
+            database += used
+            database_seen = True
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuSample(web, database or None, children.ru_utime + children.ru_stime)
-
-
-def cpu_used(before: dict[int, float], after: dict[int, float]) -> float:
-    """CPU used between two samples by the processes alive at the second: one that started meanwhile
-    counts whole, one that ended meanwhile (an autovacuum worker, say) is not seen at all."""
-    return sum(used - before.get(pid, 0.0) for pid, used in after.items())
+    return CpuSample(web, database if database_seen else None, children.ru_utime + children.ru_stime)
 
 
 def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPerRequest:
@@ -267,10 +264,8 @@ def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPe
 
     database = None
     if before.database is not None and after.database is not None:
-        database = per_request(cpu_used(before.database, after.database))
-    return CpuPerRequest(
-        per_request(cpu_used(before.web, after.web)), database, per_request(after.load - before.load)
-    )
+        database = per_request(after.database - before.database)
+    return CpuPerRequest(per_request(after.web - before.web), database, per_request(after.load - before.load))
 
 
 def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
