@@ -5,8 +5,9 @@
 Starts the app under gunicorn (2 workers, ``--threads`` each) on 127.0.0.1. With wrk on loopback it then
 measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON view that only parses the body
 (mounted by this script's own URL conf, nowhere in production) and (b) ``POST /api/v1/events/``, both
-with the same bodies (a rotation of distinct ~3 KB Python errors) and connections; then ingest latency
-with one connection per worker; then a burst of identical events from concurrent clients, counted in the
+with the same bodies (a rotation of distinct ~3 KB Python errors) and connections, and the CPU each
+request took in gunicorn, PostgreSQL (when it runs on this machine) and wrk; then ingest latency with
+one connection per worker; then a burst of identical events from concurrent clients, counted in the
 database afterwards. Prints its runs on stderr and one JSON line last. Everything the bench creates (its
 account, project, events, runs and their queued tasks) is deleted at the end.
 """
