@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from django.urls import reverse
 from playwright.sync_api import Page, expect, sync_playwright
 
@@ -43,6 +44,10 @@ def page(transactional_db, live_server, monkeypatch):
         page.set_default_timeout(15_000)
         yield page
         browser.close()
+        # The test's queries (and its later fixtures') ran while Playwright's loop was open, in a context
+        # of their own whose connection nothing else closes; left open, PostgreSQL refuses to drop the test
+        # database at the end of the session. Closed here, still inside that context.
+        connections.close_all()
 
 
 def screenshot(page: Page, name: str) -> None:
