@@ -148,3 +148,15 @@ def test_luhn():
     assert luhn_valid("4111111111111111")
     assert luhn_valid("5555555555554444")
     assert not luhn_valid("4111111111111112")
+
+
+def test_the_python_sdk_redacts_by_the_same_rules():
+    # The SDK keeps its own copy of the rules (it installs without the server); they must not drift apart.
+    import bugstack_sdk.redact as sdk
+
+    import ingest.redact as server
+
+    assert sdk.FILTERED == server.FILTERED
+    assert sdk.DENYLIST == server.DENYLIST
+    assert sdk.SECRET_PATTERNS == server.SECRET_PATTERNS
+    assert sdk.CARD_CANDIDATE == server.CARD_CANDIDATE
