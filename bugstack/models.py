@@ -154,7 +154,9 @@ class Project(models.Model):
     protected_paths = models.TextField(
         default=DEFAULT_PROTECTED_PATHS,
         blank=True,
-        help_text="Glob patterns, one per line, that a fix may never change.",
+        help_text="Glob patterns, one per line, that a fix may never change. Dependency manifests "
+        "(requirements*.txt, pyproject.toml, setup.py, setup.cfg, Pipfile, package.json, Gemfile, *.gemspec, "
+        "go.mod) are always protected as well: dependency errors are reported, never fixed.",
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -309,3 +309,11 @@ def test_a_checker_that_cannot_run_is_a_note_not_a_refusal(monkeypatch, tmp_path
 
     assert report.allowed and not report.syntax_checked
     assert report.notes[0].startswith("lib/a.rb: not syntax-checked (ruby could not run (")
+
+
+def test_staff_are_told_which_dependency_manifests_are_always_protected():
+    from bugstack.models import Project
+    from pipeline.policy import DEPENDENCY_MANIFESTS
+
+    help_text = Project._meta.get_field("protected_paths").help_text
+    assert all(manifest in help_text for manifest in DEPENDENCY_MANIFESTS)
