@@ -417,6 +417,18 @@ def clean_up(account) -> None:
     account.delete()
 
 
+def cpu_list(text: str) -> set[int]:
+    """``0,1`` or ``0-3`` or ``0,2-3``: a set of CPU numbers."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        try:
+            cpus.update(range(int(first), int(last or first) + 1))
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a CPU list: {text!r}") from None
+    return cpus
+
+
 def median_cpu(results: list[LoadResult]) -> CpuPerRequest:
     """The CPU per request of the round with the median total."""
     rounds = sorted((r.cpu for r in results if r.cpu), key=lambda cpu: cpu.total_ms)
@@ -432,7 +444,15 @@ def main() -> None:
     parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
     parser.add_argument("--burst", type=int, default=10_000, help="identical events in the burst")
     parser.add_argument("--burst-clients", type=int, default=32)
+    parser.add_argument(
+        "--cpus",
+        type=cpu_list,
+        help="run gunicorn, wrk and this script on these CPUs only (e.g. 0,1 or 0-1): on a larger machine "
+        "that leaves PostgreSQL cores of its own, the setting DESIGN.md's budget does not measure",
+    )
     args = parser.parse_args()
+    if args.cpus:
+        os.sched_setaffinity(0, args.cpus)  # every process started from here on inherits it
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
 
@@ -449,7 +469,12 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     connections = args.connections or WORKERS * args.threads
-    print(f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}", file=sys.stderr)
+    cpus = sorted(os.sched_getaffinity(0))
+    print(
+        f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}, CPUs {cpus} "
+        f"of {os.cpu_count()}",
+        file=sys.stderr,
+    )
     try:
         with (
             tempfile.NamedTemporaryFile(suffix=".log") as log,
@@ -496,6 +521,7 @@ def main() -> None:
                 "bare_rps": round(bare_rps),
                 "ingest_rps": round(ingest_rps),
                 "ratio": round(ingest_rps / bare_rps, 3),
+                "web_cpus": len(cpus),
                 # CPU per request under the throughput load, in ms: gunicorn's processes, PostgreSQL's
                 # (null when it is not on this machine) and wrk's. Both views saturate the same cores,
                 # so the ratio above follows bare_cpu_ms / ingest_cpu_ms.
