@@ -151,23 +151,30 @@ def exception(value: Any) -> dict[str, Any]:
     return result
 
 
+FRAME_TEXTS = ("filename", "abs_path", "module", "function", "context_line")
+FRAME_NUMBERS = ("lineno", "colno", "in_app")
+
+
 def frame_dict(frame: Any) -> dict[str, Any]:
+    # Read from the validated model's field values directly: a frame is mostly short strings, and an
+    # attribute lookup each cost more than the capping.
+    fields = frame.__dict__
     result: dict[str, Any] = {}
-    for field in ("filename", "abs_path", "module", "function", "context_line"):
-        value = getattr(frame, field)
+    for name in FRAME_TEXTS:
+        value = fields[name]
         if value is not None:
-            result[field] = cap(value, MAX_STRING)
-    for field in ("lineno", "colno", "in_app"):
-        value = getattr(frame, field)
+            result[name] = value if len(value) <= MAX_STRING else cap(value, MAX_STRING)
+    for name in FRAME_NUMBERS:
+        value = fields[name]
         if value is not None:
-            result[field] = value
-    for field in ("pre_context", "post_context"):
-        lines = getattr(frame, field)
-        if lines:
-            kept = lines[-MAX_CONTEXT_LINES:] if field == "pre_context" else lines[:MAX_CONTEXT_LINES]
-            result[field] = [cap(line, MAX_STRING) for line in kept]
-    if frame.vars:
-        result["vars"] = bounded(frame.vars, depth=2)
+            result[name] = value
+    pre_context, post_context = fields["pre_context"], fields["post_context"]
+    if pre_context:
+        result["pre_context"] = [cap(line, MAX_STRING) for line in pre_context[-MAX_CONTEXT_LINES:]]
+    if post_context:
+        result["post_context"] = [cap(line, MAX_STRING) for line in post_context[:MAX_CONTEXT_LINES]]
+    if fields["vars"]:
+        result["vars"] = bounded(fields["vars"], depth=2)
     return result
 
 

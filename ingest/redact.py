@@ -220,6 +220,8 @@ def _redact_mapping(
                 result[key] = filter_query(item, terms)
             elif key == "url":
                 result[key] = filter_url(item, terms)
+            elif len(item) < _SHORTEST_SECRET or item in _CLEAN_TEXTS:  # mask_text's own first check
+                result[key] = item
             else:
                 result[key] = mask_text(item)
         elif isinstance(item, dict):
@@ -235,7 +237,7 @@ def _redact_list(items: list[Any], terms: tuple[str, ...], sensitive: KeyVerdict
     result = []
     for item in items:
         if isinstance(item, str):
-            result.append(mask_text(item))
+            result.append(item if len(item) < _SHORTEST_SECRET or item in _CLEAN_TEXTS else mask_text(item))
         elif isinstance(item, dict | list):
             result.append(_redact(item, terms, sensitive))
         else:
