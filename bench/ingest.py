@@ -230,14 +230,16 @@ class CpuPerRequest:
         return self.web_ms + (self.database_ms or 0) + self.load_ms
 
 
-def cpu_sample(web_session: int) -> CpuSample:
+def cpu_sample(web_session: int) -> CpuSample | None:
     """CPU time so far of the web server's processes, PostgreSQL's and the load generator's, from /proc.
 
     Each process counts its own time and that of the children it reaped, so a worker or backend that
     exits between two samples (an autovacuum worker, say) moves its time to its parent's count instead of
     taking it away. PostgreSQL's processes are counted only if they are visible here (a server on this
-    machine): then it is the share the database takes of the same cores.
+    machine): then it is the share the database takes of the same cores. None without /proc (not Linux).
     """
+    if not os.path.isdir("/proc"):
+        return None
     web = database = 0.0
     database_seen = False
     for entry in os.listdir("/proc"):
@@ -429,10 +431,13 @@ def cpu_list(text: str) -> set[int]:
     return cpus
 
 
-def median_cpu(results: list[LoadResult]) -> CpuPerRequest:
-    """The CPU per request of the round with the median total."""
+def median_cpu(results: list[LoadResult]) -> dict[str, float | None] | None:
+    """The CPU per request of the round with the median total, for the JSON line (None without /proc)."""
     rounds = sorted((r.cpu for r in results if r.cpu), key=lambda cpu: cpu.total_ms)
-    return rounds[len(rounds) // 2]
+    if not rounds:
+        return None
+    median_round = rounds[len(rounds) // 2]
+    return {**asdict(median_round), "total_ms": round(median_round.total_ms, 3)}
 
 
 def main() -> None:
@@ -452,6 +457,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.cpus:
+        if not hasattr(os, "sched_setaffinity"):
+            raise SystemExit("--cpus needs Linux (sched_setaffinity)")
         os.sched_setaffinity(0, args.cpus)  # every process started from here on inherits it
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
@@ -469,7 +476,12 @@ def main() -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     connections = args.connections or WORKERS * args.threads
-    cpus = sorted(os.sched_getaffinity(0))
+    # Where the scheduler's affinity calls do not exist (not Linux), every CPU.
+    cpus = (
+        sorted(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
+        else list(range(os.cpu_count() or 1))
+    )
     print(
         f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}, CPUs {cpus} "
         f"of {os.cpu_count()}",
@@ -525,8 +537,8 @@ def main() -> None:
                 # CPU per request under the throughput load, in ms: gunicorn's processes, PostgreSQL's
                 # (null when it is not on this machine) and wrk's. Both views saturate the same cores,
                 # so the ratio above follows bare_cpu_ms / ingest_cpu_ms.
-                "bare_cpu_ms": {**asdict(bare_cpu), "total_ms": round(bare_cpu.total_ms, 3)},
-                "ingest_cpu_ms": {**asdict(ingest_cpu), "total_ms": round(ingest_cpu.total_ms, 3)},
+                "bare_cpu_ms": bare_cpu,
+                "ingest_cpu_ms": ingest_cpu,
                 "p50_ms": round(median(r.p50_ms for r in latency), 2),
                 "p99_ms": round(median(r.p99_ms for r in latency), 2),
                 "burst_events": args.burst,
