@@ -220,7 +220,6 @@ def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
     """
     qn = connection.ops.quote_name
     table = qn(ErrorGroup._meta.db_table)
-    names = ", ".join(qn(c) for c in ("group_id", *event_columns))
     return (
         f"WITH g AS (UPDATE {table} SET {qn('times_seen')} = {qn('times_seen')} + 1, "  # noqa: S608
         f"{qn('last_seen')} = GREATEST({qn('last_seen')}, %s) "
@@ -228,8 +227,7 @@ def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
         f"AND (%s = '' OR {qn('releases')} @> jsonb_build_array(%s::text)) "
         f"AND NOT COALESCE({latest_run_sql('state')} = %s AND {latest_run_sql('created_at')} <= %s, FALSE) "
         f"RETURNING {qn('id')}), "
-        f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "
-        f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')}) "
+        f"{event_from_group_sql(event_columns)} "
         f"SELECT {qn('id')} FROM e"
     )
 
@@ -325,12 +323,20 @@ def insert_event_sql(columns: tuple[str, ...]) -> str:
 def store_sql(group_columns: tuple[str, ...], event_columns: tuple[str, ...]) -> str:
     """PostgreSQL: the upsert and the event insert as one statement, returning both."""
     qn = connection.ops.quote_name
-    names = ", ".join(qn(c) for c in ("group_id", *event_columns))
     return (
         f"WITH g AS ({upsert_sql(group_columns)}), "  # noqa: S608
-        f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "
-        f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')}) "
+        f"{event_from_group_sql(event_columns)} "
         f"SELECT g.*, e.{qn('id')} FROM g CROSS JOIN e"
+    )
+
+
+def event_from_group_sql(event_columns: tuple[str, ...]) -> str:
+    """The CTE ``e``: the event insert, its ``group_id`` from the CTE ``g`` (no row if ``g`` has none)."""
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(c) for c in ("group_id", *event_columns))
+    return (
+        f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "  # noqa: S608
+        f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')})"
     )
 
 
