@@ -23,8 +23,10 @@ import argparse
 import collections
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.fakes.server import FakeServer
 
 # https://docs.anthropic.com/en/api/errors
 ERROR_TYPES = {
@@ -39,44 +41,20 @@ ERROR_TYPES = {
 }
 
 
-class FakeAnthropic:
+class FakeAnthropic(FakeServer):
+    thread_name = "fake-anthropic"
+
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self._replies: collections.deque[dict[str, Any]] = collections.deque()
         self._requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._cached_prefixes: set[str] = set()
-        self._server = ThreadingHTTPServer((host, port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # --- lifecycle -------------------------------------------------------------------------------
+        super().__init__(host, port, self._handler_class())
 
     @property
     def base_url(self) -> str:
-        host, port = self._server.server_address[:2]
+        host, port = self.server.server_address[:2]
         return f"http://{host}:{port}"
-
-    def start(self) -> FakeAnthropic:
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="fake-anthropic",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        if self._thread:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> FakeAnthropic:
-        return self.start()
-
-    def __exit__(self, *exc_info) -> None:
-        self.stop()
 
     # --- what to answer --------------------------------------------------------------------------
 
@@ -228,12 +206,7 @@ def main(argv: list[str] | None = None) -> None:
             for tool_input in json.load(handle):
                 fake.queue_tool_input(tool_input)
     print(f"fake Anthropic Messages API on {fake.base_url}", flush=True)
-    try:
-        fake._server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake._server.server_close()
+    fake.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -31,10 +31,12 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from tests.fakes.server import FakeServer
 
 PREFIX = "/api/v3"
 AUTHOR = {"name": "bugstack fake", "email": "fake@example.com"}
@@ -309,9 +311,11 @@ class Fault:
     seconds: float
 
 
-class FakeGitHub:
+class FakeGitHub(FakeServer):
     """The fake server. ``tokens`` maps a token to the repositories it may use (None: all); ``read_only``
     tokens get GitHub's 403 on writes. With no tokens at all, every request is accepted."""
+
+    thread_name = "fake-github"
 
     def __init__(
         self,
@@ -328,36 +332,11 @@ class FakeGitHub:
         self.tree_limit: int | None = None
         self.lock = threading.RLock()
         self._next_id = 1000
-        self.server = ThreadingHTTPServer((host, port), self._handler_class())
-        self.server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    # lifecycle
-
-    @property
-    def port(self) -> int:
-        return self.server.server_address[1]
+        super().__init__(host, port, self._handler_class())
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}{PREFIX}"
-
-    def start(self) -> FakeGitHub:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="fake-github", daemon=True)
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._thread is not None:  # shutdown() waits for serve_forever, which never started otherwise
-            self.server.shutdown()
-            self._thread = None
-        self.server.server_close()
-
-    def __enter__(self) -> FakeGitHub:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
     # seeding and helpers for tests ("as a person")
 
@@ -1089,12 +1068,7 @@ def main(argv: list[str] | None = None) -> None:
             parser.error(f"--repo {spec!r}: use owner/name=PATH with PATH a directory")
         fake.add_repo(name, path=path)
     print(f"fake GitHub API at {fake.base_url}", flush=True)
-    try:
-        fake.server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        fake.server.server_close()
+    fake.serve_until_interrupted()
 
 
 if __name__ == "__main__":
