@@ -11,6 +11,7 @@ sent back to the model once as a tool error before we give up.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
@@ -89,12 +90,8 @@ class AnthropicProvider(FixProvider):
         }
 
     def finish(self, proposal: Proposal, params, responses, usage: Usage) -> Proposal:
-        return Proposal(
-            edits=proposal.edits,
-            new_files=proposal.new_files,
-            explanation=proposal.explanation,
-            root_cause=proposal.root_cause,
-            confidence=proposal.confidence,
+        return dataclasses.replace(
+            proposal,
             usage=usage,
             provider=self.name,
             model=self.model,
