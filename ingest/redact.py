@@ -220,8 +220,6 @@ def _redact_mapping(
                 result[key] = filter_query(item, terms)
             elif key == "url":
                 result[key] = filter_url(item, terms)
-            elif len(item) < _SHORTEST_SECRET or item in _CLEAN_TEXTS:  # mask_text's own first check
-                result[key] = item
             else:
                 result[key] = mask_text(item)
         elif isinstance(item, dict):
@@ -237,7 +235,7 @@ def _redact_list(items: list[Any], terms: tuple[str, ...], sensitive: KeyVerdict
     result = []
     for item in items:
         if isinstance(item, str):
-            result.append(item if len(item) < _SHORTEST_SECRET or item in _CLEAN_TEXTS else mask_text(item))
+            result.append(mask_text(item))
         elif isinstance(item, dict | list):
             result.append(_redact(item, terms, sensitive))
         else:
