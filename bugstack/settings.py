@@ -206,5 +206,8 @@ else:
 BUGSTACK_INGEST_MAX_BYTES = env.int("BUGSTACK_INGEST_MAX_BYTES", default=1024 * 1024)
 # How long a web process trusts its cached view of a project key (deactivation takes effect within it).
 BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
+# PostgreSQL: ingest's two hot statements are prepared on the server once per connection. Off behind a
+# pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
+BUGSTACK_PREPARED_STATEMENTS = env.bool("BUGSTACK_PREPARED_STATEMENTS", default=True)
 # With no release on events, a fixed error seen again within this time is old code still deployed.
 BUGSTACK_REGRESSION_GRACE_SECONDS = env.int("BUGSTACK_REGRESSION_GRACE_SECONDS", default=24 * 3600)

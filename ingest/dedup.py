@@ -173,6 +173,10 @@ def store(project_id: int, event: PreparedEvent, now: datetime) -> tuple[GroupSt
     return group, latest, event_pk
 
 
+# A psycopg ``prepare_threshold`` no query reaches: nothing is prepared automatically, only on request.
+ONLY_WHEN_ASKED = 2**31
+
+
 def hot_cursor():
     """A cursor for the hot statements: on PostgreSQL, bound and prepared on the server.
 
@@ -180,11 +184,18 @@ def hot_cursor():
     so every event would pay for parsing and planning the same statements again. This one sends parameters
     apart and has psycopg prepare each statement once per connection. It goes through Django's cursor
     wrapper all the same: errors are Django's, and queries are logged and counted as any other.
+
+    Django opens connections with ``prepare_threshold=None``, and psycopg then ignores ``prepare=True``
+    too; a threshold no query reaches lets the hot statements be prepared while nothing else is. A
+    threshold set in the database's ``OPTIONS`` is left as it is, and
+    ``BUGSTACK_PREPARED_STATEMENTS=0`` (a pooler that cannot keep them) prepares nothing.
     """
     db = connections[DEFAULT_DB_ALIAS]
     if db.vendor != "postgresql":
         return db.cursor()
     db.ensure_connection()
+    if settings.BUGSTACK_PREPARED_STATEMENTS and db.connection.prepare_threshold is None:
+        db.connection.prepare_threshold = ONLY_WHEN_ASKED
     return db._prepare_cursor(PreparingCursor(db.connection))
 
 
@@ -444,7 +455,7 @@ except ImportError:  # psycopg is not installed: SQLite only, where hot_cursor n
 else:
 
     class PreparingCursor(ServerBindingCursor):
-        """Server-side binding, and every statement prepared (Django turns psycopg's auto-prepare off)."""
+        """Server-side binding; every statement prepared where the connection allows (``hot_cursor``)."""
 
         def execute(self, query, params=None, *, prepare=None, binary=None):
             return super().execute(query, params, prepare=True if prepare is None else prepare, binary=binary)

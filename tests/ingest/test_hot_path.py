@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
+from django.db import connection
 from rest_framework.renderers import JSONRenderer
 
 from ingest.models import Event
@@ -109,3 +112,29 @@ def test_json_bodies_are_accepted_with_or_without_parameters(post_event, content
 
     assert response.status_code == 202
     assert Event.objects.get().exception_type == "ZeroDivisionError"
+
+
+def prepared_statements() -> list[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_hot_statements_are_prepared_once_per_connection_unless_turned_off(post_event, settings, enabled):
+    settings.BUGSTACK_PREPARED_STATEMENTS = enabled
+    connection.close()  # a connection of its own, as a new web process opens
+    for _ in range(3):
+        assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
+
+    assert Event.objects.count() == 3
+    statements = prepared_statements()
+    if enabled:
+        # The first event tried the quiet statement, then stored itself (and its new group) with the full
+        # one; the next two took the quiet one. Each was prepared once, and nothing else of Django's was.
+        assert len(statements) == 2
+        assert all(statement.startswith("WITH g AS") for statement in statements)
+    else:
+        assert statements == []
