@@ -67,13 +67,17 @@ class Event(models.Model):
     """One occurrence, stored normalised and redacted."""
 
     # Every event writes each index: these two are covered by the unique (project, event_id) constraint
-    # and the (group, -timestamp) index, which lead with them. The project is the group's (the group's own
-    # foreign key guards it); a database constraint here would make every concurrent event share-lock the
-    # one project row, and PostgreSQL turns such shared row locks into contended multixacts.
+    # and the (group, -timestamp) index, which lead with them. Neither has a database constraint: the
+    # project is the group's (the group's own foreign key guards it), and a constraint would make every
+    # concurrent event share-lock the one project row, which PostgreSQL turns into contended multixacts;
+    # the group is the row the event's own statement has just counted it in, and holds locked until
+    # commit, so a check at commit would only look it up again. Deletes cascade through the ORM.
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
     )
-    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="events", db_index=False)
+    group = models.ForeignKey(
+        ErrorGroup, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
     event_id = models.UUIDField(default=uuid.uuid4)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField(auto_now_add=True)

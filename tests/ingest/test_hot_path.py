@@ -138,3 +138,18 @@ def test_the_hot_statements_are_prepared_once_per_connection_unless_turned_off(p
         assert all(statement.startswith("WITH g AS") for statement in statements)
     else:
         assert statements == []
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="column compression is PostgreSQL's")
+def test_event_payloads_are_compressed_with_lz4_where_the_server_has_it():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 'lz4' = ANY (enumvals) FROM pg_settings WHERE name = 'default_toast_compression'"
+        )
+        row = cursor.fetchone()
+        cursor.execute(
+            "SELECT attcompression FROM pg_attribute "
+            "WHERE attrelid = 'ingest_event'::regclass AND attname = 'data'"
+        )
+        compression = cursor.fetchone()[0]
+    assert compression == ("l" if row and row[0] else "")
