@@ -323,11 +323,16 @@ def latest_run_sql(field_name: str) -> str:
 def insert_event_sql(columns: tuple[str, ...]) -> str:
     """The event insert, ``group_id`` first."""
     qn = connection.ops.quote_name
-    names = ", ".join(qn(c) for c in ("group_id", *columns))
     return (
-        f"INSERT INTO {qn(Event._meta.db_table)} ({names}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * (len(columns) + 1))}) RETURNING {qn('id')}"
+        f"{insert_event_into(columns)} VALUES ({', '.join(['%s'] * (len(columns) + 1))}) RETURNING {qn('id')}"
     )
+
+
+def insert_event_into(columns: tuple[str, ...]) -> str:
+    """``INSERT INTO`` the event table, ``group_id`` and then ``columns``: what both event inserts send."""
+    qn = connection.ops.quote_name
+    names = ", ".join(qn(c) for c in ("group_id", *columns))
+    return f"INSERT INTO {qn(Event._meta.db_table)} ({names})"  # noqa: S608
 
 
 @functools.cache
@@ -344,9 +349,8 @@ def store_sql(group_columns: tuple[str, ...], event_columns: tuple[str, ...]) ->
 def event_from_group_sql(event_columns: tuple[str, ...]) -> str:
     """The CTE ``e``: the event insert, its ``group_id`` from the CTE ``g`` (no row if ``g`` has none)."""
     qn = connection.ops.quote_name
-    names = ", ".join(qn(c) for c in ("group_id", *event_columns))
     return (
-        f"e AS (INSERT INTO {qn(Event._meta.db_table)} ({names}) "  # noqa: S608
+        f"e AS ({insert_event_into(event_columns)} "  # noqa: S608
         f"SELECT g.{qn('id')}, {', '.join(['%s'] * len(event_columns))} FROM g RETURNING {qn('id')})"
     )
 
