@@ -2,12 +2,14 @@
 
     make bench-deps && DATABASE_URL=postgres://… python bench/ingest.py
 
-Starts the app under gunicorn (2 workers, ``--threads`` each) on 127.0.0.1. With wrk on loopback it then
-measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON view that only parses the body
-(mounted by this script's own URL conf, nowhere in production) and (b) ``POST /api/v1/events/``, both
-with the same bodies (a rotation of distinct ~3 KB Python errors) and connections, and the CPU each
-request took in gunicorn, PostgreSQL (when it runs on this machine) and wrk; then ingest latency with
-one connection per worker; then a burst of identical events from concurrent clients, counted in the
+Starts the app under gunicorn (2 workers, ``--threads`` each, a listening socket each) on 127.0.0.1.
+With wrk on loopback it then measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON view
+that only parses the body (mounted by this script's own URL conf, nowhere in production) and (b)
+``POST /api/v1/events/``, both with the same bodies (a rotation of distinct ~3 KB Python errors) and
+connections, and in each run the CPU each request took in gunicorn, PostgreSQL (when it runs on this
+machine) and wrk, how wrk's connections spread over the workers, and how much of the machine's CPU sat
+idle or was stolen by the hypervisor; then ingest latency with two connections (one per worker, when
+the kernel spreads them so); then a burst of identical events from concurrent clients, counted in the
 database afterwards. Prints its runs on stderr and one JSON line last. Everything the bench creates (its
 account, project, events, runs and their queued tasks) is deleted at the end.
 """
@@ -34,6 +36,7 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from statistics import median
 from typing import Any
+from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 BARE_PATH = "/bench/bare/"
@@ -162,6 +165,10 @@ def free_port() -> int:
 
 @contextmanager
 def gunicorn(port: int, log: Path, threads: int = THREADS):
+    # Each worker listens on a socket of its own (SO_REUSEPORT) and the kernel spreads connections over
+    # them. On one shared socket, whichever worker is idle when wrk connects takes the connection, so at the
+    # start of a run one worker often took 7 or all 8 and served them alone for the whole run (keep-alive):
+    # the run then measured one core, at random, for either view.
     command = [
         str(Path(sys.executable).parent / "gunicorn"),
         "bench.ingest:bench_application()",
@@ -172,6 +179,7 @@ def gunicorn(port: int, log: Path, threads: int = THREADS):
         "--chdir", str(ROOT),
         "--error-logfile", str(log),
         "--backlog", "2048",
+        "--reuse-port",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, start_new_session=True)
     try:
@@ -205,6 +213,7 @@ class LoadResult:
     requests: int
     errors: int
     cpu: CpuPerRequest | None = None
+    spread: tuple[int, ...] | None = None  # wrk's connections held by each gunicorn worker, most first
 
 
 # --- where the CPU goes ------------------------------------------------------------------------------------
@@ -217,6 +226,7 @@ class CpuSample:
     web: float  # CPU seconds used so far by gunicorn's processes (its session)
     database: float | None  # by PostgreSQL's, when they run on this machine
     load: float  # by this script's finished children (wrk)
+    machine: tuple[int, int, int] = (0, 0, 0)  # the machine's idle (with I/O wait), stolen and total ticks
 
 
 @dataclass(frozen=True)
@@ -224,6 +234,8 @@ class CpuPerRequest:
     web_ms: float
     database_ms: float | None
     load_ms: float
+    idle_pct: float = 0.0  # of the machine's CPU time during the run: nothing to run
+    steal_pct: float = 0.0  # taken by the hypervisor for other guests
 
     @property
     def total_ms(self) -> float:
@@ -242,6 +254,20 @@ def cpu_sample(web_session: int) -> CpuSample | None:
         return None
     web = database = 0.0
     database_seen = False
+    for _, name, fields in processes():
+        used = sum(int(ticks) for ticks in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
+        if int(fields[3]) == web_session:  # session id
+            web += used
+        elif name.startswith("postgres"):
+            database += used
+            database_seen = True
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    load = children.ru_utime + children.ru_stime
+    return CpuSample(web, database if database_seen else None, load, machine_ticks())
+
+
+def processes():
+    """Every process's id, name and /proc/<pid>/stat fields after the name (Linux)."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -250,15 +276,14 @@ def cpu_sample(web_session: int) -> CpuSample | None:
                 line = stat.read()
         except OSError:  # the process ended meanwhile
             continue
-        name, fields = line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
-        used = sum(int(ticks) for ticks in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
-        if int(fields[3]) == web_session:  # session id
-            web += used
-        elif name.startswith("postgres"):
-            database += used
-            database_seen = True
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return CpuSample(web, database if database_seen else None, children.ru_utime + children.ru_stime)
+        yield entry, line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
+
+
+def machine_ticks() -> tuple[int, int, int]:
+    """The whole machine's idle (I/O wait included), stolen and total CPU ticks so far, from /proc/stat."""
+    with open("/proc/stat") as stat:
+        user, nice, system, idle, iowait, irq, softirq, steal = map(int, stat.readline().split()[1:9])
+    return idle + iowait, steal, user + nice + system + idle + iowait + irq + softirq + steal
 
 
 def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPerRequest:
@@ -268,7 +293,14 @@ def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPe
     database = None
     if before.database is not None and after.database is not None:
         database = per_request(after.database - before.database)
-    return CpuPerRequest(per_request(after.web - before.web), database, per_request(after.load - before.load))
+    idle, steal, total = (now - then for now, then in zip(after.machine, before.machine, strict=True))
+    return CpuPerRequest(
+        per_request(after.web - before.web),
+        database,
+        per_request(after.load - before.load),
+        idle_pct=round(100 * idle / max(total, 1), 1),
+        steal_pct=round(100 * steal / max(total, 1), 1),
+    )
 
 
 def wrk_script(bodies: list[bytes], headers: dict[str, str]) -> str:
@@ -302,19 +334,49 @@ def run_wrk(
         script.write(wrk_script(bodies, headers))
     try:
         before = cpu_sample(web_session) if web_session else None
-        output = subprocess.run(
+        wrk = subprocess.Popen(
             ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
-            capture_output=True,
+            stdout=subprocess.PIPE,
             text=True,
-            check=True,
-        ).stdout
+        )
+        time.sleep(min(1, seconds / 2))  # every connection is open by then
+        spread = connection_spread(web_session, urlsplit(url).port) if web_session else None
+        output, _ = wrk.communicate()
         after = cpu_sample(web_session) if web_session else None
     finally:
         os.unlink(script.name)
-    result = parse_wrk(output)
+    if wrk.returncode:
+        raise SystemExit(f"wrk exited with {wrk.returncode}")
+    result = replace(parse_wrk(output), spread=spread)
     if before and after:
         result = replace(result, cpu=cpu_per_request(before, after, result.requests))
     return result
+
+
+def connection_spread(web_session: int, port: int) -> tuple[int, ...] | None:
+    """How many established connections to ``port`` each process of the web server holds, most first.
+
+    Read from /proc: each process's socket inodes against the kernel's TCP table. None without /proc.
+    """
+    try:
+        with open("/proc/net/tcp") as table:
+            rows = [line.split() for line in table.readlines()[1:]]
+    except OSError:
+        return None
+    # Local address is hex "ADDR:PORT"; state 01 is ESTABLISHED; the inode is the tenth column.
+    inodes = {row[9] for row in rows if row[3] == "01" and int(row[1].split(":")[1], 16) == port}
+    held = []
+    for pid, _, fields in processes():
+        if int(fields[3]) != web_session:
+            continue
+        try:
+            sockets = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+        except OSError:
+            continue
+        count = sum(f"socket:[{inode}]" in sockets for inode in inodes)
+        if count:
+            held.append(count)
+    return tuple(sorted(held, reverse=True))
 
 
 _DURATION = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -445,7 +507,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="duration of each measured wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="alternating bare/ingest rounds (medians kept)")
     parser.add_argument("--threads", type=int, default=THREADS, help="threads per gunicorn worker")
-    parser.add_argument("--connections", type=int, help="wrk connections (default: every thread busy)")
+    parser.add_argument(
+        "--connections", type=int, help="wrk connections (default: two per thread, so every thread is busy)"
+    )
     parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
     parser.add_argument("--burst", type=int, default=10_000, help="identical events in the burst")
     parser.add_argument("--burst-clients", type=int, default=32)
@@ -475,7 +539,10 @@ def main() -> None:
     burst_type = f"BurstError{uuid.uuid4().hex[:6]}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    connections = args.connections or WORKERS * args.threads
+    # The kernel spreads connections over the workers by a hash, not evenly: with one connection per thread
+    # a worker often held 2 of 8 and left threads idle. With two per thread, each worker nearly always
+    # holds at least as many as it has threads.
+    connections = args.connections or 2 * WORKERS * args.threads
     # Where the scheduler's affinity calls do not exist (not Linux), every CPU.
     cpus = (
         sorted(os.sched_getaffinity(0))
@@ -501,7 +568,7 @@ def main() -> None:
                 bare.append(run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds, web))
                 ingest.append(run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds, web))
             latency = [
-                run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds)
+                run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds, web)
                 for _ in range(args.rounds)
             ]
             for name, results in (("bare", bare), ("ingest", ingest), (f"ingest c={WORKERS}", latency)):
