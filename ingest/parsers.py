@@ -8,6 +8,7 @@ import re
 import zlib
 from typing import Any
 
+import orjson
 from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
@@ -66,7 +67,30 @@ def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
     raise exceptions.ParseError(f"The body is not valid {encoding} data.")
 
 
+# Digits to "0" and every other byte to " ": a run of 19 zeros then marks a number orjson might not hold.
+_DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
+
+
 def loads(body: bytes, needs_cleaning: bool) -> Any:
+    """The body's JSON value, or a ``ParseError`` that says what is wrong with it.
+
+    orjson reads what it can, about three times as fast as ``json``: valid UTF-8, strict JSON, finite
+    numbers. It reads integers past 64 bits as floats, so a body with 19 digits in a row (rare: ids are
+    strings) goes to ``json``, which keeps them exact, as does anything orjson refuses: ``json`` then
+    either reads it (lone surrogates, which ``clean`` replaces) or names the problem.
+    """
+    if _LONG_DIGIT_RUN not in body.translate(_DIGITS_AS_ZEROS):
+        try:
+            data = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            pass
+        else:
+            return clean(data) if needs_cleaning else data
+    return loads_exactly(body, needs_cleaning)
+
+
+def loads_exactly(body: bytes, needs_cleaning: bool) -> Any:
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -155,6 +155,17 @@ def test_a_body_that_is_not_utf8_json_is_refused_with_400(post_event, body, prob
     assert problem in response.json()["detail"]
 
 
+def test_numbers_are_stored_as_sent_even_past_64_bits(post_event):
+    response = post_event(
+        python_event(extra={"big": 2**70 + 1, "small": -(2**63), "ratio": 0.1, "digits": "9" * 30})
+    )
+
+    assert response.status_code == 202
+    extra = Event.objects.get().data["extra"]
+    assert extra == {"big": 2**70 + 1, "small": -(2**63), "ratio": 0.1, "digits": "9" * 30}
+    assert type(extra["big"]) is int
+
+
 def test_a_body_over_the_limit_is_refused_with_413(post_event):
     with override_settings(BUGSTACK_INGEST_MAX_BYTES=2048):
         response = post_event(python_event(extra={"blob": "x" * 4096}))
