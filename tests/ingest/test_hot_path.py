@@ -8,7 +8,7 @@ import pytest
 from django.db import connection
 from rest_framework.renderers import JSONRenderer
 
-from ingest.models import Event
+from ingest.models import ErrorGroup, Event
 from ingest.redact import FILTERED, mask_text, redact
 from tests.ingest.conftest import last_exception, python_event
 
@@ -153,3 +153,15 @@ def test_event_payloads_are_compressed_with_lz4_where_the_server_has_it():
         )
         compression = cursor.fetchone()[0]
     assert compression == ("l" if row and row[0] else "")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_events_are_stored_across_a_new_database_connection(post_event):
+    # The hot statements' cursor is kept with its connection; a new connection gets a cursor of its own.
+    assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
+    assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
+    connection.close()  # as CONN_MAX_AGE or a lost connection would
+    assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
+
+    assert ErrorGroup.objects.get().times_seen == 3
+    assert Event.objects.count() == 3
