@@ -73,6 +73,16 @@ _LONG_DIGIT_RUN = b"0" * 19
 
 
 def loads(body: bytes, needs_cleaning: bool) -> Any:
+    data = read_json(body)
+    if not needs_cleaning:
+        return data
+    try:
+        return clean(data)
+    except RecursionError as exc:  # nested deeper than Python recurses
+        raise not_valid_json(exc) from None
+
+
+def read_json(body: bytes) -> Any:
     """The body's JSON value, or a ``ParseError`` that says what is wrong with it.
 
     orjson reads what it can, about three times as fast as ``json``: valid UTF-8, strict JSON, finite
@@ -82,24 +92,21 @@ def loads(body: bytes, needs_cleaning: bool) -> Any:
     """
     if _LONG_DIGIT_RUN not in body.translate(_DIGITS_AS_ZEROS):
         try:
-            data = orjson.loads(body)
+            return orjson.loads(body)
         except orjson.JSONDecodeError:
-            pass
-        else:
-            return clean(data) if needs_cleaning else data
-    return loads_exactly(body, needs_cleaning)
-
-
-def loads_exactly(body: bytes, needs_cleaning: bool) -> Any:
+            pass  # json reads it, or says what is wrong with it
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise exceptions.ParseError(f"The body is not UTF-8 (byte {exc.start}).") from None
     try:
-        data = json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
-        return clean(data) if needs_cleaning else data
+        return json.loads(text, parse_constant=_refuse_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
-        raise exceptions.ParseError(f"The body is not valid JSON: {str(exc)[:200]}") from None
+        raise not_valid_json(exc) from None
+
+
+def not_valid_json(exc: Exception) -> exceptions.ParseError:
+    return exceptions.ParseError(f"The body is not valid JSON: {str(exc)[:200]}")
 
 
 def clean(value: Any) -> Any:
