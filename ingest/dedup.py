@@ -242,16 +242,18 @@ def quiet_event_sql(event_columns: tuple[str, ...]) -> str:
     """The group's count and the event insert, only where ``decide`` could have nothing to do.
 
     Mirrors ``decide``: not a new group (the UPDATE finds it), neither ``fixed`` nor ``resolved``, release
-    empty or already listed, and the latest run not ``failed`` at or before the dedup window's start.
+    empty or already listed, and the latest run not ``failed`` at or before the dedup window's start
+    (one look at the latest run for both).
     """
     qn = connection.ops.quote_name
     table = qn(ErrorGroup._meta.db_table)
+    failed_before = f"{run_column('state')} = %s AND {run_column('created_at')} <= %s"
     return (
         f"WITH g AS (UPDATE {table} SET {qn('times_seen')} = {qn('times_seen')} + 1, "  # noqa: S608
         f"{qn('last_seen')} = GREATEST({qn('last_seen')}, %s) "
         f"WHERE {qn('project_id')} = %s AND {qn('fingerprint')} = %s AND {qn('status')} NOT IN (%s, %s) "
         f"AND (%s = '' OR {qn('releases')} @> jsonb_build_array(%s::text)) "
-        f"AND NOT COALESCE({latest_run_sql('state')} = %s AND {latest_run_sql('created_at')} <= %s, FALSE) "
+        f"AND NOT COALESCE({latest_run_sql(failed_before)}, FALSE) "
         f"RETURNING {qn('id')}), "
         f"{event_from_group_sql(event_columns)} "
         f"SELECT {qn('id')} FROM e"
@@ -316,22 +318,31 @@ def upsert_sql(columns: tuple[str, ...]) -> str:
         f"{qn('last_seen')} = CASE WHEN EXCLUDED.{qn('last_seen')} > {table}.{qn('last_seen')} "
         f"THEN EXCLUDED.{qn('last_seen')} ELSE {table}.{qn('last_seen')} END "
         f"RETURNING {qn('id')}, {qn('times_seen')}, {qn('status')}, {qn('fix_merged_at')}, {qn('releases')}, "
-        f"{latest_run_sql('state')} AS run_state, {latest_run_sql('created_at')} AS run_created_at"
+        f"{latest_run_sql(run_column('state'))} AS run_state, "
+        f"{latest_run_sql(run_column('created_at'))} AS run_created_at"
     )
 
 
-def latest_run_sql(field_name: str) -> str:
-    """A field of the group's latest run, as a subquery on the group table of the enclosing statement.
+def latest_run_sql(expression: str) -> str:
+    """``expression`` over the group's latest run, as a subquery on the group table of the enclosing
+    statement (one probe of the run table's (group, -created_at) index).
 
-    Read through the reverse relation's own table and columns; only model names go into it.
+    ``expression`` is SQL over the run table's columns (``run_column``), with parameters at most; the table
+    and columns are the reverse relation's own: only model names go into it.
     """
     qn = connection.ops.quote_name
     runs = ErrorGroup._meta.get_field("runs").related_model._meta
-    group, created = qn(runs.get_field("group").column), qn(runs.get_field("created_at").column)
     return (
-        f"(SELECT {qn(runs.get_field(field_name).column)} FROM {qn(runs.db_table)} "  # noqa: S608
-        f"WHERE {group} = {qn(ErrorGroup._meta.db_table)}.{qn('id')} ORDER BY {created} DESC LIMIT 1)"
+        f"(SELECT {expression} FROM {qn(runs.db_table)} "  # noqa: S608
+        f"WHERE {run_column('group')} = {qn(ErrorGroup._meta.db_table)}.{qn('id')} "
+        f"ORDER BY {run_column('created_at')} DESC LIMIT 1)"
     )
+
+
+def run_column(field_name: str) -> str:
+    """A column of the run table, quoted."""
+    runs = ErrorGroup._meta.get_field("runs").related_model._meta
+    return connection.ops.quote_name(runs.get_field(field_name).column)
 
 
 @functools.cache

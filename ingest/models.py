@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.core.validators import MinValueValidator
 from django.db import models
 
 from bugstack.models import Project
@@ -27,7 +28,10 @@ class ErrorGroup(models.Model):
     # No index of its own: the unique (project, fingerprint) constraint leads with it.
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="groups", db_index=False)
     fingerprint = models.CharField(max_length=64)
-    fingerprint_version = models.PositiveSmallIntegerField(default=1)
+    # Plain integers, not Django's Positive*Fields: those add CHECK (… >= 0) constraints, and PostgreSQL
+    # reads every CHECK of a row back from its stored form at each statement that updates the row, i.e. at
+    # every event's count. The counts only ever grow; forms still refuse negatives.
+    fingerprint_version = models.SmallIntegerField(default=1, validators=[MinValueValidator(0)])
 
     title = models.CharField(max_length=500)
     culprit = models.CharField(max_length=500, blank=True, help_text="Where it was raised: file in function.")
@@ -40,24 +44,26 @@ class ErrorGroup(models.Model):
     triage_reason = models.TextField(blank=True)
     category_overridden = models.BooleanField(default=False)
 
-    times_seen = models.PositiveBigIntegerField(default=0)
+    times_seen = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
     first_seen = models.DateTimeField()
     last_seen = models.DateTimeField()
 
     # After a fix is merged: where, and how many events arrived from code that predates it.
     fix_merged_at = models.DateTimeField(null=True, blank=True)
     fix_commit_sha = models.CharField(max_length=64, blank=True)
-    seen_after_fix = models.PositiveBigIntegerField(default=0)
+    seen_after_fix = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
     fix_verified_at = models.DateTimeField(null=True, blank=True)
     # Distinct releases the group was seen in, oldest first and bounded: tells regressions from old deploys.
     releases = models.JSONField(default=list, blank=True, editable=False)
 
     class Meta:
         ordering = ["-last_seen"]
+        # No index on last_seen: every event moves it, and an indexed column changed means an update that
+        # is not heap-only, i.e. a new entry in every index of the table per event. A project's groups are
+        # listed by sorting them; the unique constraint below leads with the project.
         constraints = [
             models.UniqueConstraint(fields=["project", "fingerprint"], name="unique_group_fingerprint"),
         ]
-        indexes = [models.Index(fields=["project", "-last_seen"], name="group_project_last_seen")]
 
     def __str__(self) -> str:
         return self.title

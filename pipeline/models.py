@@ -30,7 +30,8 @@ class FixRun(models.Model):
         MANUAL = "manual", "Started by a person"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="runs")
-    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="runs")
+    # Indexed with created_at below: ingest looks up each group's latest run for every event.
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="runs", db_index=False)
     event = models.ForeignKey(
         Event,
         on_delete=models.SET_NULL,
@@ -73,6 +74,7 @@ class FixRun(models.Model):
         indexes = [
             models.Index(fields=["state", "state_changed_at"], name="run_state_changed"),
             models.Index(fields=["project", "-created_at"], name="run_project_created"),
+            models.Index(fields=["group", "-created_at"], name="run_group_created"),
         ]
 
     def __str__(self) -> str:
