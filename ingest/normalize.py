@@ -2,8 +2,15 @@
 
 Validated payload in, ``PreparedEvent`` out: timestamps in UTC, platform names from a fixed set, frames
 oldest first (the protocol's order) and capped near the raise site, every string capped with a visible
-marker, unknown fields kept in a bounded ``extra``, then redaction (``ingest.redact``) and the grouping
-hash (``ingest.fingerprint``) over the redacted result, so neither the database nor the hash sees a secret.
+marker, unknown fields kept in a bounded ``extra``, everything redacted (``ingest.redact``) as it is
+copied, and the grouping hash (``ingest.fingerprint``) over the redacted result, so neither the database
+nor the hash sees a secret.
+
+Redaction runs in the same pass as the copy rather than over it afterwards: an event is mostly short
+strings in small mappings, and walking it twice cost about as much as everything else done to it. Every
+string is masked; keys are filtered in free-form data (request, contexts, user, tags, extra, mechanism,
+frame vars), not the protocol's own fields (``exception``, ``stacktrace``, ``frames``…): a project's
+extra key that happens to name one of those filters nothing structural.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ingest.fingerprint import FINGERPRINT_VERSION, fingerprint
-from ingest.redact import DENYLIST, redact
+from ingest.redact import DENYLIST, FILTERED, KeyVerdicts, filter_query, filter_url, key_verdicts, mask_text
 from ingest.schema import EventPayload, SchemaError
 
 TRUNCATED = "…[truncated]"
@@ -75,14 +82,7 @@ def prepare_event(
     payload: EventPayload, received_at: datetime, terms: tuple[str, ...] = DENYLIST
 ) -> PreparedEvent:
     """Normalise, redact and fingerprint a validated payload."""
-    normalised = normalise(payload, received_at)
-    # The id and time are ours (parsed, then written back in one format): nothing in them to redact, and
-    # a masked one could no longer be parsed.
-    data = {
-        **redact(normalised, terms),
-        "event_id": normalised["event_id"],
-        "timestamp": normalised["timestamp"],
-    }
+    data = normalise(payload, received_at, terms)
     last = data["exception"]["values"][-1]
     exception_type = cap(last.get("type") or "Error", COLUMN_LIMITS["exception_type"])
     message = last.get("value") or ""
@@ -104,48 +104,56 @@ def prepare_event(
     )
 
 
-def normalise(payload: EventPayload, received_at: datetime) -> dict[str, Any]:
+def normalise(
+    payload: EventPayload, received_at: datetime, terms: tuple[str, ...] = DENYLIST
+) -> dict[str, Any]:
+    """The payload in the internal shape, redacted under ``terms``."""
+    scrub = Scrubber(terms)
     data: dict[str, Any] = {
+        # The id and time are ours (parsed, then written back in one format): nothing in them to redact,
+        # and a masked one could no longer be parsed. Platform and level come from fixed sets.
         "event_id": parse_event_id(payload.event_id),
         "timestamp": parse_timestamp(payload.timestamp, received_at).isoformat(),
         "platform": PLATFORMS.get(
             (payload.platform or "").strip().lower(), "other" if payload.platform else ""
         ),
         "level": LEVELS.get((payload.level or "error").strip().lower(), "error"),
-        "exception": {"values": [exception(value) for value in payload.exception.values[-MAX_EXCEPTIONS:]]},
+        "exception": {
+            "values": [exception(value, scrub) for value in payload.exception.values[-MAX_EXCEPTIONS:]]
+        },
     }
     for field in ("environment", "release", "server_name"):
         value = getattr(payload, field)
         if value:
-            data[field] = cap(value.strip(), COLUMN_LIMITS[field])
+            data[field] = scrub.text(value.strip(), COLUMN_LIMITS[field])
     if payload.message is not None:
-        data["message"] = bounded(payload.message, limit=MAX_MESSAGE)
+        data["message"] = scrub.value(payload.message, limit=MAX_MESSAGE)
     if payload.fingerprint:
-        data["fingerprint"] = [cap(str(part), MAX_STRING) for part in payload.fingerprint]
+        data["fingerprint"] = [scrub.text(str(part)) for part in payload.fingerprint]
     if payload.request is not None:
-        data["request"] = bounded(payload.request.model_dump(exclude_none=True))
+        data["request"] = scrub.value(payload.request.model_dump(exclude_none=True))
     for field in ("contexts", "sdk", "user", "tags"):
         value = getattr(payload, field)
         if value:
-            data[field] = bounded(value)
+            data[field] = scrub.value(value)
     extra = {**(payload.extra or {}), **(payload.model_extra or {})}
     if extra:
-        data["extra"] = bounded_extra(extra)
+        data["extra"] = bounded_extra(extra, scrub)
     return data
 
 
-def exception(value: Any) -> dict[str, Any]:
-    result: dict[str, Any] = {"type": cap(value.type or "Error", COLUMN_LIMITS["exception_type"])}
+def exception(value: Any, scrub: Scrubber) -> dict[str, Any]:
+    result: dict[str, Any] = {"type": scrub.text(value.type or "Error", COLUMN_LIMITS["exception_type"])}
     if value.value is not None:
-        result["value"] = cap(value.value, MAX_MESSAGE)
+        result["value"] = scrub.text(value.value, MAX_MESSAGE)
     if value.module:
-        result["module"] = cap(value.module, MAX_STRING)
+        result["module"] = scrub.text(value.module)
     if value.mechanism:
-        result["mechanism"] = bounded(value.mechanism)
+        result["mechanism"] = scrub.value(value.mechanism)
     if value.stacktrace is not None and value.stacktrace.frames:
         frames = value.stacktrace.frames
         # Frames are oldest first; the ones nearest the raise site say the most, so those are kept.
-        result["stacktrace"] = {"frames": [frame_dict(frame) for frame in frames[-MAX_FRAMES:]]}
+        result["stacktrace"] = {"frames": [frame_dict(frame, scrub) for frame in frames[-MAX_FRAMES:]]}
         if len(frames) > MAX_FRAMES:
             result["stacktrace"]["frames_omitted"] = len(frames) - MAX_FRAMES
     return result
@@ -155,7 +163,7 @@ FRAME_TEXTS = ("filename", "abs_path", "module", "function", "context_line")
 FRAME_NUMBERS = ("lineno", "colno", "in_app")
 
 
-def frame_dict(frame: Any) -> dict[str, Any]:
+def frame_dict(frame: Any, scrub: Scrubber) -> dict[str, Any]:
     # Read from the validated model's field values directly: a frame is mostly short strings, and an
     # attribute lookup each cost more than the capping.
     fields = frame.__dict__
@@ -163,18 +171,18 @@ def frame_dict(frame: Any) -> dict[str, Any]:
     for name in FRAME_TEXTS:
         value = fields[name]
         if value is not None:
-            result[name] = value if len(value) <= MAX_STRING else cap(value, MAX_STRING)
+            result[name] = mask_text(value if len(value) <= MAX_STRING else cap(value, MAX_STRING))
     for name in FRAME_NUMBERS:
         value = fields[name]
         if value is not None:
             result[name] = value
     pre_context, post_context = fields["pre_context"], fields["post_context"]
     if pre_context:
-        result["pre_context"] = [cap(line, MAX_STRING) for line in pre_context[-MAX_CONTEXT_LINES:]]
+        result["pre_context"] = [scrub.text(line) for line in pre_context[-MAX_CONTEXT_LINES:]]
     if post_context:
-        result["post_context"] = [cap(line, MAX_STRING) for line in post_context[:MAX_CONTEXT_LINES]]
+        result["post_context"] = [scrub.text(line) for line in post_context[:MAX_CONTEXT_LINES]]
     if fields["vars"]:
-        result["vars"] = bounded(fields["vars"], depth=2)
+        result["vars"] = scrub.value(fields["vars"], depth=2)
     return result
 
 
@@ -220,62 +228,89 @@ def first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0]
 
 
-def bounded(value: Any, depth: int = 0, limit: int = MAX_STRING) -> Any:
-    """Free-form JSON with strings, collections and nesting capped; what is cut says so."""
-    if isinstance(value, str):
-        return cap(value, limit)
-    if isinstance(value, dict):
-        return bounded_mapping(value, depth) if depth < MAX_DEPTH else TRUNCATED
-    if isinstance(value, list):
-        return bounded_list(value, depth) if depth < MAX_DEPTH else TRUNCATED
-    return value
+class Scrubber:
+    """Free-form JSON copied bounded and redacted under one list of terms, in one pass.
+
+    Bounded: strings, collections and nesting capped, and what is cut says so. Redacted
+    (``ingest.redact``): a value whose key holds a term becomes ``FILTERED``, query strings and URLs have
+    their sensitive parameters filtered, and every string is masked. Strings are capped before they are
+    masked, so a mask is never cut in half.
+    """
+
+    __slots__ = ("terms", "sensitive")
+
+    def __init__(self, terms: tuple[str, ...] = DENYLIST) -> None:
+        self.terms = terms
+        self.sensitive: KeyVerdicts = key_verdicts(terms)
+
+    def text(self, text: str, limit: int = MAX_STRING) -> str:
+        return mask_text(text if len(text) <= limit else cap(text, limit))
+
+    def value(self, value: Any, depth: int = 0, limit: int = MAX_STRING) -> Any:
+        if isinstance(value, str):
+            return self.text(value, limit)
+        if isinstance(value, dict):
+            return self.mapping(value, depth) if depth < MAX_DEPTH else TRUNCATED
+        if isinstance(value, list):
+            return self.items(value, depth) if depth < MAX_DEPTH else TRUNCATED
+        return value
+
+    # Free-form data is mostly strings and numbers: the loops below handle those in place rather than with
+    # a call each.
+
+    def mapping(self, mapping: dict[Any, Any], depth: int) -> dict[str, Any]:
+        sensitive = self.sensitive
+        result = {}
+        for count, (key, item) in enumerate(mapping.items()):
+            if count == MAX_ITEMS:
+                result[TRUNCATED] = f"{len(mapping) - MAX_ITEMS} more keys"
+                break
+            key = cap(str(key), MAX_KEY)
+            if item is None:
+                pass
+            elif sensitive[key]:
+                item = FILTERED
+            elif isinstance(item, str):
+                if len(item) > MAX_STRING:
+                    item = cap(item, MAX_STRING)
+                # Query strings and URLs carry key/value pairs inside one string.
+                if key == "query_string":
+                    item = filter_query(item, self.terms)
+                elif key == "url":
+                    item = filter_url(item, self.terms)
+                else:
+                    item = mask_text(item)
+            elif isinstance(item, dict | list):
+                item = self.value(item, depth + 1)
+            result[key] = item
+        return result
+
+    def items(self, items: list[Any], depth: int) -> list[Any]:
+        result = []
+        for item in items[:MAX_ITEMS]:
+            if isinstance(item, str):
+                item = mask_text(item if len(item) <= MAX_STRING else cap(item, MAX_STRING))
+            elif isinstance(item, dict | list):
+                item = self.value(item, depth + 1)
+            result.append(item)
+        if len(items) > MAX_ITEMS:
+            result.append(f"{TRUNCATED} {len(items) - MAX_ITEMS} more items")
+        return result
 
 
-# Free-form data is mostly strings and numbers: the loops below handle those in place rather than with a
-# call each.
-
-
-def bounded_mapping(mapping: dict[Any, Any], depth: int) -> dict[str, Any]:
-    result = {}
-    for count, (key, item) in enumerate(mapping.items()):
-        if count == MAX_ITEMS:
-            result[TRUNCATED] = f"{len(mapping) - MAX_ITEMS} more keys"
-            break
-        if isinstance(item, str):
-            item = item if len(item) <= MAX_STRING else cap(item, MAX_STRING)
-        elif isinstance(item, dict | list):
-            item = bounded(item, depth + 1)
-        result[cap(str(key), MAX_KEY)] = item
-    return result
-
-
-def bounded_list(items: list[Any], depth: int) -> list[Any]:
-    result = [bounded_item(item, depth + 1) for item in items[:MAX_ITEMS]]
-    if len(items) > MAX_ITEMS:
-        result.append(f"{TRUNCATED} {len(items) - MAX_ITEMS} more items")
-    return result
-
-
-def bounded_item(item: Any, depth: int) -> Any:
-    if isinstance(item, str):
-        return item if len(item) <= MAX_STRING else cap(item, MAX_STRING)
-    if isinstance(item, dict | list):
-        return bounded(item, depth)
-    return item
-
-
-def bounded_extra(extra: dict[str, Any]) -> dict[str, Any]:
-    """Unknown fields, kept while they fit in ``MAX_EXTRA_BYTES`` of JSON."""
+def bounded_extra(extra: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
+    """Unknown fields, redacted, kept while they fit in ``MAX_EXTRA_BYTES`` of JSON."""
     kept: dict[str, Any] = {}
     budget = MAX_EXTRA_BYTES
     dropped = 0
     for key, value in extra.items():
-        item = bounded(value, depth=1)
+        name = cap(key, MAX_KEY)
+        item = FILTERED if value is not None and scrub.sensitive[name] else scrub.value(value, depth=1)
         size = len(json.dumps(item, ensure_ascii=False, default=str)) + len(key)
         if size > budget:
             dropped += 1
             continue
-        kept[cap(key, MAX_KEY)] = item
+        kept[name] = item
         budget -= size
     if dropped:
         kept[TRUNCATED] = f"{dropped} fields over {MAX_EXTRA_BYTES} bytes dropped"

@@ -3,10 +3,12 @@
 Two rules, both plain data plus pure functions so the SDKs can mirror them exactly:
 
 - a mapping key that contains a ``DENYLIST`` term (case-insensitive, ``-`` and ``_`` equivalent) has its
-  value replaced by ``FILTERED``, wherever the mapping sits (headers, cookies, query, body, tags, extra,
-  frame vars); query strings and URLs have their parameters filtered the same way;
+  value replaced by ``FILTERED``, wherever the mapping sits in free-form data (headers, cookies, query,
+  body, tags, extra, frame vars); query strings and URLs have their parameters filtered the same way;
 - a string that looks like a credential (``SECRET_PATTERNS``) or a card number (Luhn-valid) is masked
   wherever it appears, messages and stack frames included.
+
+``ingest.normalize.Scrubber`` applies them to an event while it copies it.
 """
 
 from __future__ import annotations
@@ -14,7 +16,6 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 FILTERED = "[Filtered]"
@@ -184,60 +185,3 @@ def filter_url(url: str, terms: tuple[str, ...] = DENYLIST) -> str:
     except ValueError:
         return mask_text(url)
     return urlunsplit(parts._replace(query=filter_query(parts.query, terms)))
-
-
-def redact(value: Any, terms: tuple[str, ...] = DENYLIST) -> Any:
-    """A copy of ``value`` (any JSON value) with sensitive keys filtered and secrets masked."""
-    return _redact(value, terms, key_verdicts(terms))
-
-
-def _redact(value: Any, terms: tuple[str, ...], sensitive: KeyVerdicts) -> Any:
-    if isinstance(value, dict):
-        return _redact_mapping(value, terms, sensitive)
-    if isinstance(value, list):
-        return _redact_list(value, terms, sensitive)
-    if isinstance(value, str):
-        return mask_text(value)
-    return value
-
-
-# Most of an event is strings and numbers inside mappings and lists: the loops below handle those in place
-# rather than with a call each, which was most of redaction's cost.
-
-
-def _redact_mapping(
-    mapping: dict[str, Any], terms: tuple[str, ...], sensitive: KeyVerdicts
-) -> dict[str, Any]:
-    result = {}
-    for key, item in mapping.items():
-        if item is None:
-            result[key] = item
-        elif sensitive[key]:
-            result[key] = FILTERED
-        elif isinstance(item, str):
-            if key == "query_string":
-                # Query strings and URLs carry key/value pairs inside one string.
-                result[key] = filter_query(item, terms)
-            elif key == "url":
-                result[key] = filter_url(item, terms)
-            else:
-                result[key] = mask_text(item)
-        elif isinstance(item, dict):
-            result[key] = _redact_mapping(item, terms, sensitive)
-        elif isinstance(item, list):
-            result[key] = _redact_list(item, terms, sensitive)
-        else:
-            result[key] = item
-    return result
-
-
-def _redact_list(items: list[Any], terms: tuple[str, ...], sensitive: KeyVerdicts) -> list[Any]:
-    result = []
-    for item in items:
-        if isinstance(item, str):
-            result.append(mask_text(item))
-        elif isinstance(item, dict | list):
-            result.append(_redact(item, terms, sensitive))
-        else:
-            result.append(item)
-    return result

@@ -160,3 +160,19 @@ def test_the_python_sdk_redacts_by_the_same_rules():
     assert sdk.DENYLIST == server.DENYLIST
     assert sdk.SECRET_PATTERNS == server.SECRET_PATTERNS
     assert sdk.CARD_CANDIDATE == server.CARD_CANDIDATE
+
+
+@pytest.mark.django_db
+def test_a_projects_extra_key_that_names_a_protocol_field_filters_only_free_form_data(post_event, project):
+    # Keys are filtered in free-form data (request, tags, extra, frame vars…), never the protocol's own
+    # structure: an event stays an event, its exception and frames readable.
+    project.redact_keys = "exception\nstacktrace\nframes\nvalues"
+    project.save()
+    event = python_event(extra={"frames": "in the extra", "order": 7})
+
+    assert post_event(event).status_code == 202
+
+    stored = Event.objects.get()
+    assert stored.data["extra"] == {"frames": FILTERED, "order": 7}
+    assert last_exception(stored.data)["stacktrace"]["frames"] == last_exception(event)["stacktrace"]["frames"]
+    assert stored.exception_type == last_exception(event)["type"]
