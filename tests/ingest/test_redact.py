@@ -173,6 +173,7 @@ def test_a_projects_extra_key_that_names_a_protocol_field_filters_only_free_form
     assert post_event(event).status_code == 202
 
     stored = Event.objects.get()
+    sent = last_exception(event)
     assert stored.data["extra"] == {"frames": FILTERED, "order": 7}
-    assert last_exception(stored.data)["stacktrace"]["frames"] == last_exception(event)["stacktrace"]["frames"]
-    assert stored.exception_type == last_exception(event)["type"]
+    assert last_exception(stored.data)["stacktrace"]["frames"] == sent["stacktrace"]["frames"]
+    assert stored.exception_type == sent["type"]
