@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from ingest.auth import forget_all_keys
 from tests.factories import ProjectKeyFactory
 
 EVENTS_URL = "/api/v1/events/"
@@ -73,8 +74,10 @@ def last_exception(event: dict[str, Any]) -> dict[str, Any]:
 def fresh_cache():
     # Key lookups and rate-limit windows live in the cache; tests must not see each other's.
     cache.clear()
+    forget_all_keys()
     yield
     cache.clear()
+    forget_all_keys()
 
 
 @pytest.fixture

@@ -7,11 +7,13 @@ import uuid
 import zlib
 
 import pytest
+from django.core.cache import cache
 from django.db import connection
 from django.test import override_settings
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 
+from ingest.auth import lookup_key
 from ingest.models import ErrorGroup, Event
 from pipeline.models import FixRun
 from tests.factories import ProjectFactory, ProjectKeyFactory
@@ -103,6 +105,27 @@ def test_an_inactive_key_is_refused_with_401_even_after_it_was_cached(post_event
     assert response.status_code == 401
     assert "inactive" in response.json()["detail"]
     assert Event.objects.count() == 1
+
+
+def test_a_key_is_kept_by_the_process_that_looked_it_up_for_a_few_seconds(
+    post_event, key, django_assert_num_queries
+):
+    post_event()
+    cache.clear()  # another process's change would reach this one through the shared cache, later
+
+    with django_assert_num_queries(0):
+        assert lookup_key(key.public_key).project_id == key.project_id
+
+
+@override_settings(BUGSTACK_KEY_CACHE_SECONDS=0)
+def test_a_key_is_not_kept_in_the_process_longer_than_the_cache_keeps_it(
+    post_event, key, django_assert_num_queries
+):
+    post_event()
+    cache.clear()
+
+    with django_assert_num_queries(1):
+        assert lookup_key(key.public_key).project_id == key.project_id
 
 
 @pytest.mark.parametrize(
