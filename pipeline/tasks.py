@@ -15,6 +15,7 @@ import time
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -108,18 +109,20 @@ def execute(run_id: int, state: str) -> str | None:
     if outcome.state is None:
         release(run, outcome.hold_seconds)
         return None
-    if not advance(run_id, state, outcome.state, outcome.detail, **outcome.fields):
-        return None
-    entered(run_id, outcome.state)
+    with transaction.atomic():
+        if not advance(run_id, state, outcome.state, outcome.detail, **outcome.fields):
+            return None
+        enter(run_id, outcome.state)
+    if outcome.state in TASKS and outcome.state not in NOT_QUEUED_ON_ENTRY:
+        enqueue(run_id, outcome.state)  # after the commit: the next worker must find the run moved
     return outcome.state
 
 
-def entered(run_id: int, state: str) -> None:
-    """After a move: run the new state's entry hook, and queue its stage unless the poll will."""
+def enter(run_id: int, state: str) -> None:
+    """The new state's entry hook, in the move's transaction: whoever sees a run merged sees its group
+    fixed, and a worker stopping between the two cannot leave one without the other."""
     if hook := stages.ON_ENTER.get(state):
         hook(FixRun.objects.get(pk=run_id))
-    if state in TASKS and state not in NOT_QUEUED_ON_ENTRY:
-        enqueue(run_id, state)
 
 
 def claim(run_id: int, state: str) -> FixRun | None:
