@@ -255,35 +255,37 @@ class Scrubber:
             return self.items(value, depth) if depth < MAX_DEPTH else TRUNCATED
         return value
 
-    # Free-form data is mostly strings and numbers: the loops below handle those in place rather than with
-    # a call each.
-
     def mapping(self, mapping: dict[Any, Any], depth: int) -> dict[str, Any]:
-        sensitive = self.sensitive
         result = {}
         for count, (key, item) in enumerate(mapping.items()):
             if count == MAX_ITEMS:
                 result[TRUNCATED] = f"{len(mapping) - MAX_ITEMS} more keys"
                 break
             key = cap(str(key), MAX_KEY)
-            if item is None:
-                pass
-            elif sensitive[key]:
-                item = FILTERED
-            elif isinstance(item, str):
-                if len(item) > MAX_STRING:
-                    item = cap(item, MAX_STRING)
-                # Query strings and URLs carry key/value pairs inside one string.
-                if key == "query_string":
-                    item = filter_query(item, self.terms)
-                elif key == "url":
-                    item = filter_url(item, self.terms)
-                else:
-                    item = mask_text(item)
-            elif isinstance(item, dict | list):
-                item = self.value(item, depth + 1)
-            result[key] = item
+            result[key] = self.entry(key, item, depth)
         return result
+
+    def entry(self, key: str, item: Any, depth: int) -> Any:
+        """The value under ``key`` (already capped) in a mapping at ``depth``."""
+        if item is None:
+            return item
+        if self.sensitive[key]:
+            return FILTERED
+        if isinstance(item, str):
+            if len(item) > MAX_STRING:
+                item = cap(item, MAX_STRING)
+            # Query strings and URLs carry key/value pairs inside one string.
+            if key == "query_string":
+                return filter_query(item, self.terms)
+            if key == "url":
+                return filter_url(item, self.terms)
+            return mask_text(item)
+        if isinstance(item, dict | list):
+            return self.value(item, depth + 1)
+        return item
+
+    # Lists in free-form data are mostly strings and numbers: the loop below handles those in place rather
+    # than with a call each.
 
     def items(self, items: list[Any], depth: int) -> list[Any]:
         result = []
@@ -305,7 +307,7 @@ def bounded_extra(extra: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
     dropped = 0
     for key, value in extra.items():
         name = cap(key, MAX_KEY)
-        item = FILTERED if value is not None and scrub.sensitive[name] else scrub.value(value, depth=1)
+        item = scrub.entry(name, value, depth=0)  # as a field of a mapping at the top
         size = len(json.dumps(item, ensure_ascii=False, default=str)) + len(key)
         if size > budget:
             dropped += 1

@@ -177,3 +177,17 @@ def test_a_projects_extra_key_that_names_a_protocol_field_filters_only_free_form
     assert stored.data["extra"] == {"frames": FILTERED, "order": 7}
     assert last_exception(stored.data)["stacktrace"]["frames"] == sent["stacktrace"]["frames"]
     assert stored.exception_type == sent["type"]
+
+
+@pytest.mark.django_db
+def test_urls_and_query_strings_among_the_extra_fields_have_their_parameters_filtered(post_event):
+    token = GITHUB_TOKEN[:12]  # too short for a pattern: only the parameter's name gives it away
+    url = f"https://shop.example.com/cb?access_token={token}"
+    event = python_event(extra={"url": url, "query_string": "session=abc&page=2"})
+
+    assert post_event(event).status_code == 202
+
+    assert Event.objects.get().data["extra"] == {
+        "url": "https://shop.example.com/cb?access_token=[Filtered]",
+        "query_string": "session=[Filtered]&page=2",
+    }
