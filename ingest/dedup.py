@@ -327,13 +327,12 @@ def latest_run_sql(expression: str) -> str:
     """``expression`` over the group's latest run, as a subquery on the group table of the enclosing
     statement (one probe of the run table's (group, -created_at) index).
 
-    ``expression`` is SQL over the run table's columns (``run_column``), with parameters at most; the table
-    and columns are the reverse relation's own: only model names go into it.
+    ``expression`` is SQL over the run table's columns (``run_column``), with parameters at most; only the
+    models' table and column names go into it.
     """
     qn = connection.ops.quote_name
-    runs = ErrorGroup._meta.get_field("runs").related_model._meta
     return (
-        f"(SELECT {expression} FROM {qn(runs.db_table)} "  # noqa: S608
+        f"(SELECT {expression} FROM {qn(FixRun._meta.db_table)} "  # noqa: S608
         f"WHERE {run_column('group')} = {qn(ErrorGroup._meta.db_table)}.{qn('id')} "
         f"ORDER BY {run_column('created_at')} DESC LIMIT 1)"
     )
@@ -341,8 +340,7 @@ def latest_run_sql(expression: str) -> str:
 
 def run_column(field_name: str) -> str:
     """A column of the run table, quoted."""
-    runs = ErrorGroup._meta.get_field("runs").related_model._meta
-    return connection.ops.quote_name(runs.get_field(field_name).column)
+    return connection.ops.quote_name(FixRun._meta.get_field(field_name).column)
 
 
 @functools.cache
