@@ -113,8 +113,10 @@ def execute(run_id: int, state: str) -> str | None:
         if not advance(run_id, state, outcome.state, outcome.detail, **outcome.fields):
             return None
         enter(run_id, outcome.state)
-    if outcome.state in TASKS and outcome.state not in NOT_QUEUED_ON_ENTRY:
-        enqueue(run_id, outcome.state)  # after the commit: the next worker must find the run moved
+        if outcome.state in TASKS and outcome.state not in NOT_QUEUED_ON_ENTRY:
+            # Queued once the move is committed, as start_run queues the first stage: the next worker
+            # must find the run moved.
+            transaction.on_commit(lambda: enqueue(run_id, outcome.state))
     return outcome.state
 
 
