@@ -1,0 +1,79 @@
+"""Source code as syntax trees: which language a path holds, and its parse (DESIGN.md, "Fix safety").
+
+Python is read with ``ast`` by its callers; JavaScript, TypeScript, Ruby and Go with tree-sitter, whose
+grammars come as wheels (no compiler, no download). The patch policy's checks walk these trees instead of
+matching text, so a comment or a string that merely looks like a call is never mistaken for one.
+"""
+
+from __future__ import annotations
+
+import difflib
+from functools import lru_cache
+from pathlib import PurePosixPath
+
+import tree_sitter
+import tree_sitter_go
+import tree_sitter_javascript
+import tree_sitter_ruby
+import tree_sitter_typescript
+
+PYTHON = "python"
+JAVASCRIPT = "javascript"
+TYPESCRIPT = "typescript"
+TSX = "tsx"
+RUBY = "ruby"
+GO = "go"
+
+SUFFIXES = {
+    ".py": PYTHON,
+    ".js": JAVASCRIPT,
+    ".cjs": JAVASCRIPT,
+    ".mjs": JAVASCRIPT,
+    ".jsx": JAVASCRIPT,
+    ".ts": TYPESCRIPT,
+    ".cts": TYPESCRIPT,
+    ".mts": TYPESCRIPT,
+    ".tsx": TSX,
+    ".rb": RUBY,
+    ".rake": RUBY,
+    ".go": GO,
+}
+
+GRAMMARS = {
+    JAVASCRIPT: tree_sitter_javascript.language,
+    TYPESCRIPT: tree_sitter_typescript.language_typescript,
+    TSX: tree_sitter_typescript.language_tsx,
+    RUBY: tree_sitter_ruby.language,
+    GO: tree_sitter_go.language,
+}
+
+
+def language_of(path: str) -> str | None:
+    """The language a repository path holds, by its suffix; None for anything else."""
+    return SUFFIXES.get(PurePosixPath(path).suffix.lower())
+
+
+@lru_cache(maxsize=None)
+def grammar(language: str) -> tree_sitter.Language:
+    return tree_sitter.Language(GRAMMARS[language]())
+
+
+def parse(language: str, text: str) -> tree_sitter.Tree:
+    """The tree-sitter parse of ``text``; ``tree.root_node.has_error`` says whether it parsed cleanly."""
+    # A parser is cheap and not safe to share between threads, so each call gets its own.
+    return tree_sitter.Parser(grammar(language)).parse(text.encode("utf-8", "surrogatepass"))
+
+
+def node_text(node: tree_sitter.Node) -> str:
+    return (node.text or b"").decode("utf-8", "replace")
+
+
+def added_lines(old: str, new: str) -> set[int]:
+    """The 1-based numbers of the lines of ``new`` that the change from ``old`` added or rewrote."""
+    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
+    return {
+        number + 1
+        for tag, _, _, start, end in matcher.get_opcodes()
+        if tag in ("replace", "insert")
+        for number in range(start, end)
+    }
