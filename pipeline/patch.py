@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 
 from integrations.providers import Edit, NewFile
+from pipeline.paths import UnsafePath, normalise_path
 
 
 class PatchError(ValueError):
@@ -20,25 +21,37 @@ class PatchError(ValueError):
 
 
 def apply_edits(files: Mapping[str, str], edits: Iterable[Edit]) -> dict[str, str]:
-    """The context files with every edit applied in order; raises ``PatchError`` naming a bad block."""
+    """The context files with every edit applied in order; raises ``PatchError`` naming a bad block.
+
+    Each edit's path is normalised first, so ``./shop/cart.py`` and ``shop/cart.py`` edit one file.
+    """
     result = dict(files)
     for number, edit in enumerate(edits, 1):
-        if edit.path not in result:
-            raise PatchError(f"edit {number} ({edit.path}): the file is not among the context files")
+        path = normalised(edit.path, f"edit {number}")
+        if path not in result:
+            raise PatchError(f"edit {number} ({path}): the file is not among the context files")
         if not edit.search.strip():
-            raise PatchError(f"edit {number} ({edit.path}): the search block is empty")
-        result[edit.path] = replace_once(result[edit.path], edit, number)
+            raise PatchError(f"edit {number} ({path}): the search block is empty")
+        result[path] = replace_once(result[path], edit, number)
     return result
 
 
 def add_new_files(files: Mapping[str, str], new_files: Iterable[NewFile]) -> dict[str, str]:
-    """``files`` plus each new file; a new file may not overwrite an existing one."""
+    """``files`` plus each new file at its normalised path; a new file may not overwrite an existing one."""
     result = dict(files)
     for new in new_files:
-        if new.path in result:
-            raise PatchError(f"new file {new.path}: a file with that path already exists")
-        result[new.path] = new.content if new.content.endswith("\n") else new.content + "\n"
+        path = normalised(new.path, "new file")
+        if path in result:
+            raise PatchError(f"new file {path}: a file with that path already exists")
+        result[path] = new.content if new.content.endswith("\n") else new.content + "\n"
     return result
+
+
+def normalised(path: str, what: str) -> str:
+    try:
+        return normalise_path(path)
+    except UnsafePath as error:
+        raise PatchError(f"{what}: {error}") from error
 
 
 def replace_once(text: str, edit: Edit, number: int) -> str:
@@ -118,17 +131,19 @@ def changed_paths(before: Mapping[str, str], after: Mapping[str, str]) -> list[s
 
 def unified_diff(before: Mapping[str, str], after: Mapping[str, str]) -> str:
     """A git-style unified diff of every changed file (``/dev/null`` for created or deleted ones)."""
-    chunks = []
-    for path in changed_paths(before, after):
-        old, new = before.get(path), after.get(path)
-        chunks.extend(
-            difflib.unified_diff(
-                (old or "").splitlines(keepends=True),
-                (new or "").splitlines(keepends=True),
-                fromfile=f"a/{path}" if old is not None else "/dev/null",
-                tofile=f"b/{path}" if new is not None else "/dev/null",
-            )
-        )
+    return "".join(
+        file_diff(path, before.get(path), after.get(path)) for path in changed_paths(before, after)
+    )
+
+
+def file_diff(path: str, old: str | None, new: str | None) -> str:
+    """The unified diff of one file; ``None`` on either side means the file is absent there."""
+    chunks = difflib.unified_diff(
+        (old or "").splitlines(keepends=True),
+        (new or "").splitlines(keepends=True),
+        fromfile=f"a/{path}" if old is not None else "/dev/null",
+        tofile=f"b/{path}" if new is not None else "/dev/null",
+    )
     return "".join(
         line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in chunks
     )
@@ -137,15 +152,18 @@ def unified_diff(before: Mapping[str, str], after: Mapping[str, str]) -> str:
 HUNK = re.compile(r"^@@ -\d+(?:,(\d+))? \+\d+(?:,(\d+))? @@")
 
 
-def changed_line_count(diff: str) -> int:
-    """Lines added plus lines removed in a unified diff (read by hunk, so content like ``--x`` counts)."""
-    count, old_left, new_left = 0, 0, 0
+def changed_lines(diff: str) -> Iterator[str]:
+    """Every added (``+``) or removed (``-``) line of a unified diff, read by hunk so that content like
+    ``--x`` is never mistaken for a header."""
+    old_left, new_left = 0, 0
     for line in diff.splitlines():
         if old_left or new_left:
             if line.startswith("-"):
-                old_left, count = old_left - 1, count + 1
+                old_left -= 1
+                yield line
             elif line.startswith("+"):
-                new_left, count = new_left - 1, count + 1
+                new_left -= 1
+                yield line
             elif line.startswith(" "):
                 old_left, new_left = old_left - 1, new_left - 1
             continue
@@ -153,4 +171,14 @@ def changed_line_count(diff: str) -> int:
         if header:
             old_left = int(header.group(1) or 1)
             new_left = int(header.group(2) or 1)
-    return count
+
+
+def changed_line_count(diff: str) -> int:
+    """Lines added plus lines removed in a unified diff."""
+    return sum(1 for _ in changed_lines(diff))
+
+
+def added_bytes(diff: str) -> int:
+    """Bytes of the lines a unified diff adds, a changed line whole, each with its line break."""
+    # The ``+`` stands in for the line break that splitting took off: one byte each way.
+    return sum(len(line.encode()) for line in changed_lines(diff) if line.startswith("+"))

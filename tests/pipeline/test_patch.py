@@ -3,7 +3,14 @@
 import pytest
 
 from integrations.providers import Edit, NewFile
-from pipeline.patch import PatchError, add_new_files, apply_edits, changed_line_count, unified_diff
+from pipeline.patch import (
+    PatchError,
+    add_new_files,
+    added_bytes,
+    apply_edits,
+    changed_line_count,
+    unified_diff,
+)
 
 CATALOG = """\
 def average_rating(product):
@@ -114,3 +121,47 @@ def test_changed_lines_counts_content_that_looks_like_a_header():
     diff = unified_diff({"a.sql": "-- old\nselect 1;\n"}, {"a.sql": "-- new\nselect 1;\n"})
 
     assert changed_line_count(diff) == 2
+
+
+def test_added_bytes_count_each_added_or_changed_line_whole_with_its_line_break():
+    diff = unified_diff({"a.py": "x = 1\ny = 2\n"}, {"a.py": "x = 1\ny = 3\nz = 'é'\n"})
+
+    assert added_bytes(diff) == len("y = 3\n") + len("z = 'é'\n".encode())
+
+
+def test_paths_are_normalised_where_the_proposal_is_applied():
+    edit = Edit(
+        "./shop//catalog.py",
+        "    return sum(ratings) / len(ratings)\n",
+        "    if not ratings:\n        return 0\n    return sum(ratings) / len(ratings)\n",
+    )
+
+    edited = apply_edits({"shop/catalog.py": CATALOG}, [edit])
+    added = add_new_files(edited, [NewFile("./tests/./test_catalog.py", "def test_x(): pass\n")])
+
+    assert added == {"shop/catalog.py": GUARDED, "tests/test_catalog.py": "def test_x(): pass\n"}
+    with pytest.raises(
+        PatchError, match="new file tests/test_catalog.py: a file with that path already exists"
+    ):
+        add_new_files(added, [NewFile("tests//test_catalog.py", "")])
+
+
+@pytest.mark.parametrize(
+    ("apply", "message"),
+    [
+        (
+            lambda: apply_edits({"shop/catalog.py": CATALOG}, [Edit("shop/../../etc/passwd", "a", "b")]),
+            "edit 1: the path 'shop/../../etc/passwd' leaves the repository through `..`",
+        ),
+        (
+            lambda: add_new_files({}, [NewFile("/tmp/tests/test_x.py", "")]),
+            "new file: the path '/tmp/tests/test_x.py' is absolute, so it leaves the repository",
+        ),
+    ],
+    ids=["edit", "new-file"],
+)
+def test_a_path_outside_the_repository_is_an_error_naming_it(apply, message):
+    with pytest.raises(PatchError) as caught:
+        apply()
+
+    assert str(caught.value) == message
