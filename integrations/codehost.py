@@ -62,6 +62,10 @@ class CodeHost(abc.ABC):
         """Every file path in the repository at ``sha`` (one listing, never a clone)."""
 
     @abc.abstractmethod
+    def symlinks(self, sha: str) -> dict[str, str]:
+        """Every symlink (git mode 120000) in the repository at ``sha``: its path → its target as stored."""
+
+    @abc.abstractmethod
     def read(self, path: str, sha: str) -> str:
         """The text of ``path`` at ``sha``; raises ``FileNotFound`` if absent, ``BinaryFile`` if not text."""
 

@@ -22,6 +22,7 @@ READ = "contents:read"
 WRITE = "contents:write"
 PULLS = "pull_requests:write"
 CHECKS = "checks:read and statuses:read"
+SYMLINK = "120000"  # git's file mode for a symbolic link
 
 
 class GitHubHost(CodeHost):
@@ -35,6 +36,7 @@ class GitHubHost(CodeHost):
         self.client = make_client(token, config or ClientConfig.from_settings())
         self.repo = self.client.get_repo(repository)
         self.owner = repository.split("/")[0]
+        self.listings: dict[str, list[tuple[str, str, str]]] = {}  # commit sha → its files (immutable)
 
     def call(self, action: str, needs: str = READ):
         return translated(self.repository, action, needs)
@@ -55,22 +57,43 @@ class GitHubHost(CodeHost):
                 raise
 
     def tree(self, sha: str) -> list[str]:
-        # https://docs.github.com/en/rest/git/trees#get-a-tree
-        with self.call(f"list the files at {sha[:12]}"):
-            listing = self.repo.get_git_tree(sha, recursive=True)
-            if listing.raw_data.get("truncated"):
-                return self.walk_tree(listing.sha)
-            return sorted(item.path for item in listing.tree if item.type == "blob")
+        return sorted(path for path, _, _ in self.entries(sha))
 
-    def walk_tree(self, tree_sha: str, prefix: str = "") -> list[str]:
+    def symlinks(self, sha: str) -> dict[str, str]:
+        # A symlink is a blob of mode 120000 whose content is its target:
+        # https://docs.github.com/en/rest/git/blobs#get-a-blob
+        links = {}
+        for path, mode, blob in self.entries(sha):
+            if mode == SYMLINK:
+                with self.call(f"read the symlink {path} at {sha[:12]}"):
+                    target = base64.b64decode(self.repo.get_git_blob(blob).content)
+                links[path] = target.decode(errors="replace")
+        return links
+
+    def entries(self, sha: str) -> list[tuple[str, str, str]]:
+        """(path, mode, blob sha) of every file at ``sha``; listed once, as both ``tree`` and ``symlinks``
+        need it."""
+        if sha not in self.listings:
+            # https://docs.github.com/en/rest/git/trees#get-a-tree
+            with self.call(f"list the files at {sha[:12]}"):
+                listing = self.repo.get_git_tree(sha, recursive=True)
+                if listing.raw_data.get("truncated"):
+                    self.listings[sha] = self.walk_tree(listing.sha)
+                else:
+                    self.listings[sha] = [
+                        (item.path, item.mode, item.sha) for item in listing.tree if item.type == "blob"
+                    ]
+        return self.listings[sha]
+
+    def walk_tree(self, tree_sha: str, prefix: str = "") -> list[tuple[str, str, str]]:
         """List a tree too big for one recursive answer, one directory per call."""
-        paths = []
+        entries = []
         for item in self.repo.get_git_tree(tree_sha).tree:
             if item.type == "tree":
-                paths += self.walk_tree(item.sha, f"{prefix}{item.path}/")
+                entries += self.walk_tree(item.sha, f"{prefix}{item.path}/")
             elif item.type == "blob":
-                paths.append(f"{prefix}{item.path}")
-        return sorted(paths)
+                entries.append((f"{prefix}{item.path}", item.mode, item.sha))
+        return entries
 
     def read(self, path: str, sha: str) -> str:
         # https://docs.github.com/en/rest/repos/contents#get-repository-content

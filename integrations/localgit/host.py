@@ -23,6 +23,8 @@ from integrations.localgit.ci import claim, record, result_of, run_tests
 from integrations.localgit.git import ZERO, Git, GitFailed
 from integrations.models import LocalCheckRun, LocalPullRequest
 
+SYMLINK = "120000"  # git's file mode for a symbolic link
+
 
 class LocalGitHost(CodeHost):
     def __init__(
@@ -64,11 +66,30 @@ class LocalGitHost(CodeHost):
             raise PermanentError(f"Branch {branch!r} does not exist in {self.git.path}.") from error
 
     def tree(self, sha: str) -> list[str]:
+        return sorted(path for path, _, _ in self.files(sha))
+
+    def symlinks(self, sha: str) -> dict[str, str]:
+        links = [(path, blob) for path, mode, blob in self.files(sha) if mode == SYMLINK]
+        if not links:
+            return {}
+        with self.failures(f"read the symlinks at {sha[:12]}"):
+            targets = self.git.run_bytes(
+                "cat-file", "--batch", stdin="".join(f"{blob}\n" for _, blob in links).encode()
+            )
+        return dict(zip([path for path, _ in links], batch_contents(targets), strict=True))
+
+    def files(self, sha: str) -> list[tuple[str, str, str]]:
+        """(path, mode, blob sha) of every file at ``sha``."""
         commit = self.git.commit_sha(sha)
         with self.failures(f"list the files at {sha[:12]}"):
             listing = self.git.run_bytes("ls-tree", "-r", "-z", "--full-tree", commit)
-        entries = [line.decode(errors="replace") for line in listing.split(b"\0") if line]
-        return sorted(entry.split("\t", 1)[1] for entry in entries if entry.split(" ", 2)[1] == "blob")
+        files = []
+        for line in listing.split(b"\0"):
+            meta, _, path = line.decode(errors="replace").partition("\t")
+            mode, kind, blob = (meta.split(" ") + ["", "", ""])[:3]
+            if kind == "blob":
+                files.append((path, mode, blob))
+        return files
 
     def entry(self, commit: str, path: str) -> tuple[str, str] | None:
         """(mode, blob sha) of ``path`` at ``commit``, or None if there is no such file."""
@@ -286,6 +307,18 @@ class LocalGitHost(CodeHost):
     def run_tests(self, commit: str, command: str) -> CIResult:
         with self.failures(f"prepare a worktree at {commit[:12]}"):
             return run_tests(self.git, commit, command, self.ci_timeout)
+
+
+def batch_contents(output: bytes) -> list[str]:
+    """The objects' contents from ``git cat-file --batch``: a ``<sha> <type> <size>`` line, the bytes, a
+    newline, for each."""
+    contents, at = [], 0
+    while at < len(output):
+        header_end = output.index(b"\n", at)
+        size = int(output[at:header_end].split(b" ")[2])
+        contents.append(output[header_end + 1 : header_end + 1 + size].decode(errors="replace"))
+        at = header_end + 1 + size + 1
+    return contents
 
 
 def check_path(path: str) -> None:

@@ -25,6 +25,8 @@ import argparse
 import base64
 import hashlib
 import json
+import os
+import posixpath
 import re
 import threading
 import time
@@ -72,7 +74,7 @@ def unprocessable(message: str) -> ApiError:
 @dataclass(frozen=True)
 class TreeEntry:
     name: str
-    mode: str  # "100644", "100755" or "40000"
+    mode: str  # "100644", "100755", "120000" (a symlink: the blob is its target) or "40000"
     sha: str
 
     @property
@@ -353,7 +355,12 @@ class FakeGitHub(FakeServer):
             root = Path(path)
             for file in sorted(root.rglob("*")):
                 relative = file.relative_to(root)
-                if file.is_file() and not file.is_symlink() and ".git" not in relative.parts:
+                if ".git" in relative.parts:
+                    continue
+                if file.is_symlink():  # as git stores one: mode 120000, the target as the blob
+                    contents[relative.as_posix()] = os.readlink(file).encode()
+                    modes[relative.as_posix()] = "120000"
+                elif file.is_file():
                     contents[relative.as_posix()] = file.read_bytes()
                     modes[relative.as_posix()] = "100755" if file.stat().st_mode & 0o111 else "100644"
         contents.update({p: text.encode() for p, text in (files or {}).items()})
@@ -833,6 +840,8 @@ def get_contents(fake: FakeGitHub, repo: Repo, path: str, *, query: dict, body: 
         raise not_found() from None
     files = repo.files_at(sha)
     path = path.strip("/")
+    if path in files and files[path][0] == "120000":
+        return 200, symlink_contents(fake, repo, sha, path, files), {}
     if path in files:
         mode, blob = files[path]
         data = repo.objects.blobs[blob]
@@ -870,6 +879,28 @@ def get_contents(fake: FakeGitHub, repo: Repo, path: str, *, query: dict, body: 
         ],
         {},
     )
+
+
+def symlink_contents(fake: FakeGitHub, repo: Repo, sha: str, path: str, files: dict) -> dict:
+    """GitHub answers for a symlink with the file it points to when that is a file in the repository, and
+    otherwise with the link itself."""
+    target = repo.objects.blobs[files[path][1]].decode()
+    landed = posixpath.normpath(posixpath.join(posixpath.dirname(path), target))
+    if landed in files and files[landed][0] != "120000":
+        _, answer, _ = get_contents(fake, repo, landed, query={"ref": sha}, body=None)
+        return answer
+    return {
+        "type": "symlink",
+        "target": target,
+        "size": len(target),
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": files[path][1],
+        "url": fake.url(repo, f"/contents/{path}?ref={sha}"),
+        "git_url": fake.url(repo, f"/git/blobs/{files[path][1]}"),
+        "html_url": fake.html(repo, f"/blob/{sha}/{path}"),
+        "download_url": None,
+    }
 
 
 def list_pulls(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:

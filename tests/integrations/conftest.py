@@ -63,6 +63,8 @@ def seed_dir(tmp_path) -> Path:
     (root / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR")
     (root / "run.sh").write_text("#!/bin/sh\npython3 check.py\n")
     (root / "run.sh").chmod(0o755)
+    (root / "tests").mkdir()
+    (root / "tests" / "link").symlink_to("../.github")  # a symlink that leads where a fix may not write
     git(tmp_path, "init", "-q", "-b", "main", str(root))
     git(root, "add", "-A")
     commit_as_person(root, "Initial commit")

@@ -23,7 +23,12 @@ def open_fix(harness):
 def test_tree_lists_every_file_at_a_commit(harness):
     host = harness.host
     paths = host.tree(host.head("main"))
-    assert set(SEED) | {"logo.png", "run.sh"} == set(paths)
+    assert set(SEED) | {"logo.png", "run.sh", "tests/link"} == set(paths)
+
+
+def test_symlinks_are_told_with_their_targets(harness):
+    host = harness.host
+    assert host.symlinks(host.head("main")) == {"tests/link": "../.github"}
 
 
 def test_read_returns_text_as_of_the_given_commit(harness):
