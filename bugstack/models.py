@@ -28,6 +28,13 @@ DEFAULT_PROTECTED_PATHS = "\n".join(
     ]
 )
 
+# Bytes a fix may add or change, per file and in all. A guard with its regression test is a few hundred bytes
+# to a few KB, and even the whole 60-line budget at 250 bytes a line is 15 KB: 16 KiB per file and 32 KiB per
+# patch let a real fix and its test through with room to spare, and stop what a line count cannot see — a
+# minified bundle, an embedded blob, a 500 KB single line.
+DEFAULT_MAX_FILE_BYTES = 16 * 1024
+DEFAULT_MAX_PATCH_BYTES = 32 * 1024
+
 repository_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "Enter the repository as owner/name, e.g. acme/shop."
 )
@@ -149,6 +156,12 @@ class Project(models.Model):
     max_ci_retries = models.PositiveSmallIntegerField(default=2, validators=[MaxValueValidator(10)])
     max_open_prs = models.PositiveSmallIntegerField(default=5)
     max_changed_lines = models.PositiveIntegerField(default=60)
+    max_file_bytes = models.PositiveIntegerField(
+        default=DEFAULT_MAX_FILE_BYTES, help_text="Bytes a fix may add or change in one file."
+    )
+    max_patch_bytes = models.PositiveIntegerField(
+        default=DEFAULT_MAX_PATCH_BYTES, help_text="Bytes a fix may add or change in all its files together."
+    )
     context_max_files = models.PositiveSmallIntegerField(default=12)
     context_max_bytes = models.PositiveIntegerField(default=200_000)
     protected_paths = models.TextField(

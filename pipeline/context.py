@@ -22,6 +22,8 @@ from types import MappingProxyType
 from typing import Any
 
 from integrations.codehost import BinaryFile, CodeHost, FileNotFound
+from pipeline.paths import folded
+from pipeline.policy import is_test_file
 from pipeline.triage import is_app_frame, token
 
 DEFAULT_MAX_FILES = 12
@@ -45,10 +47,15 @@ class Context:
     skipped: tuple[Skipped, ...]  # what was wanted but left out, and why
     frame_paths: Mapping[int, str]  # index of a frame of the primary exception → repository path
     test_paths: tuple[str, ...] = ()  # the repository's test files, those next to the context first
+    # For the patch policy. A new file passes only under a test's name, so the existing files it could
+    # overwrite are the test-named ones (compared case-folded): keeping every one of those, rather than the
+    # whole listing (megabytes for a large repository, on every run), is all the check needs.
+    repository_tests: tuple[str, ...] = ()
+    symlinks: Mapping[str, str] = field(default_factory=dict)  # each symlink → its target as git stores it
 
     def __post_init__(self) -> None:
         # Frozen all the way down: the stages after this one read the context, none may change it.
-        for name in ("files", "reasons", "frame_paths"):
+        for name in ("files", "reasons", "frame_paths", "symlinks"):
             object.__setattr__(self, name, MappingProxyType(dict(getattr(self, name))))
 
     @property
@@ -67,6 +74,8 @@ class Context:
             "skipped": [{"path": item.path, "reason": item.reason} for item in self.skipped],
             "frame_paths": {str(index): path for index, path in self.frame_paths.items()},
             "test_paths": list(self.test_paths),
+            "repository_tests": list(self.repository_tests),
+            "symlinks": dict(self.symlinks),
         }
 
 
@@ -349,6 +358,8 @@ class ContextBuilder:
             skipped=tuple(self.budget.skipped),
             frame_paths=frame_paths,
             test_paths=self.test_paths(),
+            repository_tests=tuple(path for path in sorted(self.index.paths) if is_test_file(folded(path))),
+            symlinks=self.host.symlinks(self.sha),
         )
 
     def map_frames(self, frames: list) -> dict[int, str]:

@@ -61,7 +61,14 @@ def evaluate(proposals: tuple[Proposal, ...], request: FixRequest, policy: Patch
     except PatchError as error:
         return FixOutcome(proposals, before, {}, "", (str(error),), (), 0.0, False)
     report = review_patch(
-        before, after, allowed_paths=set(before), policy=policy, test_paths=request.test_paths
+        before,
+        after,
+        allowed_paths=set(before),
+        policy=policy,
+        test_paths=request.test_paths,
+        repository_paths=request.repository_paths,
+        symlinks=request.symlinks,
+        error_type=request.exception_type,
     )
     changes = {path: after[path] for path in changed_paths(before, after) if path in after}
     return FixOutcome(

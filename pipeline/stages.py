@@ -138,9 +138,18 @@ def fix_request(run: FixRun, files: dict[str, str]) -> FixRequest:
         triage_reason=run.triage_reason,
         files=files,
         test_paths=tuple(run.context.get("test_paths", ())),
+        repository_paths=known_paths(run.context),
+        symlinks=dict(run.context.get("symlinks", {})),
         request=data.get("request"),
         previous=previous,
     )
+
+
+def known_paths(context: dict) -> tuple[str, ...] | None:
+    """The repository's test-named paths at the base commit (``Context.repository_tests``), all the policy
+    needs to keep a new test off an existing file; None for a context stored before they were kept."""
+    tests = context.get("repository_tests")
+    return None if tests is None else tuple(tests)
 
 
 def ci_output(failures: list[dict]) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,10 @@ class FixRequest:
     triage_reason: str
     files: Mapping[str, str]  # context files, repository path → text
     test_paths: tuple[str, ...] = ()  # existing test files in the repository, for a regression test
+    # For the policy, not the prompt: paths known to exist at the base commit (every test-named one at least;
+    # None when unknown), and each symlink's target as git stores it.
+    repository_paths: tuple[str, ...] | None = None
+    symlinks: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     request: Mapping | None = None  # request metadata of the event, untrusted
     previous: PreviousAttempt | None = None
     policy_feedback: tuple[str, ...] = ()  # why the last proposal was refused, when re-asking

@@ -290,6 +290,24 @@ def test_context_is_frozen_and_stores_as_json(open_repository):
         "bytes": len((REPOS / "django_shop/orders/services/pricing.py").read_bytes()),
     }
     assert stored["test_paths"] == ["orders/tests/test_pricing.py", "orders/tests/test_views.py"]
+    assert stored["repository_tests"] == ["orders/tests/test_pricing.py", "orders/tests/test_views.py"]
+    assert stored["symlinks"] == {}
+
+
+def test_every_test_named_file_is_kept_for_the_policy_not_only_those_the_prompt_shows(open_repository):
+    many = {f"orders/tests/test_case_{n:02d}.py": b"" for n in range(50)}
+    repo = open_repository("django_shop", {**many, "orders/tests/TEST_LEGACY.py": b""})
+
+    context = build_context(DJANGO_EVENT, repo.host, repo.sha)
+
+    assert len(context.test_paths) == 40  # the prompt's share
+    assert set(context.repository_tests) == {
+        *many,
+        "orders/tests/TEST_LEGACY.py",  # a new tests/test_legacy.py would be this file on macOS
+        "orders/tests/test_pricing.py",
+        "orders/tests/test_views.py",
+    }
+    assert "orders/views.py" not in context.repository_tests
 
 
 def test_event_without_a_stack_gives_an_empty_context(open_repository):

@@ -1,9 +1,20 @@
 """The patch policy decides what a fix may change, whatever the error message or the model asked for."""
 
+import json
+import subprocess
+
 import pytest
 
+from bugstack.models import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES
+from integrations.localgit import LocalGitHost
+from pipeline.context import build_context
+from pipeline.models import FixRun
 from pipeline.patch import unified_diff
 from pipeline.policy import PatchPolicy, check_patch, review_patch
+from pipeline.states import RunState
+from tests.fakes.anthropic import FakeAnthropic
+from tests.pipeline.test_end_to_end import CART, CART_TEST, CRASH_LINE, GUARD, zero_division_event
+from tests.pipeline.test_orchestration import advance_all, local_project, run_for
 
 CATALOG = """\
 def average_rating(product):
@@ -75,7 +86,7 @@ def test_a_new_workflow_file_is_refused_twice_over():
     findings = check({".github/workflows/exfiltrate.yml": "on: push\n"})
 
     assert any("protected path (matches '.github/**')" in finding for finding in findings)
-    assert any("new file outside the repository's test directories" in finding for finding in findings)
+    assert any("is a new file but not a test" in finding for finding in findings)
 
 
 def test_an_edit_to_a_file_outside_the_context_is_refused():
@@ -285,10 +296,11 @@ def test_a_patch_that_changes_nothing_is_refused():
 def test_policy_for_project_reads_its_settings(project):
     project.protected_paths = "config/**\n# comments are ignored\n"
     project.max_changed_lines = 10
+    project.max_file_bytes, project.max_patch_bytes = 2_000, 3_000
 
     policy = PatchPolicy.for_project(project)
 
-    assert policy.max_changed_lines == 10
+    assert (policy.max_changed_lines, policy.max_file_bytes, policy.max_patch_bytes) == (10, 2_000, 3_000)
     assert policy.protected_globs[0] == "config/**" and "requirements*.txt" in policy.protected_globs
     findings = check_patch(
         {"config/app.py": "a = 1\n"},
@@ -317,3 +329,223 @@ def test_staff_are_told_which_dependency_manifests_are_always_protected():
 
     help_text = Project._meta.get_field("protected_paths").help_text
     assert all(manifest in help_text for manifest in DEPENDENCY_MANIFESTS)
+
+
+# --- paths: one spelling, inside the repository, never through a link -------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "finding"),
+    [
+        ("tests/../.github/workflows/test_x.py", ".github/workflows/test_x.py is a protected path"),
+        ("./.github/workflows/test_x.py", ".github/workflows/test_x.py is a protected path"),
+        (".GitHub/Workflows/test_x.py", ".GitHub/Workflows/test_x.py is a protected path"),
+        (
+            "tests/../../../tmp/test_evil.py",
+            "the path 'tests/../../../tmp/test_evil.py' leaves the repository",
+        ),
+        ("/tmp/tests/test_evil.py", "the path '/tmp/tests/test_evil.py' is absolute"),
+    ],
+)
+def test_a_new_test_spelled_to_leave_tests_is_refused(path, finding):
+    findings = check({path: "def test_x():\n    pass\n"}, test_paths=["tests/test_catalog.py"])
+
+    assert any(finding in found for found in findings), findings
+
+
+def test_two_spellings_of_one_context_file_are_one_file():
+    report = review_patch(BEFORE, {**BEFORE, "./shop//catalog.py": FIXED}, allowed_paths=set(BEFORE))
+
+    assert report.allowed, report.findings
+    assert report.changed_files == ("shop/catalog.py",)
+    assert report.diff.startswith("--- a/shop/catalog.py\n+++ b/shop/catalog.py\n")
+
+
+def test_two_spellings_of_one_file_with_different_text_are_refused():
+    after = {**BEFORE, "shop/catalog.py": FIXED, "./shop/catalog.py": SWALLOWED}
+
+    findings = check_patch(BEFORE, after, allowed_paths=set(BEFORE))
+
+    assert "shop/catalog.py is written twice, under two spellings, with different text" in findings
+
+
+def test_an_existing_test_outside_the_context_may_not_be_overwritten():
+    # The context held the crashing module only; the repository's listing says the test already exists.
+    after = {**BEFORE, "tests/test_catalog.py": "def test_catalog():\n    assert True\n"}
+
+    known = check_patch(BEFORE, after, allowed_paths=set(BEFORE), repository_paths=["tests/test_catalog.py"])
+    listed = check_patch(BEFORE, after, allowed_paths=set(BEFORE), test_paths=["tests/test_catalog.py"])
+
+    message = (
+        "tests/test_catalog.py already exists in the repository and was not among the context files, "
+        "so the fix may not overwrite it"
+    )
+    assert known == [message] and listed == [message]
+
+
+def test_with_the_repository_unknown_a_new_test_is_judged_on_what_is_known():
+    after = {**BEFORE, "tests/test_catalog_empty.py": "def test_empty():\n    pass\n"}
+
+    assert check_patch(BEFORE, after, allowed_paths=set(BEFORE), repository_paths=None) == []
+
+
+def test_writing_through_a_symlink_is_refused_even_when_it_stays_inside():
+    after = {**BEFORE, "tests/shared/test_catalog_empty.py": "def test_empty():\n    pass\n"}
+
+    findings = check_patch(
+        BEFORE, after, allowed_paths=set(BEFORE), symlinks={"tests/shared": "../shop/testing"}
+    )
+
+    assert findings == [
+        "tests/shared/test_catalog_empty.py goes through the symlink tests/shared → ../shop/testing; a fix "
+        "writes plain files only, since the commit would change the link, not the file it leads to"
+    ]
+
+
+def test_a_loop_of_symlinks_is_refused_as_leading_nowhere_inside():
+    after = {**BEFORE, "tests/a/test_x.py": "def test_x():\n    pass\n"}
+
+    findings = check_patch(
+        BEFORE, after, allowed_paths=set(BEFORE), symlinks={"tests/a": "b", "tests/b": "a"}
+    )
+
+    assert findings == [
+        "tests/a/test_x.py goes through the symlink tests/a → b, which leads out of the repository"
+    ]
+
+
+# --- bytes ------------------------------------------------------------------------------------------
+
+
+def test_a_500_kb_single_line_is_refused_by_bytes_against_the_defaults():
+    line = "DATA = '" + "A" * 500_000 + "'\n"  # one line: the line budget alone would let it through
+    after = {**BEFORE, "tests/test_blob.py": line}
+
+    report = review_patch(BEFORE, after, allowed_paths=set(BEFORE), test_paths=["tests/test_catalog.py"])
+
+    assert report.findings == (
+        f"tests/test_blob.py adds at least {len(line)} bytes; the limit is {DEFAULT_MAX_FILE_BYTES} bytes "
+        "per file",
+        f"the patch adds at least {len(line)} bytes; the limit is {DEFAULT_MAX_PATCH_BYTES} bytes",
+    )
+    assert report.diff == "" and report.changed_lines == 0  # refused before it was diffed or parsed
+
+
+def test_the_default_byte_budget_lets_a_real_fix_and_its_test_through():
+    test = "def test_catalog_case_{n}():\n    assert average_rating(product_with([{n}])) == {n}\n\n\n"
+    suite = "from shop.catalog import average_rating\n\n\n" + "".join(test.format(n=n) for n in range(10))
+    after = {**BEFORE, "shop/catalog.py": FIXED, "tests/test_average_rating.py": suite}
+
+    assert (
+        check_patch(BEFORE, after, allowed_paths=set(BEFORE), policy=PatchPolicy(max_changed_lines=80)) == []
+    )
+
+
+def test_changed_bytes_count_even_when_the_file_does_not_grow():
+    before = {"shop/keys.py": "KEY = '" + "a" * 3_000 + "'\n"}
+    after = {"shop/keys.py": "KEY = '" + "b" * 3_000 + "'\n"}
+
+    findings = check_patch(before, after, allowed_paths=set(before), policy=PatchPolicy(max_file_bytes=2_048))
+
+    assert findings == ["shop/keys.py adds 3009 bytes; the limit is 2048 bytes per file"]
+
+
+# --- end to end: a real repository with a real symlink --------------------------------------------
+
+
+def git(path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-C", str(path), "-c", "user.name=Dev", "-c", "user.email=dev@example.com", *args],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture
+def linked_repository(tmp_path):
+    """A shop whose tests/link is a symlink to ../.github, committed as git stores one (mode 120000)."""
+    path = tmp_path / "shop"
+    for name, text in {
+        "shop/__init__.py": "",
+        "shop/cart.py": CART,
+        "tests/test_cart.py": CART_TEST,
+        ".github/workflows/ci.yml": WORKFLOW,
+    }.items():
+        (path / name).parent.mkdir(parents=True, exist_ok=True)
+        (path / name).write_text(text)
+    (path / "tests" / "link").symlink_to("../.github")
+    git(tmp_path, "init", "-q", "-b", "main", str(path))
+    git(path, "add", "-A")
+    git(path, "commit", "-q", "-m", "Shop")
+    return path
+
+
+THROUGH_THE_LINK = {
+    "root_cause": "average_price divides by the number of items, which is zero for an empty cart.",
+    "explanation": "Return 0 for an empty cart, with a regression test.",
+    "confidence": 0.9,
+    "edits": [{"path": "shop/cart.py", "search": CRASH_LINE, "replace": GUARD}],
+    "new_files": [{"path": "tests/link/workflows/test_ci.py", "content": "def test_ci():\n    pass\n"}],
+}
+LINK_FINDING = (
+    "tests/link/workflows/test_ci.py goes through the symlink tests/link → ../.github, which leads to the "
+    "protected path .github/workflows/test_ci.py (matches '.github/**')"
+)
+
+
+def test_the_context_keeps_a_real_symlink_and_the_policy_refuses_writing_through_it(linked_repository):
+    host = LocalGitHost(linked_repository)
+    context = build_context(zero_division_event(), host, host.head("main"))
+    after = {**context.files, "tests/link/workflows/test_ci.py": "def test_ci():\n    pass\n"}
+
+    findings = check_patch(
+        context.files,
+        after,
+        allowed_paths=set(context.files),
+        test_paths=context.test_paths,
+        repository_paths=context.repository_tests,
+        symlinks=context.symlinks,
+    )
+
+    assert context.symlinks == {"tests/link": "../.github"}
+    assert context.repository_tests == ("tests/test_cart.py",)
+    assert findings == [LINK_FINDING]
+
+
+OVER_THE_TEST = {
+    **THROUGH_THE_LINK,
+    "new_files": [{"path": "tests/test_cart.py", "content": "def test_average_price():\n    pass\n"}],
+}
+TEST_FINDING = (
+    "tests/test_cart.py already exists in the repository and was not among the context files, "
+    "so the fix may not overwrite it"
+)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("proposal", "finding"),
+    [(THROUGH_THE_LINK, LINK_FINDING), (OVER_THE_TEST, TEST_FINDING)],
+    ids=["through-the-symlink", "over-an-existing-test"],
+)
+def test_a_run_whose_fix_writes_where_it_may_not_ends_with_the_reason_and_writes_nothing(
+    linked_repository, settings, monkeypatch, proposal, finding
+):
+    with FakeAnthropic() as claude:
+        settings.ANTHROPIC_API_KEY = "sk-ant-test"
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", claude.base_url)
+        claude.queue_tool_input(proposal)
+        claude.queue_tool_input(proposal)
+        run = run_for(local_project(linked_repository), zero_division_event())
+
+        advance_all(run)
+
+        re_asked = json.dumps(claude.requests[-1]["body"], ensure_ascii=False)
+    run = FixRun.objects.get(pk=run.pk)
+    assert run.state == RunState.FIX_FAILED
+    assert finding in run.reason and finding in re_asked
+    assert "tests/test_cart.py" not in run.context["files"]
+    assert run.context["symlinks"] == {"tests/link": "../.github"}
+    assert git(linked_repository, "branch", "--format=%(refname:short)") == "main"
+    assert git(linked_repository, "show", "main:tests/link") == "../.github"
