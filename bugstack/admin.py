@@ -96,7 +96,16 @@ class ProjectAdmin(admin.ModelAdmin):
         ),
         (
             "Fix safety",
-            {"fields": ["protected_paths", "max_changed_lines", "context_max_files", "context_max_bytes"]},
+            {
+                "fields": [
+                    "protected_paths",
+                    "max_changed_lines",
+                    "max_file_bytes",
+                    "max_patch_bytes",
+                    "context_max_files",
+                    "context_max_bytes",
+                ]
+            },
         ),
         ("Ingest", {"fields": ["dedup_window_seconds", "rate_limit_per_minute", "redact_keys"]}),
     ]

@@ -183,6 +183,8 @@ def policy(project):
             "max_ci_retries": project.max_ci_retries,
             "max_open_prs": project.max_open_prs,
             "max_changed_lines": project.max_changed_lines,
+            "max_file_bytes": project.max_file_bytes,
+            "max_patch_bytes": project.max_patch_bytes,
             "dedup_window_seconds": project.dedup_window_seconds,
             "context_max_files": project.context_max_files,
             "context_max_bytes": project.context_max_bytes,

@@ -123,6 +123,25 @@ def test_policy_change_is_saved_and_recorded(signed_in, owner, project, policy):
     assert "Manual: stop at review" in page and "0.95" in page
 
 
+def test_byte_budgets_are_saved_and_bind_the_patch_policy(signed_in, project, policy):
+    from pipeline.policy import PatchPolicy, check_patch
+
+    response = signed_in.post(
+        settings_url(project), policy(max_file_bytes="2048", max_patch_bytes="4096"), follow=True
+    )
+
+    project.refresh_from_db()
+    assert (project.max_file_bytes, project.max_patch_bytes) == (2048, 4096)
+    assert "Saved: bytes per changed file at most, bytes per fix at most." in text(response)
+    findings = check_patch(
+        {"shop/a.py": "x = 1\n"},
+        {"shop/a.py": "x = '" + "y" * 3000 + "'\n"},
+        allowed_paths={"shop/a.py"},
+        policy=PatchPolicy.for_project(project),
+    )
+    assert findings == ["shop/a.py adds at least 3001 bytes; the limit is 2048 bytes per file"]
+
+
 def test_saving_without_changes_records_nothing(signed_in, project, policy):
     response = signed_in.post(settings_url(project), policy(), follow=True)
     assert "Nothing changed." in text(response)
