@@ -26,6 +26,7 @@ from types import MappingProxyType
 import re2
 
 from bugstack.models import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEFAULT_PROTECTED_PATHS, lines
+from pipeline.bandaids import band_aid_findings
 from pipeline.patch import added_bytes, changed_line_count, file_diff
 from pipeline.paths import UnsafePath, folded, normalise_path, normalised_or_same
 
@@ -199,7 +200,7 @@ def review_patch(
         notes.extend([note] if note else [])
         syntax_ok = syntax_ok and not note
     for path, text in written.items():
-        findings.extend(band_aid_findings(path, base.get(path) or "", text))
+        findings.extend(band_aid_findings(path, base.get(path), text, error_type))
     return PolicyReport(
         findings=tuple(findings),
         notes=tuple(notes),
@@ -482,6 +483,8 @@ def python_syntax_error(text: str) -> str | None:
         return f"line {error.lineno}: {error.msg}"
     except ValueError as error:  # e.g. null bytes in the source
         return str(error)
+    except (RecursionError, MemoryError):  # an expression tens of thousands of terms deep
+        return "nested too deeply to parse"
     return None
 
 
@@ -507,107 +510,3 @@ def external_syntax_error(tool: str, arguments: list[str], text: str, suffix: st
     # Node prints the location, the source line and a caret, then the error: keep location and error.
     error = next((line for line in lines[1:] if re.match(r"\w*Error\b", line)), "")
     return " ".join(filter(None, [lines[0], error]))[:300]
-
-
-# --- band-aids --------------------------------------------------------------------------------------
-
-BAND_AID = (
-    "{path}: the change adds a broad {what} that swallows the error; fix the cause instead of hiding it"
-)
-
-
-def band_aid_findings(path: str, old: str, new: str) -> list[str]:
-    """A catch-all added by the change that swallows errors (counted before and after, so old ones pass)."""
-    counter = SWALLOW_COUNTERS.get(Path(path).suffix.lower())
-    if counter is None:
-        return []
-    what, count = counter
-    if count(new) > count(old):
-        return [BAND_AID.format(path=path, what=what)]
-    return []
-
-
-def python_swallowers(text: str) -> int:
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError):
-        return 0
-    return sum(
-        1
-        for node in ast.walk(tree)
-        if (isinstance(node, ast.ExceptHandler) and is_broad_python(node.type) and not reraises(node))
-        or is_broad_suppress(node)
-    )
-
-
-def is_broad_suppress(node: ast.AST) -> bool:
-    """``contextlib.suppress(Exception)``: an ``except Exception: pass`` by another name."""
-    if not isinstance(node, ast.Call) or not node.args:
-        return False
-    name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-    return name == "suppress" and any(is_broad_python(argument) for argument in node.args)
-
-
-def is_broad_python(kind: ast.expr | None) -> bool:
-    if kind is None:
-        return True
-    if isinstance(kind, ast.Tuple):
-        return any(is_broad_python(element) for element in kind.elts)
-    name = kind.attr if isinstance(kind, ast.Attribute) else getattr(kind, "id", "")
-    return name in {"Exception", "BaseException"}
-
-
-def reraises(handler: ast.ExceptHandler) -> bool:
-    return any(isinstance(node, ast.Raise) for statement in handler.body for node in ast.walk(statement))
-
-
-JS_CATCH = re.compile(r"\bcatch\s*(?:\(\s*[\w$]*\s*\))?\s*\{")
-JS_PROMISE_CATCH = re.compile(r"\.catch\(\s*(?:\(\s*[\w$]*\s*\)|[\w$]+)\s*=>\s*(?:\{|[^{])")
-
-
-def javascript_swallowers(text: str) -> int:
-    blocks = sum(1 for match in JS_CATCH.finditer(text) if "throw" not in braced_block(text, match.end() - 1))
-    promises = sum(
-        1 for match in JS_PROMISE_CATCH.finditer(text) if "throw" not in text[match.end() : match.end() + 200]
-    )
-    return blocks + promises
-
-
-def braced_block(text: str, opening: int) -> str:
-    depth = 0
-    for index in range(opening, len(text)):
-        depth += {"{": 1, "}": -1}.get(text[index], 0)
-        if depth == 0:
-            return text[opening : index + 1]
-    return text[opening:]
-
-
-RUBY_RESCUE = re.compile(r"^\s*rescue(?:\s+(?:StandardError|Exception))?\s*(?:=>\s*\w+)?\s*$", re.MULTILINE)
-RUBY_MODIFIER_RESCUE = re.compile(r"\S.*\srescue\s+\S")
-
-
-def ruby_swallowers(text: str) -> int:
-    clauses = 0
-    for match in RUBY_RESCUE.finditer(text):
-        body = re.split(
-            r"^\s*(?:end|ensure|else|rescue)\b", text[match.end() :], maxsplit=1, flags=re.MULTILINE
-        )[0]
-        clauses += "raise" not in body
-    modifiers = sum(1 for line in text.splitlines() if RUBY_MODIFIER_RESCUE.search(line.split("#")[0]))
-    return clauses + modifiers
-
-
-def go_swallowers(text: str) -> int:
-    # Go has no exceptions: the catch-all is a deferred recover() that turns a panic into nothing.
-    return len(re.findall(r"\brecover\(\)", text))
-
-
-SWALLOW_COUNTERS = {
-    ".py": ("`except Exception`, bare `except` or `suppress(Exception)`", python_swallowers),
-    ".js": ("`catch`", javascript_swallowers),
-    ".cjs": ("`catch`", javascript_swallowers),
-    ".mjs": ("`catch`", javascript_swallowers),
-    ".ts": ("`catch`", javascript_swallowers),
-    ".rb": ("`rescue`", ruby_swallowers),
-    ".go": ("`recover()`", go_swallowers),
-}
