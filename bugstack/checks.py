@@ -35,3 +35,19 @@ def check_sync_tasks(app_configs, **kwargs):
             )
         ]
     return []
+
+
+@register()
+def check_web_server(app_configs, **kwargs):
+    problems = []
+    for name in ("BUGSTACK_WEB_WORKERS", "BUGSTACK_WEB_THREADS"):
+        if getattr(settings, name) < 1:
+            problems.append(Error(f"{name} must be at least 1.", id="bugstack.E002"))
+    if settings.BUGSTACK_WEB_READ_TIMEOUT <= 0:
+        problems.append(Error("BUGSTACK_WEB_READ_TIMEOUT must be more than 0 seconds.", id="bugstack.E002"))
+    # granian takes the header timeout in whole milliseconds, from 1 to 60,000.
+    if not 0.001 <= settings.BUGSTACK_WEB_HEADER_TIMEOUT <= 60:
+        problems.append(
+            Error("BUGSTACK_WEB_HEADER_TIMEOUT must be from 0.001 to 60 seconds.", id="bugstack.E002")
+        )
+    return problems

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.conf import global_settings
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -102,7 +104,10 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "static"
+# whitenoise serves the apps' static files from where they are, with no collectstatic step. STATIC_ROOT
+# is for a proxy that should serve them instead: set it, then run `manage.py collectstatic`.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT = env.str("STATIC_ROOT", default="") or None
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
@@ -211,3 +216,15 @@ BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
 BUGSTACK_PREPARED_STATEMENTS = env.bool("BUGSTACK_PREPARED_STATEMENTS", default=True)
 # With no release on events, a fixed error seen again within this time is old code still deployed.
 BUGSTACK_REGRESSION_GRACE_SECONDS = env.int("BUGSTACK_REGRESSION_GRACE_SECONDS", default=24 * 3600)
+
+# --- web server (bugstack/serving.py, `manage.py serve`) ---------------------------------------------------
+
+BUGSTACK_WEB_WORKERS = env.int("BUGSTACK_WEB_WORKERS", default=2)
+BUGSTACK_WEB_THREADS = env.int("BUGSTACK_WEB_THREADS", default=4)
+# Seconds a client has to send its headers, then its whole body; past them it is cut off (the body: 408).
+BUGSTACK_WEB_HEADER_TIMEOUT = env.float("BUGSTACK_WEB_HEADER_TIMEOUT", default=10.0)
+BUGSTACK_WEB_READ_TIMEOUT = env.float("BUGSTACK_WEB_READ_TIMEOUT", default=30.0)
+# Largest request body the server reads at all: the largest any endpoint accepts (413 past it).
+BUGSTACK_WEB_MAX_BODY_BYTES = max(
+    BUGSTACK_INGEST_MAX_BYTES, BUGSTACK_WEBHOOK_MAX_BYTES, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+)

@@ -38,3 +38,11 @@ def test_an_unknown_broker_is_refused_at_start():
 def test_task_queue_retry_exceeds_timeout():
     assert settings.Q_CLUSTER["retry"] > settings.Q_CLUSTER["timeout"]
     assert settings.Q_CLUSTER["max_attempts"] >= 1
+
+
+def test_a_web_server_setting_out_of_range_is_refused_at_start():
+    result = run_check(DEBUG="1", BUGSTACK_WEB_THREADS="0", BUGSTACK_WEB_HEADER_TIMEOUT="120")
+
+    assert result.returncode != 0
+    assert "BUGSTACK_WEB_THREADS must be at least 1" in result.stderr
+    assert "BUGSTACK_WEB_HEADER_TIMEOUT must be from 0.001 to 60 seconds" in result.stderr
