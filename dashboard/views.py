@@ -6,11 +6,14 @@ is a 404, exactly as if it did not exist.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
+from axes.helpers import get_cool_off
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import AuthenticationForm
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -44,6 +47,17 @@ def can_manage(request: HttpRequest, project: Project) -> bool:
 def visible_group(request: HttpRequest, slug: str, group_id: int) -> tuple[Project, ErrorGroup]:
     project = visible_project(request, slug)
     return project, get_object_or_404(ErrorGroup, project=project, pk=group_id)
+
+
+# --- log in -------------------------------------------------------------------------------------------
+
+
+def login_locked_out(request: HttpRequest, original_response=None, credentials=None) -> HttpResponse:
+    """Answer a locked-out login (dashboard or admin) with the login page saying for how long."""
+    cool_off = get_cool_off(request)
+    minutes = math.ceil(cool_off.total_seconds() / 60) if cool_off else None
+    context = {"form": AuthenticationForm(request), "locked_out": True, "locked_out_minutes": minutes}
+    return render(request, "registration/login.html", context, status=429)
 
 
 # --- projects -----------------------------------------------------------------------------------------
