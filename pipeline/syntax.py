@@ -8,7 +8,7 @@ matching text, so a comment or a string that merely looks like a call is never m
 from __future__ import annotations
 
 import difflib
-from functools import lru_cache
+from functools import cache
 from pathlib import PurePosixPath
 
 import tree_sitter
@@ -53,7 +53,7 @@ def language_of(path: str) -> str | None:
     return SUFFIXES.get(PurePosixPath(path).suffix.lower())
 
 
-@lru_cache(maxsize=None)
+@cache
 def grammar(language: str) -> tree_sitter.Language:
     return tree_sitter.Language(GRAMMARS[language]())
 
@@ -77,3 +77,34 @@ def added_lines(old: str, new: str) -> set[int]:
         if tag in ("replace", "insert")
         for number in range(start, end)
     }
+
+
+def syntax_error(path: str, text: str) -> str | None:
+    """Where a JavaScript, TypeScript, Ruby or Go text fails to parse; None if it parses (or is not one)."""
+    language = language_of(path)
+    if language is None or language == PYTHON:
+        return None
+    root = parse(language, text).root_node
+    if not root.has_error:
+        return None
+    node = first_error(root)
+    line = node.start_point[0] + 1
+    if node.is_missing:
+        return f"line {line}: missing {node.type!r}"
+    # An ERROR node may span the rest of the file: its first line is enough to point at.
+    head = (node.text or b"")[:160].decode("utf-8", "replace").strip()
+    snippet = head.splitlines()[0][:40] if head else ""
+    return f"line {line}: unexpected {snippet!r}" if snippet else f"line {line}: syntax error"
+
+
+def first_error(root: tree_sitter.Node) -> tree_sitter.Node:
+    """The first ERROR or MISSING node in source order (a tree that ``has_error`` always holds one)."""
+    node = root
+    while not (node.is_error or node.is_missing):
+        child = next((child for child in node.children if child.has_error or child.is_missing), None)
+        if child is None:
+            return node
+        node = child
+    # An ERROR node wrapping the text it skipped: name where inside it the parse went wrong, if it says.
+    inner = next((child for child in node.children if child.is_error or child.is_missing), None)
+    return inner or node
