@@ -15,6 +15,8 @@ import ast
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import islice
 
 import tree_sitter
 
@@ -27,12 +29,23 @@ SECRETS = "reads secrets or files outside the repository"
 WRITES = "writes outside the repository"
 DYNAMIC = "evaluates strings or loads code dynamically"
 
+KINDS = {
+    "network": NETWORK,
+    "process": PROCESS,
+    "environment": ENVIRONMENT,
+    "secrets": SECRETS,
+    "writes": WRITES,
+    "dynamic": DYNAMIC,
+    "safe": None,
+}
+
 FINDING = "{path} line {line}: {name} {kind}; a fix or a test may not add that"
 MAX_ANALYSED_BYTES = 256 * 1024  # a source file larger than this is refused rather than read
 MAX_FINDINGS = 10  # per file: past this the proposal is refused anyway, and the reason stays readable
 MAX_NAME_PARTS = 8  # the tables' keys are shorter: a longer chain is cut, never walked in full
 MAX_DEPTH = 40  # nested getattr/require/path calls followed before giving up
 UNKNOWN = "\x00"  # stands for a part of a path that is not a literal
+NAME_PARTS = re.compile(r"\.|/|::")  # what separates the parts of a module, package or constant name
 
 
 @dataclass(frozen=True)
@@ -95,21 +108,33 @@ def words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
 
-def of(kind: str | None, names: str) -> dict[str, str | None]:
-    """A table's entries: each whitespace-separated name in ``names`` has ``kind``."""
-    return dict.fromkeys(names.split(), kind)
+class Table(dict[str, str | None]):
+    """Names and what using them does (None: nothing), looked up by the longest entry a name starts with."""
 
+    @classmethod
+    def of(cls, **groups: str) -> Table:
+        """A table from whitespace-separated names grouped by kind: ``network="socket requests"``."""
+        return cls({name: KINDS[group] for group, names in groups.items() for name in names.split()})
 
-def table_rule(name: str, table: dict[str, str | None]) -> tuple[str, str] | None:
-    """(kind, key) of the longest table entry that ``name`` is or starts with; an entry of None is safe."""
-    candidate = name
-    while candidate:
-        if candidate in table:
-            kind = table[candidate]
-            return (kind, candidate) if kind else None
-        cut = max(candidate.rfind("."), candidate.rfind("/"), candidate.rfind("::"))
-        candidate = candidate[:cut] if cut > 0 else ""
-    return None
+    @cached_property
+    def roots(self) -> frozenset[str]:
+        return frozenset(NAME_PARTS.split(key, maxsplit=1)[0] for key in self)
+
+    @cached_property
+    def depth(self) -> int:
+        return max(len(NAME_PARTS.split(key)) for key in self)
+
+    def rule(self, name: str) -> tuple[str, str] | None:
+        """(kind, entry) for ``name``: ``requests.get`` falls under ``requests``."""
+        if NAME_PARTS.split(name, maxsplit=1)[0] not in self.roots:
+            return None  # most names in real code start where no entry does: answer those at once
+        # Only prefixes as long as the longest entry can match, however long the name.
+        cuts = [match.start() for match in islice(NAME_PARTS.finditer(name), self.depth)]
+        for end in reversed([*cuts, len(name)][: self.depth]):
+            if name[:end] in self:
+                kind = self[name[:end]]
+                return (kind, name[:end]) if kind else None
+        return None
 
 
 def dotted(parts: Iterable[str], separator: str = ".") -> str:
@@ -175,72 +200,34 @@ def writes_by_mode(mode: str | None) -> bool:
 
 # --- Python ------------------------------------------------------------------------------------------
 
-OS_EXEC = [
-    f"os.{name}" for name in ("execl", "execle", "execlp", "execlpe", "execv", "execve", "execvp", "execvpe")
-]
-OS_SPAWN = [
-    f"os.{name}" for name in ("spawnl", "spawnle", "spawnlp", "spawnlpe", "spawnv", "spawnve", "spawnvp")
-]
-
-PYTHON_NAMES: dict[str, str | None] = {
-    **of(
-        NETWORK,
-        """
-        socket _socket ssl http.client http.server urllib.request urllib.robotparser urllib3 requests
-        httpx aiohttp httplib2 pycurl ftplib smtplib poplib imaplib nntplib telnetlib xmlrpc
-        socketserver wsgiref.simple_server asyncio.open_connection asyncio.open_unix_connection
-        asyncio.start_server asyncio.start_unix_server websocket websockets paramiko grpc boto3 botocore
-        dns.resolver
-        """,
-    ),
-    **dict.fromkeys(
-        [
-            "subprocess",
-            "_posixsubprocess",
-            "pty",
-            "pexpect",
-            "sh",
-            "plumbum",
-            "multiprocessing",
-            "concurrent.futures.ProcessPoolExecutor",
-            "asyncio.create_subprocess_exec",
-            "asyncio.create_subprocess_shell",
-            "asyncio.subprocess",
-            "webbrowser",
-            "os.system",
-            "os.popen",
-            "os.fork",
-            "os.forkpty",
-            "os.posix_spawn",
-            "os.posix_spawnp",
-            "os.startfile",
-            *OS_EXEC,
-            *OS_SPAWN,
-        ],
-        PROCESS,
-    ),
-    **of(
-        ENVIRONMENT,
-        """
-        os.environ os.environb os.getenv os.getenvb os.path.expandvars environ decouple
-        """,
-    ),
-    **of(SECRETS, "dotenv keyring netrc pathlib.Path.home os.path.expanduser pwd.getpwuid"),
-    **of(
-        DYNAMIC,
-        """
-        builtins importlib imp runpy code codeop pickle.load pickle.loads pickle.Unpickler _pickle
-        cPickle marshal shelve dill cloudpickle jsonpickle yaml.unsafe_load yaml.unsafe_load_all
-        yaml.UnsafeLoader ctypes cffi types.FunctionType types.CodeType sys.modules sys._getframe
-        gc.get_objects gc.get_referrers gc.get_referents
-        """,
-    ),
-    **of(DYNAMIC, "builtins.eval builtins.exec builtins.compile builtins.__import__ builtins.globals"),
-    **of(DYNAMIC, "builtins.vars builtins.execfile"),
-    # Explicitly safe: the builtins a bare name resolves to that the path checks judge instead.
-    "builtins.open": None,
-    "builtins.getattr": None,
-}
+PYTHON_NAMES = Table.of(
+    network="""
+        socket _socket ssl http.client http.server urllib.request urllib.robotparser urllib3 requests httpx
+        aiohttp httplib2 pycurl ftplib smtplib poplib imaplib nntplib telnetlib xmlrpc socketserver
+        wsgiref.simple_server asyncio.open_connection asyncio.open_unix_connection asyncio.start_server
+        asyncio.start_unix_server websocket websockets paramiko grpc boto3 botocore dns.resolver
+    """,
+    process="""
+        subprocess _posixsubprocess pty pexpect sh plumbum multiprocessing webbrowser
+        concurrent.futures.ProcessPoolExecutor asyncio.create_subprocess_exec asyncio.create_subprocess_shell
+        asyncio.subprocess os.system os.popen os.fork os.forkpty os.posix_spawn os.posix_spawnp os.startfile
+        os.execl os.execle os.execlp os.execlpe os.execv os.execve os.execvp os.execvpe
+        os.spawnl os.spawnle os.spawnlp os.spawnlpe os.spawnv os.spawnve os.spawnvp
+    """,
+    environment="os.environ os.environb os.getenv os.getenvb os.path.expandvars environ decouple",
+    secrets="""
+        dotenv keyring netrc pathlib.Path.home os.path.expanduser pwd.getpwuid django.conf.settings.SECRET_KEY
+    """,
+    dynamic="""
+        builtins builtins.eval builtins.exec builtins.compile builtins.__import__ builtins.globals
+        builtins.vars builtins.execfile importlib imp runpy code codeop pickle.load pickle.loads
+        pickle.Unpickler _pickle cPickle marshal shelve dill cloudpickle jsonpickle yaml.unsafe_load
+        yaml.unsafe_load_all yaml.UnsafeLoader ctypes cffi types.FunctionType types.CodeType sys.modules
+        sys._getframe gc.get_objects gc.get_referrers gc.get_referents
+    """,
+    # The builtins a bare name resolves to that the path checks judge instead.
+    safe="builtins.open builtins.getattr",
+)
 PYTHON_STRINGS = (ast.BinOp, ast.Constant, ast.JoinedStr)  # what a sum of strings is made of
 # A bare name that is not bound by an import means the builtin of that name.
 PYTHON_BUILTINS = words("eval exec compile __import__ globals vars getattr open execfile")
@@ -264,10 +251,10 @@ PYTHON_REEXPORTED = words(
     "os sys subprocess builtins socket importlib ctypes pickle marshal pty multiprocessing"
 )
 # Methods that do these things whatever object they are called on (an event loop, an opener).
-PYTHON_METHODS = {
-    **of(NETWORK, "create_connection create_datagram_endpoint create_unix_connection sock_connect urlopen"),
-    **of(PROCESS, "subprocess_exec subprocess_shell"),
-}
+PYTHON_METHODS = Table.of(
+    network="create_connection create_datagram_endpoint create_unix_connection sock_connect urlopen",
+    process="subprocess_exec subprocess_shell",
+)
 # Modules on which a computed ``getattr`` or a ``__dict__`` may reach one of the names above.
 PYTHON_RISKY_ROOTS = frozenset(key.split(".")[0] for key, kind in PYTHON_NAMES.items() if kind)
 # Attribute names that ``operator.attrgetter`` and the like may not be handed.
@@ -403,7 +390,7 @@ def python_node_uses(node: ast.AST, scope: PythonScope) -> list[Use]:
 
 
 def python_rule_use(name: str, line: int, *, imported: bool = False) -> list[Use]:
-    rule = table_rule(name, PYTHON_NAMES)
+    rule = PYTHON_NAMES.rule(name)
     return [Use(rule[0], rule[1], name.removeprefix("builtins."), line, imported)] if rule else []
 
 
@@ -511,7 +498,7 @@ def python_rebased(parts: list[str]) -> str:
     """``shutil.os.system`` is ``os.system``: a module hands out the modules it imported as attributes."""
     parts = [PYTHON_MODULE_ALIASES.get(part, part) for part in parts]
     for start in range(len(parts) - 1, 0, -1):
-        if parts[start] in PYTHON_REEXPORTED and table_rule(dotted(parts[start:]), PYTHON_NAMES):
+        if parts[start] in PYTHON_REEXPORTED and PYTHON_NAMES.rule(dotted(parts[start:])):
             return dotted(parts[start:])
     return dotted(parts)
 
@@ -537,7 +524,7 @@ def python_resolve(name: str, scope: PythonScope) -> str | None:
         return f"{PYTHON_MODULE_ALIASES.get(root, root)}{'.' if rest else ''}{rest}"
     for module in scope.stars:
         candidate = f"{PYTHON_MODULE_ALIASES.get(module, module)}.{name}"
-        if table_rule(candidate, PYTHON_NAMES):
+        if PYTHON_NAMES.rule(candidate):
             return candidate
     if name in PYTHON_MODULE_ALIASES:
         return PYTHON_MODULE_ALIASES[name]
@@ -574,6 +561,8 @@ def python_path(node: ast.AST | None, scope: PythonScope, depth: int = 0) -> str
         return None
     if isinstance(node, ast.Name):
         return scope.strings.get(node.id)
+    if isinstance(node, ast.Attribute):
+        return "/" if python_name(node, scope) in {"os.sep", "os.path.sep"} else None
     if isinstance(node, ast.Constant) and isinstance(node.value, bytes):
         return node.value.decode("latin-1")
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Div):
@@ -717,28 +706,22 @@ def string_value(node: tree_sitter.Node) -> str:
 
 # --- JavaScript and TypeScript ------------------------------------------------------------------------
 
-JS_NAMES: dict[str, str | None] = {
-    **of(PROCESS, "child_process cluster execa shelljs cross-spawn zx Deno Bun"),
-    **of(
-        NETWORK,
-        """
-        http https http2 net tls dgram dns undici axios node-fetch got superagent supertest request
-        needle cross-fetch isomorphic-fetch ky ws socket.io-client nodemailer fetch XMLHttpRequest
-        WebSocket EventSource RTCPeerConnection navigator.sendBeacon
-        """,
-    ),
-    **of(ENVIRONMENT, "process.env Deno.env Bun.env"),
-    **of(SECRETS, "dotenv os.homedir os.userInfo"),
-    **of(
-        DYNAMIC,
-        """
-        vm node:module repl inspector worker_threads v8 eval Function execScript importScripts
-        WebAssembly process.binding process._linkedBinding process.dlopen process.mainModule
-        process.getBuiltinModule require.cache require.extensions require.main.require
-        module.constructor module.require module._load module.children
-        """,
-    ),
-}
+JS_NAMES = Table.of(
+    process="child_process cluster execa shelljs cross-spawn zx Deno Bun",
+    network="""
+        http https http2 net tls dgram dns undici axios node-fetch got superagent supertest request needle
+        cross-fetch isomorphic-fetch ky ws socket.io-client nodemailer fetch XMLHttpRequest WebSocket
+        EventSource RTCPeerConnection navigator.sendBeacon
+    """,
+    environment="process.env Deno.env Bun.env import.meta.env",
+    secrets="dotenv os.homedir os.userInfo",
+    dynamic="""
+        vm node:module repl inspector worker_threads v8 eval Function execScript importScripts WebAssembly
+        process.binding process._linkedBinding process.dlopen process.mainModule process.getBuiltinModule
+        require.cache require.extensions require.main.require module.constructor module.require module._load
+        module.children
+    """,
+)
 # A bare ``process`` handed around carries its ``env``; a bare global object carries everything.
 JS_EXACT = {"process": ENVIRONMENT, "globalThis": DYNAMIC, "global": DYNAMIC, "window": DYNAMIC}
 JS_GLOBAL_OBJECTS = words("globalThis global window self")
@@ -954,6 +937,8 @@ def javascript_base(node: tree_sitter.Node | None, scope: JavaScriptScope, depth
     if node.type in {"identifier", "shorthand_property_identifier"}:
         name = node_text(node)
         return scope.names.get(name, name if name in JS_GLOBALS else None)
+    if node.type == "meta_property":
+        return node_text(node)  # import.meta
     if node.type != "call_expression":
         return None
     function = unwrap(node.child_by_field_name("function"))
@@ -988,7 +973,7 @@ def javascript_literal(node: tree_sitter.Node | None) -> str | None:
 def javascript_rule(name: str) -> tuple[str, str] | None:
     if name in JS_EXACT:
         return JS_EXACT[name], name
-    return table_rule(name, JS_NAMES)
+    return JS_NAMES.rule(name)
 
 
 def javascript_rule_use(name: str | None, line: int, *, imported: bool = False) -> list[Use]:
@@ -1000,6 +985,8 @@ def javascript_node_uses(node: tree_sitter.Node, inner: bool, scope: JavaScriptS
     line = line_of(node)
     kind = node.type
     if kind in {"import_statement", "export_statement"}:
+        if any(child.type == "type" for child in node.children):
+            return []  # ``import type``: erased when compiled, so it does nothing at run time
         module = javascript_module(node)
         return javascript_rule_use(module, line, imported=True) if module else []
     if kind == "member_expression" and javascript_is_function_constructor(node, scope):
@@ -1118,6 +1105,8 @@ def javascript_path(node: tree_sitter.Node | None, scope: JavaScriptScope, depth
         return None
     if node.type == "identifier":
         return scope.strings.get(node_text(node))
+    if node.type == "member_expression":
+        return "/" if javascript_name(node, scope) == "path.sep" else None
     if node.type == "call_expression":
         called = javascript_name(node.child_by_field_name("function"), scope)
         arguments = javascript_arguments(node)
@@ -1133,39 +1122,33 @@ def javascript_path(node: tree_sitter.Node | None, scope: JavaScriptScope, depth
 
 # --- Ruby --------------------------------------------------------------------------------------------
 
-RUBY_NAMES: dict[str, str | None] = {
-    **of(
-        NETWORK,
-        """
-        Net TCPSocket TCPServer UDPSocket UNIXSocket Socket BasicSocket OpenURI URI.open HTTParty
-        Faraday RestClient Excon Typhoeus HTTPClient HTTP Resolv WEBrick DRb
-        """,
-    ),
-    **of(
-        PROCESS,
-        """
-        Open3 PTY IO.popen Process.spawn Process.exec Process.fork Process.daemon Kernel.system
-        Kernel.exec Kernel.spawn Kernel.fork Kernel.syscall Kernel.` Kernel.open
-        """,
-    ),
-    "ENV": ENVIRONMENT,
-    **of(SECRETS, "Dotenv Dir.home Etc.getpwuid Etc.getpwnam"),
-    **of(
-        DYNAMIC,
-        """
-        Kernel.binding Kernel.load Marshal.load Marshal.restore RubyVM Fiddle ObjectSpace
-        TOPLEVEL_BINDING YAML.unsafe_load Psych.unsafe_load
-        """,
-    ),
-}
+RUBY_NAMES = Table.of(
+    network="""
+        Net TCPSocket TCPServer UDPSocket UNIXSocket Socket BasicSocket OpenURI URI.open HTTParty Faraday
+        RestClient Excon Typhoeus HTTPClient HTTP Resolv WEBrick DRb
+    """,
+    process="""
+        Open3 PTY IO.popen Process.spawn Process.exec Process.fork Process.daemon Kernel.system Kernel.exec
+        Kernel.spawn Kernel.fork Kernel.syscall Kernel.` Kernel.open
+    """,
+    environment="ENV",
+    secrets="""
+        Dotenv Dir.home Etc.getpwuid Etc.getpwnam Rails.application.credentials Rails.application.secrets
+    """,
+    dynamic="""
+        Kernel.binding Kernel.load Marshal.load Marshal.restore RubyVM Fiddle ObjectSpace TOPLEVEL_BINDING
+        YAML.unsafe_load Psych.unsafe_load
+    """,
+)
 # What ``require`` brings in: the library name as written.
-RUBY_LIBRARIES: dict[str, str | None] = {
-    **of(NETWORK, "net open-uri socket resolv webrick drb httparty faraday rest-client excon typhoeus"),
-    **of(NETWORK, "httpclient http"),
-    **of(PROCESS, "open3 pty"),
-    **of(SECRETS, "dotenv"),
-    **of(DYNAMIC, "fiddle objspace"),
-}
+RUBY_LIBRARIES = Table.of(
+    network="""
+        net open-uri socket resolv webrick drb httparty faraday rest-client excon typhoeus httpclient http
+    """,
+    process="open3 pty",
+    secrets="dotenv",
+    dynamic="fiddle objspace",
+)
 RUBY_EVALS = words("eval instance_eval class_eval module_eval")
 RUBY_SENDS = words("send public_send __send__ method public_method instance_method")
 RUBY_SENDS_ALSO = words("singleton_method define_method")
@@ -1207,6 +1190,8 @@ class RubyScope:
     names: dict[str, str]
     strings: dict[str, str]
     locals: set[str]
+    # Each chain's name by node, so that every link of a long chain is resolved once (as for JavaScript).
+    resolved: dict[int, str | None] = field(default_factory=dict)
 
 
 def ruby_uses(text: str) -> list[Use]:
@@ -1252,32 +1237,46 @@ def ruby_scope(nodes: list[tree_sitter.Node]) -> RubyScope:
             path = ruby_path(value, scope)
             if path is not None:
                 scope.strings.setdefault(name, path)
+        scope.resolved.clear()
     return scope
 
 
 def ruby_name(node: tree_sitter.Node | None, scope: RubyScope) -> str | None:
-    """The constant an expression stands for (``::Net::HTTP``, an alias of ``Kernel``); None if unknown."""
-    chain = []
-    while node is not None and node.type in {"scope_resolution", "parenthesized_statements"}:
-        if node.type == "parenthesized_statements":
-            if node.named_child_count != 1:
-                return None
+    """What an expression stands for: a constant (``::Net::HTTP``, an alias of ``Kernel``), or one followed
+    by calls without arguments (``Rails.application.credentials``); None if unknown."""
+    chain: list[tuple[tree_sitter.Node, str, tree_sitter.Node | None]] = []  # from the outermost in
+    while node is not None and node.id not in scope.resolved:
+        if node.type == "scope_resolution":
+            chain.append((node, "::", node.child_by_field_name("name")))
+            node = node.child_by_field_name("scope")
+        elif node.type == "call" and ruby_is_attribute(node):
+            chain.append((node, ".", node.child_by_field_name("method")))
+            node = node.child_by_field_name("receiver")
+        elif node.type == "parenthesized_statements" and node.named_child_count == 1:
+            chain.append((node, "", None))
             node = node.named_children[0]
         else:
-            chain.append(node)
-            node = node.child_by_field_name("scope")
-    names = []
-    if node is not None:  # else the chain starts at the top level: ``::ENV``
-        if node.type not in {"constant", "identifier"}:
-            return None
-        base = scope.names.get(node_text(node), node_text(node) if node.type == "constant" else None)
-        if base is None:
-            return None
-        names.append(base)
-    names.extend(node_text(link.child_by_field_name("name")) for link in reversed(chain[-MAX_NAME_PARTS:]))
-    while len(names) > 1 and names[0] in {"Object", "Kernel"} and names[1][:1].isupper():
-        names.pop(0)
-    return dotted(names, "::")
+            break
+    if node is None:
+        name: str | None = "" if chain else None  # a chain that starts at the top level: ``::ENV``
+    elif node.id in scope.resolved:
+        name = scope.resolved[node.id]
+    elif node.type in {"constant", "identifier"}:
+        name = scope.names.get(node_text(node), node_text(node) if node.type == "constant" else None)
+    else:
+        name = None
+    for link, separator, part in reversed(chain):
+        if name is not None and part is not None and name.count(".") + name.count("::") < MAX_NAME_PARTS:
+            name = f"{name}{separator}{node_text(part)}"
+        scope.resolved[link.id] = name
+    return re.sub(r"^(?:::)?(?:(?:Object|Kernel)::(?=[A-Z]))*", "", name) if name else None
+
+
+def ruby_is_attribute(node: tree_sitter.Node) -> bool:
+    """A call that reads like an attribute: ``x.y``, with a receiver and no arguments or block."""
+    return node.child_by_field_name("receiver") is not None and not (
+        node.child_by_field_name("arguments") or node.child_by_field_name("block")
+    )
 
 
 def ruby_literal(node: tree_sitter.Node | None) -> str | None:
@@ -1298,7 +1297,7 @@ def ruby_arguments(node: tree_sitter.Node) -> list[tree_sitter.Node]:
 
 
 def ruby_rule_use(name: str, line: int, *, imported: bool = False) -> list[Use]:
-    rule = table_rule(name, RUBY_NAMES)
+    rule = RUBY_NAMES.rule(name)
     return [Use(rule[0], rule[1], name.removeprefix("Kernel."), line, imported)] if rule else []
 
 
@@ -1350,7 +1349,7 @@ def ruby_call_uses(node: tree_sitter.Node, scope: RubyScope, line: int) -> list[
         owner = ruby_name(receiver, scope)
         if owner is None:
             return ruby_pathname_uses(receiver, method, arguments, scope, line)
-        if table_rule(owner, RUBY_NAMES):
+        if RUBY_NAMES.rule(owner):
             return []  # the constant itself is the finding
         called = f"{owner}.{method}"
     else:
@@ -1366,10 +1365,12 @@ def ruby_require_uses(
 ) -> list[Use]:
     if not arguments:
         return []
-    if first is None:
-        name = f"{method}(…)"
+    # Code loaded from an absolute or home path came from outside the repository (``../`` is relative to
+    # the file for require_relative, so it is not judged here).
+    if first is None or first.startswith(("/", "~", "\\")):
+        name = f"{method}(…)" if first is None else f"{method} {first!r}"
         return [Use(DYNAMIC, name, name, line)]
-    rule = table_rule(first, RUBY_LIBRARIES)
+    rule = RUBY_LIBRARIES.rule(first)
     return [Use(rule[0], f"require:{rule[1]}", f"{method} {first!r}", line, imported=True)] if rule else []
 
 
@@ -1411,11 +1412,12 @@ def ruby_path(node: tree_sitter.Node | None, scope: RubyScope, depth: int = 0) -
     method = node_text(node.child_by_field_name("method"))
     owner = ruby_name(receiver, scope) if receiver is not None else "Kernel"
     arguments = ruby_arguments(node)
-    if f"{owner}.{method}" == "Dir.home":
+    called = f"{owner}.{method}"
+    if called == "Dir.home":
         return "~"
-    if f"{owner}.{method}" in RUBY_PATH_CALLS and arguments:
+    if called in RUBY_PATH_CALLS and arguments:
         return join_path(ruby_path(argument, scope, depth + 1) for argument in arguments)
-    if method in {"join", "expand_path"} and receiver is not None and owner is None:
+    if method in {"join", "expand_path"} and receiver is not None:
         base = ruby_path(receiver, scope, depth + 1)
         return join_path([base, *(ruby_path(argument, scope, depth + 1) for argument in arguments)])
     return None
@@ -1423,33 +1425,27 @@ def ruby_path(node: tree_sitter.Node | None, scope: RubyScope, depth: int = 0) -
 
 # --- Go ------------------------------------------------------------------------------------------------
 
-GO_NAMES: dict[str, str | None] = {
-    **of(
-        NETWORK,
-        """
+GO_NAMES = Table.of(
+    network="""
         net net/rpc net/smtp net/http/httputil net/http/fcgi net/http/pprof golang.org/x/net
-        golang.org/x/crypto/ssh google.golang.org/grpc github.com/go-resty/resty
-        github.com/valyala/fasthttp github.com/gorilla/websocket nhooyr.io/websocket net/http.Get
-        net/http.Post net/http.PostForm net/http.Head net/http.DefaultClient net/http.Client
+        golang.org/x/crypto/ssh google.golang.org/grpc github.com/go-resty/resty github.com/valyala/fasthttp
+        github.com/gorilla/websocket nhooyr.io/websocket
+        net/http.Get net/http.Post net/http.PostForm net/http.Head net/http.DefaultClient net/http.Client
         net/http.Transport net/http.DefaultTransport net/http.ListenAndServe net/http.ListenAndServeTLS
         net/http.Serve net/http.ServeTLS net/http.Server net/http/httptest.NewServer
-        net/http/httptest.NewTLSServer net/http/httptest.NewUnstartedServer crypto/tls.Dial
-        crypto/tls.DialWithDialer crypto/tls.Dialer crypto/tls.Listen crypto/tls.Client
-        """,
-    ),
+        net/http/httptest.NewTLSServer net/http/httptest.NewUnstartedServer
+        crypto/tls.Dial crypto/tls.DialWithDialer crypto/tls.Dialer crypto/tls.Listen crypto/tls.Client
+    """,
     # Parsing addresses and URLs, and testing a handler in memory, reach nothing.
-    **of(None, "net/url net/netip net/mail net/textproto net/http net/http/httptest"),
-    **of(PROCESS, "os/exec syscall golang.org/x/sys net/http/cgi os.StartProcess os.Executable"),
-    **of(ENVIRONMENT, "os.Getenv os.LookupEnv os.Environ os.ExpandEnv"),
-    **of(
-        SECRETS,
-        """
+    safe="net/url net/netip net/mail net/textproto net/http net/http/httptest",
+    process="os/exec syscall golang.org/x/sys net/http/cgi os.StartProcess",
+    environment="os.Getenv os.LookupEnv os.Environ os.ExpandEnv",
+    secrets="""
         os.UserHomeDir os.UserConfigDir os.UserCacheDir os/user github.com/joho/godotenv
         github.com/kelseyhightower/envconfig github.com/caarlos0/env
-        """,
-    ),
-    **of(DYNAMIC, "plugin unsafe C runtime/cgo"),
-}
+    """,
+    dynamic="plugin unsafe C runtime/cgo",
+)
 GO_WRITES = words(
     """
     os.WriteFile os.Create os.Mkdir os.MkdirAll os.Remove os.RemoveAll os.Rename os.Symlink os.Link
@@ -1540,7 +1536,7 @@ def go_package_name(path: str) -> str:
 
 
 def go_rule_use(name: str, line: int, *, imported: bool = False) -> list[Use]:
-    rule = table_rule(name, GO_NAMES)
+    rule = GO_NAMES.rule(name)
     return [Use(rule[0], rule[1], name, line, imported)] if rule else []
 
 
@@ -1562,7 +1558,7 @@ def go_member(node: tree_sitter.Node, scope: GoScope) -> str | None:
             candidate = f"{package}.{node_text(node)}"
             if candidate in GO_NAMES or candidate in GO_WRITES | GO_READS:
                 return candidate
-            if called and table_rule(candidate, GO_NAMES):
+            if called and GO_NAMES.rule(candidate):
                 return candidate
     return None
 

@@ -77,6 +77,11 @@ PYTHON_TRICKS = [
     ("import os\nprint(getattr(os, 'environ'))\n", "line 2: os.environ reads environment variables"),
     ("import os\nprint(getattr(os, 'env' + 'iron'))\n", "line 2: os.environ reads environment variables"),
     ("import os\nos.path.expandvars('$HOME')\n", "line 2: os.path.expandvars reads environment variables"),
+    (
+        "from django.conf import settings\nprint(settings.SECRET_KEY)\n",
+        "line 2: django.conf.settings.SECRET_KEY",
+    ),
+    ("import os\nopen(os.path.join(os.sep, 'etc', 'passwd'))\n", "line 2: open('/etc/passwd') reads secrets"),
     ("from dotenv import load_dotenv\nload_dotenv()\n", "line 2: dotenv.load_dotenv reads secrets"),
     ("print(open('/proc/self/environ').read())\n", "line 1: open('/proc/self/environ') reads secrets"),
     ("open('/etc/shadow')\n", "line 1: '/etc/shadow' reads secrets or files outside the repository"),
@@ -222,6 +227,13 @@ JAVASCRIPT_TRICKS = [
     (TS, "import http = require('http');\n", "line 1: http reaches the network"),
     (TS, "const t = (process as any).env.TOKEN;\n", "line 1: process.env.TOKEN reads environment variables"),
     (TS, "const t = process!.env;\n", "line 1: process.env reads environment variables"),
+    (TS, "const key = import.meta.env.VITE_KEY;\n", "line 1: import.meta.env.VITE_KEY reads environment"),
+    (
+        JS,
+        "const fs = require('fs');\nconst path = require('path');\n"
+        "fs.readFileSync(path.join(path.sep, 'etc', 'x'));\n",
+        "line 3: fs.readFile('/etc/x') reads secrets",
+    ),
     ("src/Cart.test.tsx", "export const C = () => <img src={fetch(u) && ''} />;\n", "line 1: fetch reaches"),
 ]
 
@@ -275,6 +287,12 @@ RUBY_TRICKS = [
     ),
     ("Pathname.new('/tmp/x').write(x)\n", "line 1: Pathname#write('/tmp/x') writes outside the repository"),
     ("Dir.home\n", "line 1: Dir.home reads secrets"),
+    (
+        "key = Rails.application.credentials.aws[:key]\n",
+        "line 1: Rails.application.credentials reads secrets",
+    ),
+    ("Rails.root.join('../../x').write(y)\n", "line 1: Pathname#write('…/../../x') writes outside"),
+    ("load '/tmp/evil.rb'\n", "line 1: load '/tmp/evil.rb' evaluates strings or loads code dynamically"),
     ("eval(code)\n", "line 1: eval(string) evaluates strings or loads code dynamically"),
     ("binding.local_variable_get(:x)\n", "line 1: binding evaluates strings or loads code dynamically"),
     ("Cart.instance_eval('@items')\n", "line 1: instance_eval(string) evaluates strings"),
@@ -519,6 +537,7 @@ HARMLESS = [
         TS,
         """\
         import { describe, expect, it, vi } from 'vitest';
+        import type { Agent } from 'node:https';
         import { total, type Item } from '../src/cart';
 
         class Basket {
@@ -534,6 +553,7 @@ HARMLESS = [
             expect(total(items)).toBe(5);
             expect(new Basket().copy()).toBeInstanceOf(Basket);
             expect(spy).not.toHaveBeenCalled();
+            expect(({} as { agent?: Agent }).agent).toBeUndefined();
           });
         });
         """,
@@ -553,6 +573,7 @@ HARMLESS = [
             expect(cart.send(:currency)).to eq("EUR")
             expect(File.read("spec/fixtures/cart.json")).to include("items")
             expect(cart.method(:total).arity).to eq(0)
+            expect(Rails.root.join("spec", "fixtures")).to exist
           end
         end
         """,
