@@ -1182,7 +1182,6 @@ RUBY_PATH_CALLS = words("File.join File.expand_path File.absolute_path Pathname.
 RUBY_PATHNAME_WRITES = words("write binwrite delete unlink mkpath rmtree make_symlink")
 RUBY_PATHNAME_READS = words("read binread readlines each_line children entries")
 RUBY_STRINGS = words("string")
-RUBY_SYMBOLS = words("simple_symbol delimited_symbol hash_key_symbol")
 
 
 @dataclass
