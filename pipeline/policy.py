@@ -27,8 +27,10 @@ import re2
 
 from bugstack.models import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEFAULT_PROTECTED_PATHS, lines
 from pipeline.bandaids import band_aid_findings
+from pipeline.capabilities import capability_findings
 from pipeline.patch import added_bytes, changed_line_count, file_diff
 from pipeline.paths import UnsafePath, folded, normalise_path, normalised_or_same
+from pipeline.syntax import language_of, syntax_error
 
 # Changing these changes what gets installed, not the code that failed: dependency errors are out of scope
 # (triage), so a code fix never needs to, and they stay protected whatever the project's own globs say.
@@ -201,6 +203,7 @@ def review_patch(
         syntax_ok = syntax_ok and not note
     for path, text in written.items():
         findings.extend(band_aid_findings(path, base.get(path), text, error_type))
+        findings.extend(capability_findings(path, base.get(path), text))
     return PolicyReport(
         findings=tuple(findings),
         notes=tuple(notes),
@@ -444,24 +447,35 @@ class CheckerUnavailable(RuntimeError):
 
 def syntax_problem(path: str, old: str | None, new: str) -> tuple[str | None, str | None]:
     """(a finding if the new text does not parse, a note if it could not be checked)."""
-    suffix = Path(path).suffix.lower()
-    if suffix == ".py":
-        error = python_syntax_error(new)
-    elif suffix in CHECKERS:
-        tool, arguments = CHECKERS[suffix]
-        if not shutil.which(tool):
-            return None, f"{path}: not syntax-checked ({tool} is not installed on this server)"
-        try:
-            error = external_syntax_error(tool, arguments, new, module_suffix(suffix, new))
-        except CheckerUnavailable as unavailable:
-            return None, f"{path}: not syntax-checked ({unavailable})"
-    else:
-        return None, f"{path}: not syntax-checked (no checker for {suffix or 'this kind of file'})"
+    try:
+        error = parse_error(path, new)
+    except CheckerUnavailable as unavailable:
+        return None, f"{path}: not syntax-checked ({unavailable})"
     if error is None:
         return None, None
     if old is not None and same_checker_fails(path, old):
         return None, f"{path}: did not parse before the change either ({error})"
     return f"{path} does not parse after the change: {error}", None
+
+
+def parse_error(path: str, text: str) -> str | None:
+    """Where ``text`` fails to parse, or None.
+
+    Python with ``ast``; JavaScript, Ruby and Go with the language's own checker where it is installed (it
+    knows the newest syntax), otherwise, and TypeScript always, with the tree-sitter grammar.
+    """
+    suffix = Path(path).suffix.lower()
+    if suffix == ".py":
+        return python_syntax_error(text)
+    tool, arguments = CHECKERS.get(suffix, ("", []))
+    if tool and shutil.which(tool):
+        try:
+            return external_syntax_error(tool, arguments, text, module_suffix(suffix, text))
+        except CheckerUnavailable:
+            pass  # a checker that hangs or crashes: the grammar still knows the language
+    if language_of(path) is None:
+        raise CheckerUnavailable(f"no checker for {suffix or 'this kind of file'}")
+    return syntax_error(path, text)
 
 
 def module_suffix(suffix: str, text: str) -> str:

@@ -142,13 +142,31 @@ def test_a_file_that_never_parsed_is_not_blamed_on_the_fix():
     assert report.notes == ("t.py: did not parse before the change either (line 1: invalid syntax)",)
 
 
-def test_missing_toolchain_is_a_note_not_a_refusal(monkeypatch, tmp_path):
+@pytest.mark.parametrize(
+    ("path", "fine", "broken"),
+    [
+        ("lib/a.rb", "def a\n  1\nend\n", "def a\n  1\n"),
+        ("web/app.js", "const a = 1;\n", "const a = ;\n"),
+        ("web/app.ts", "const a: number = 1;\n", "const a: number = ;\n"),
+        ("main.go", "package main\n\nfunc a() {}\n", "package main\n\nfunc a() {\n"),
+    ],
+    ids=["ruby", "javascript", "typescript", "go"],
+)
+def test_without_the_toolchain_the_grammar_still_checks_the_syntax(monkeypatch, tmp_path, path, fine, broken):
     monkeypatch.setenv("PATH", str(tmp_path))
 
-    report = review_patch({"lib/a.rb": "x = 1\n"}, {"lib/a.rb": "x = 2\n"}, allowed_paths={"lib/a.rb"})
+    report = review_patch({path: "\n"}, {path: fine}, allowed_paths={path})
+    refused = check_patch({path: "\n"}, {path: broken}, allowed_paths={path})
+
+    assert report.allowed and report.syntax_checked and report.notes == ()
+    assert len(refused) == 1 and refused[0].startswith(f"{path} does not parse after the change: line ")
+
+
+def test_a_file_no_parser_knows_is_a_note_not_a_refusal():
+    report = review_patch({"docs/a.txt": "x\n"}, {"docs/a.txt": "y\n"}, allowed_paths={"docs/a.txt"})
 
     assert report.allowed and not report.syntax_checked
-    assert report.notes == ("lib/a.rb: not syntax-checked (ruby is not installed on this server)",)
+    assert report.notes == ("docs/a.txt: not syntax-checked (no checker for .txt)",)
 
 
 @pytest.mark.parametrize(
@@ -308,16 +326,17 @@ def test_policy_for_project_reads_its_settings(project):
     assert findings == ["config/app.py is a protected path (matches 'config/**'); a fix may never change it"]
 
 
-def test_a_checker_that_cannot_run_is_a_note_not_a_refusal(monkeypatch, tmp_path):
+def test_a_checker_that_cannot_run_leaves_the_check_to_the_grammar(monkeypatch, tmp_path):
     broken = tmp_path / "ruby"
     broken.write_bytes(b"\x00not a program")
     broken.chmod(0o755)
     monkeypatch.setenv("PATH", str(tmp_path))
 
     report = review_patch({"lib/a.rb": "x = 1\n"}, {"lib/a.rb": "x = 2\n"}, allowed_paths={"lib/a.rb"})
+    refused = check_patch({"lib/a.rb": "x = 1\n"}, {"lib/a.rb": "def a\n"}, allowed_paths={"lib/a.rb"})
 
-    assert report.allowed and not report.syntax_checked
-    assert report.notes[0].startswith("lib/a.rb: not syntax-checked (ruby could not run (")
+    assert report.allowed and report.syntax_checked and report.notes == ()
+    assert refused == ["lib/a.rb does not parse after the change: line 1: missing 'end'"]
 
 
 def test_staff_are_told_which_dependency_manifests_are_always_protected():
