@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import islice
+from typing import Any
 
 import tree_sitter
 
@@ -774,17 +775,6 @@ class JavaScriptScope:
     resolved: dict[int, str | None] = field(default_factory=dict)
 
 
-def javascript_uses(text: str, language: str = JAVASCRIPT) -> list[Use]:
-    root = parse(language, text).root_node
-    # A tree with errors is still read: a construct the grammar does not know must not hide what is around it.
-    nodes = list(walk(root, javascript_inner, WRAPPERS | JS_IMPORT_CLAUSES))
-    scope = javascript_scope([node for node, _ in nodes])
-    uses: list[Use] = []
-    for node, inner in nodes:
-        uses.extend(javascript_node_uses(node, inner, scope))
-    return uses
-
-
 def javascript_inner(node: tree_sitter.Node) -> set[int]:
     if node.type in JS_MEMBERS:
         return field_id(node, "object")
@@ -1193,16 +1183,6 @@ class RubyScope:
     resolved: dict[int, str | None] = field(default_factory=dict)
 
 
-def ruby_uses(text: str) -> list[Use]:
-    root = parse(RUBY, text).root_node
-    nodes = list(walk(root, ruby_inner))
-    scope = ruby_scope([node for node, _ in nodes])
-    uses: list[Use] = []
-    for node, inner in nodes:
-        uses.extend(ruby_node_uses(node, inner, scope))
-    return uses
-
-
 def ruby_inner(node: tree_sitter.Node) -> set[int]:
     if node.type == "scope_resolution":
         return field_id(node, "scope") | field_id(node, "name")
@@ -1471,16 +1451,6 @@ class GoScope:
     strings: dict[str, str]
 
 
-def go_uses(text: str) -> list[Use]:
-    root = parse(GO, text).root_node
-    nodes = list(walk(root, go_inner))
-    scope = go_scope([node for node, _ in nodes])
-    uses: list[Use] = []
-    for node, inner in nodes:
-        uses.extend(go_node_uses(node, inner, scope))
-    return uses
-
-
 def go_inner(node: tree_sitter.Node) -> set[int]:
     if node.type == "selector_expression":
         return field_id(node, "operand")
@@ -1635,11 +1605,36 @@ def go_directive_uses(comment: str, line: int) -> list[Use]:
     return []
 
 
+@dataclass(frozen=True)
+class TreeReader:
+    """How one tree-sitter language is read: which children belong to a larger name, and what each
+    node uses given the names the whole file binds."""
+
+    language: str
+    inner: Callable[[tree_sitter.Node], set[int]]
+    scope: Callable[[list[tree_sitter.Node]], Any]
+    node_uses: Callable[[tree_sitter.Node, bool, Any], list[Use]]
+    passing: frozenset[str] = WRAPPERS
+
+    def __call__(self, text: str) -> list[Use]:
+        # A tree with errors is still read: a construct the grammar does not know must not hide what is
+        # around it.
+        nodes = list(walk(parse(self.language, text).root_node, self.inner, self.passing))
+        scope = self.scope([node for node, _ in nodes])
+        return [use for node, inner in nodes for use in self.node_uses(node, inner, scope)]
+
+
+def javascript_reader(language: str) -> TreeReader:
+    return TreeReader(
+        language, javascript_inner, javascript_scope, javascript_node_uses, WRAPPERS | JS_IMPORT_CLAUSES
+    )
+
+
 READERS: dict[str, Callable[[str], list[Use]]] = {
     PYTHON: python_uses,
-    JAVASCRIPT: javascript_uses,
-    TYPESCRIPT: lambda text: javascript_uses(text, TYPESCRIPT),
-    TSX: lambda text: javascript_uses(text, TSX),
-    RUBY: ruby_uses,
-    GO: go_uses,
+    JAVASCRIPT: javascript_reader(JAVASCRIPT),
+    TYPESCRIPT: javascript_reader(TYPESCRIPT),
+    TSX: javascript_reader(TSX),
+    RUBY: TreeReader(RUBY, ruby_inner, ruby_scope, ruby_node_uses),
+    GO: TreeReader(GO, go_inner, go_scope, go_node_uses),
 }
