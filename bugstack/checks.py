@@ -45,6 +45,14 @@ def check_web_server(app_configs, **kwargs):
             problems.append(Error(f"{name} must be at least 1.", id="bugstack.E002"))
     if settings.BUGSTACK_WEB_READ_TIMEOUT <= 0:
         problems.append(Error("BUGSTACK_WEB_READ_TIMEOUT must be more than 0 seconds.", id="bugstack.E002"))
+    if settings.BUGSTACK_WEB_BUFFER_BYTES < settings.BUGSTACK_WEB_MAX_BODY_BYTES:
+        problems.append(
+            Error(
+                f"BUGSTACK_WEB_BUFFER_BYTES must be at least {settings.BUGSTACK_WEB_MAX_BODY_BYTES}, "
+                "the largest request body an endpoint accepts.",
+                id="bugstack.E002",
+            )
+        )
     # granian takes the header timeout in whole milliseconds, from 1 to 60,000.
     if not 0.001 <= settings.BUGSTACK_WEB_HEADER_TIMEOUT <= 60:
         problems.append(

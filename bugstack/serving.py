@@ -35,6 +35,7 @@ class ServerOptions:
     read_timeout: float
     header_timeout: float
     max_body_bytes: int
+    max_buffered_bytes: int
 
     @classmethod
     def from_settings(cls) -> ServerOptions:
@@ -46,16 +47,18 @@ class ServerOptions:
             read_timeout=settings.BUGSTACK_WEB_READ_TIMEOUT,
             header_timeout=settings.BUGSTACK_WEB_HEADER_TIMEOUT,
             max_body_bytes=settings.BUGSTACK_WEB_MAX_BODY_BYTES,
+            max_buffered_bytes=settings.BUGSTACK_WEB_BUFFER_BYTES,
         )
 
 
 class Refusal(Exception):
     """A request answered by the server itself, before Django sees it."""
 
-    def __init__(self, status: int, reason: bytes) -> None:
+    def __init__(self, status: int, reason: bytes, headers: Headers | None = None) -> None:
         super().__init__(status, reason)
         self.status = status
         self.reason = reason
+        self.headers = [(b"connection", b"close"), *(headers or [])]
 
 
 class ClientGone(Exception):
@@ -65,12 +68,14 @@ class ClientGone(Exception):
 class BufferedWSGI:
     """ASGI app that reads each request's body whole, then runs a WSGI app on it in a fixed thread pool."""
 
-    def __init__(self, app: WSGIApp, threads: int, read_timeout: float, max_body_bytes: int) -> None:
+    def __init__(self, app: WSGIApp, options: ServerOptions) -> None:
         self.app = app
-        self.read_timeout = read_timeout
-        self.max_body_bytes = max_body_bytes
+        self.options = options
+        # Bytes of request bodies this process holds, read or being read: many large bodies at once are
+        # refused (503) rather than let memory grow with the number of connections.
+        self.buffered = 0
         # A fixed pool: Django's database connections are per thread and kept between requests.
-        self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="django")
+        self.pool = ThreadPoolExecutor(max_workers=options.threads, thread_name_prefix="django")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -81,40 +86,51 @@ class BufferedWSGI:
         try:
             body = await self.read_body(scope, receive)
         except Refusal as refusal:
-            await send_whole(send, refusal.status, [(b"connection", b"close")], refusal.reason)
+            await send_whole(send, refusal.status, refusal.headers, refusal.reason)
             return
         except ClientGone:
             return
-        environ = wsgi_environ(scope, body)
-        loop = asyncio.get_running_loop()
-        status, headers, content = await loop.run_in_executor(self.pool, call_wsgi, self.app, environ)
-        await send_whole(send, status, headers, content)
+        try:
+            environ = wsgi_environ(scope, body)
+            loop = asyncio.get_running_loop()
+            status, headers, content = await loop.run_in_executor(self.pool, call_wsgi, self.app, environ)
+            await send_whole(send, status, headers, content)
+        finally:
+            self.buffered -= len(body)
 
     async def read_body(self, scope: Scope, receive: Receive) -> bytes:
         declared = declared_length(scope)
-        if declared is not None and declared > self.max_body_bytes:
+        if declared is not None and declared > self.options.max_body_bytes:
             raise Refusal(413, b"Request body too large.\n")
         try:
-            async with asyncio.timeout(self.read_timeout):
+            async with asyncio.timeout(self.options.read_timeout):
                 return await self.receive_body(receive)
         except TimeoutError:
             raise Refusal(408, b"The request body did not arrive in time.\n") from None
 
     async def receive_body(self, receive: Receive) -> bytes:
+        """Read the body, counted in ``buffered``; the caller releases it once the request is answered."""
         chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ClientGone
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            # Checked as it arrives: a chunked body declares no length.
-            if size > self.max_body_bytes:
-                raise Refusal(413, b"Request body too large.\n")
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                return b"".join(chunks)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ClientGone
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                self.buffered += len(chunk)
+                # Checked as it arrives: a chunked body declares no length.
+                if size > self.options.max_body_bytes:
+                    raise Refusal(413, b"Request body too large.\n")
+                if self.buffered > self.options.max_buffered_bytes:
+                    raise Refusal(503, b"Too many request bodies at once; retry.\n", [(b"retry-after", b"1")])
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    return b"".join(chunks)
+        except BaseException:  # a refusal, a client gone, or the read timeout's cancellation
+            self.buffered -= size
+            raise
 
 
 async def answer_lifespan(receive: Receive, send: Send) -> None:
@@ -206,9 +222,7 @@ def build_application() -> BufferedWSGI:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugstack.settings")
     from django.core.wsgi import get_wsgi_application
 
-    django_app = get_wsgi_application()
-    options = ServerOptions.from_settings()
-    return BufferedWSGI(django_app, options.threads, options.read_timeout, options.max_body_bytes)
+    return BufferedWSGI(get_wsgi_application(), ServerOptions.from_settings())
 
 
 def run_server(host: str, port: int, options: ServerOptions) -> None:

@@ -261,3 +261,5 @@ BUGSTACK_WEB_READ_TIMEOUT = env.float("BUGSTACK_WEB_READ_TIMEOUT", default=30.0)
 BUGSTACK_WEB_MAX_BODY_BYTES = max(
     BUGSTACK_INGEST_MAX_BYTES, BUGSTACK_WEBHOOK_MAX_BYTES, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
 )
+# Request bodies one web process holds at once, read or being read; past it new ones are refused (503).
+BUGSTACK_WEB_BUFFER_BYTES = env.int("BUGSTACK_WEB_BUFFER_BYTES", default=64 * 1024 * 1024)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from bugstack.serving import BufferedWSGI
+from bugstack.serving import BufferedWSGI, ServerOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 MANAGE = [sys.executable, str(ROOT / "manage.py")]
@@ -181,6 +181,10 @@ def scope(headers: list[tuple[bytes, bytes]], method: str = "POST") -> dict:
 
 def call(app: BufferedWSGI, request_scope: dict, messages: list[dict]) -> list[dict]:
     """Run the ASGI app on one request whose body arrives as ``messages``; what it sent."""
+    return asyncio.run(handle(app, request_scope, messages))
+
+
+async def handle(app: BufferedWSGI, request_scope: dict, messages: list[dict]) -> list[dict]:
     sent: list[dict] = []
 
     async def receive() -> dict:
@@ -192,13 +196,16 @@ def call(app: BufferedWSGI, request_scope: dict, messages: list[dict]) -> list[d
     async def send(message: dict) -> None:
         sent.append(message)
 
-    asyncio.run(app(request_scope, receive, send))
+    await app(request_scope, receive, send)
     return sent
 
 
 @pytest.fixture
 def app():
-    buffered = BufferedWSGI(echo_environ, threads=2, read_timeout=0.5, max_body_bytes=64)
+    options = ServerOptions(
+        workers=1, threads=2, read_timeout=0.5, header_timeout=1, max_body_bytes=64, max_buffered_bytes=100
+    )
+    buffered = BufferedWSGI(echo_environ, options)
     yield buffered
     buffered.pool.shutdown()
 
@@ -260,3 +267,27 @@ def test_a_client_gone_before_its_body_is_complete_gets_no_answer(app):
     messages = [{"type": "http.request", "body": b"{", "more_body": True}, {"type": "http.disconnect"}]
 
     assert call(app, scope([]), messages) == []
+
+
+def test_bodies_past_the_process_budget_at_once_are_refused_503(app):
+    waiting = [{"type": "http.request", "body": b"x" * 60, "more_body": True}]  # then stalls: 408
+    arriving = [{"type": "http.request", "body": b"y" * 50}]
+
+    async def both():
+        return await asyncio.gather(handle(app, scope([]), waiting), handle(app, scope([]), arriving))
+
+    first, second = asyncio.run(both())
+
+    assert first[0]["status"] == 408
+    assert second[0]["status"] == 503 and (b"retry-after", b"1") in second[0]["headers"]
+
+
+def test_refused_and_abandoned_bodies_leave_the_budget_whole(app):
+    stalled = {"type": "http.request", "body": b"x" * 40, "more_body": True}
+    assert call(app, scope([]), [dict(stalled)])[0]["status"] == 408
+    assert call(app, scope([]), [dict(stalled), dict(stalled)])[0]["status"] == 413
+    assert call(app, scope([]), [dict(stalled), {"type": "http.disconnect"}]) == []
+
+    start, _ = call(app, scope([]), [{"type": "http.request", "body": b"z" * 60}])
+
+    assert start["status"] == 200

@@ -105,8 +105,14 @@ def test_without_https_mode_a_forwarded_proto_header_is_not_trusted():
 
 
 def test_a_web_server_setting_out_of_range_is_refused_at_start():
-    result = run_check(DEBUG="1", BUGSTACK_WEB_THREADS="0", BUGSTACK_WEB_HEADER_TIMEOUT="120")
+    result = run_check(
+        DEBUG="1",
+        BUGSTACK_WEB_THREADS="0",
+        BUGSTACK_WEB_HEADER_TIMEOUT="120",
+        BUGSTACK_WEB_BUFFER_BYTES="1000",
+    )
 
     assert result.returncode != 0
     assert "BUGSTACK_WEB_THREADS must be at least 1" in result.stderr
     assert "BUGSTACK_WEB_HEADER_TIMEOUT must be from 0.001 to 60 seconds" in result.stderr
+    assert "BUGSTACK_WEB_BUFFER_BYTES must be at least 5242880" in result.stderr
