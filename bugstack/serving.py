@@ -4,7 +4,7 @@ A WSGI server that hands a connection to a thread before the body has arrived (g
 own WSGI mode) lets eight clients that send their bodies a byte at a time hold eight threads, and every
 other request waits behind them. Here a request takes one of the worker's threads only once its body is
 complete: a slow client costs a pending read on the loop, and is answered 408 when the read timeout passes.
-Responses are collected whole before they are sent; bugstack streams none.
+Responses are collected whole before they are sent: bugstack streams none, and its static files are small.
 """
 
 from __future__ import annotations

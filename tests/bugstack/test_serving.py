@@ -160,6 +160,29 @@ def test_a_body_that_does_not_arrive_in_time_is_cut_off(database):
         assert post_event(port, key).status == 202
 
 
+def test_headers_that_do_not_arrive_in_time_are_cut_off(database):
+    env, _ = database
+    with running_server(env, BUGSTACK_WEB_HEADER_TIMEOUT="2") as port:
+        sock = socket.create_connection(("127.0.0.1", port), timeout=30)
+        sock.sendall(b"POST /api/v1/events/ HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        stop = threading.Event()
+
+        def drip_headers() -> None:
+            while not stop.wait(0.5):
+                with suppress(OSError):
+                    sock.sendall(b"X-Padding: a\r\n")
+
+        dripper = threading.Thread(target=drip_headers, daemon=True)
+        dripper.start()
+        try:
+            assert sock.recv(4096) == b""  # closed, though headers were still arriving
+        finally:
+            stop.set()
+            dripper.join()
+            sock.close()
+        assert get(port, "/healthz").status == 200
+
+
 # --- the app that reads bodies whole --------------------------------------------------------------------
 
 
