@@ -40,31 +40,48 @@ DENYLIST: tuple[str, ...] = (
 )
 
 # Each pattern matches the whole secret; the replacement keeps only what names the kind of secret.
+#
+# They run on every string of every event, hostile ones included, so each is written to cost time linear
+# in its text and little per character, under a backtracking engine like Python's (the SDKs mirror them):
+# - each begins with what it looks for, a literal or a class, which lets the engine skip ahead to it;
+#   the word boundary that should precede it is checked just after, by a look-behind ("sk-(?<=\bsk-)"
+#   is "\bsk-"), as a leading "\b" would make the engine try every position;
+# - no start is retried inside a run of characters another start already scanned, unless that start
+#   consumed the run or gave up within a bounded number of characters;
+# - a quantifier after which giving characters back could never lead to a match is possessive (*+, ++).
 SECRET_PATTERNS: tuple[tuple[str, str], ...] = (
-    # "Authorization: Bearer …" pasted into a message or a header value.
-    (r"(?i)\b(bearer|token|basic)\s+[A-Za-z0-9\-._~+/]{8,}=*", r"\1 " + FILTERED),
+    # "Authorization: Bearer …" pasted into a message or a header value; the keyword in any case.
+    (
+        r"([BbTt](?<!\w.)(?i:(?<=b)(?:earer|asic)|(?<=t)oken))\s++[A-Za-z0-9\-._~+/]{8,}=*",
+        r"\1 " + FILTERED,
+    ),
     # JSON Web Tokens: three base64url parts, the first starting with '{"' encoded.
-    (r"\beyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*", FILTERED),
+    # The first part ends at a "-eyJ" (another token's start: "-eyJ-eyJ…" would be scanned again from each).
+    (
+        r"eyJ(?<=\beyJ)(?=[A-Za-z0-9_-]{5})[A-Za-z0-9_]*+(?:-(?!eyJ)[A-Za-z0-9_]*+)*+"
+        r"\.[A-Za-z0-9_-]{5,}+\.[A-Za-z0-9_-]*",
+        FILTERED,
+    ),
     # GitHub personal, OAuth, app, refresh tokens and fine-grained PATs.
-    (r"\bgh[pousr]_[A-Za-z0-9]{30,}\b", FILTERED),
-    (r"\bgithub_pat_[A-Za-z0-9_]{30,}\b", FILTERED),
+    (r"gh[pousr]_(?<=\bgh[pousr]_)[A-Za-z0-9]{30,}+\b", FILTERED),
+    (r"github_pat_(?<=\bgithub_pat_)[A-Za-z0-9_]{30,}+\b", FILTERED),
     # Anthropic and other "sk-" style API keys.
-    (r"\bsk-ant-[A-Za-z0-9_-]{20,}", FILTERED),
-    (r"\bsk-[A-Za-z0-9_-]{32,}", FILTERED),
+    (r"sk-ant-(?<=\bsk-ant-)[A-Za-z0-9_-]{20,}", FILTERED),
+    (r"sk-(?<=\bsk-)[A-Za-z0-9_-]{32,}", FILTERED),
     # AWS access key ids, and secret access keys where they are named.
-    (r"\b(?:AKIA|ASIA|AROA|AIDA)[0-9A-Z]{16}\b", FILTERED),
-    (r"(?i)(aws_secret_access_key\s*[=:]\s*)[A-Za-z0-9/+]{40}", r"\1" + FILTERED),
+    (r"A(?:KIA|SIA|ROA|IDA)(?<=\bA[A-Z]{3})[0-9A-Z]{16}\b", FILTERED),
+    (r"([Aa](?i:ws_secret_access_key)\s*+[=:]\s*+)[A-Za-z0-9/+]{40}", r"\1" + FILTERED),
     # Stripe secret, restricted and publishable keys, and webhook secrets.
-    (r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{10,}\b", FILTERED),
-    (r"\bwhsec_[A-Za-z0-9]{20,}\b", FILTERED),
+    (r"[srp]k_(?:live|test)_(?<=\b[srp]k_(?:live|test)_)[A-Za-z0-9]{10,}+\b", FILTERED),
+    (r"whsec_(?<=\bwhsec_)[A-Za-z0-9]{20,}+\b", FILTERED),
     # Slack tokens.
-    (r"\bxox[abprs]-[A-Za-z0-9-]{10,}\b", FILTERED),
-    # Credentials in URLs: scheme://user:password@host.
-    (r"(\b[a-z][a-z0-9+.-]*://[^\s:/@]+:)[^\s@/]+@", r"\1" + FILTERED + "@"),
+    (r"xox[abprs]-(?<=\bxox[abprs]-)[A-Za-z0-9-]{10,}\b", FILTERED),
+    # Credentials in URLs: scheme://user:password@host, found from the "://" (any scheme, or none).
+    (r"(://[^\s:/@]++:)[^\s@/]++@", r"\1" + FILTERED + "@"),
 )
 
 # 13 to 19 digits, optionally grouped by single spaces or dashes; each candidate is then checked with Luhn.
-CARD_CANDIDATE = r"\b\d(?:[ -]?\d){12,18}\b"
+CARD_CANDIDATE = r"[0-9](?<=\b[0-9])(?:[ -]?[0-9]){12,18}\b"
 
 _SECRETS = [(re.compile(pattern), replacement) for pattern, replacement in SECRET_PATTERNS]
 _CARD = re.compile(CARD_CANDIDATE)
@@ -75,7 +92,7 @@ _MAYBE_SECRET = re.compile(
     r"b(?:earer|asic)|token|eyj|g(?:h[pousr]_|ithub_pat_)|sk-|a(?:kia|sia|roa|ida|ws_)|_(?:live|test)_"
     r"|whsec_|xox|@"
 )
-_MAYBE_CARD = re.compile(r"\d{4}")
+_MAYBE_CARD = re.compile(r"[0-9]{4}")
 
 
 def denylist(extra_keys: Iterable[str] = ()) -> tuple[str, ...]:
@@ -116,23 +133,25 @@ def is_sensitive_key(key: str, terms: tuple[str, ...] = DENYLIST) -> bool:
     return key_verdicts(terms)[key]
 
 
+# Each digit as it counts in the Luhn sum when doubled (the digits of twice it, added); separators deleted.
+_DOUBLED = str.maketrans("0123456789", "0246813579")
+_SEPARATORS = str.maketrans("", "", " -")
+
+
 def luhn_valid(digits: str) -> bool:
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        n = ord(char) - 48
-        if position % 2:
-            n = n * 2 - 9 if n > 4 else n * 2
-        total += n
-    return total % 10 == 0
+    # Every second digit from the right is doubled. The sums run in C, over bytes (each digit counts 48
+    # too much): hostile text can hold a candidate every twenty characters.
+    kept, doubled = digits[-1::-2], digits[-2::-2].translate(_DOUBLED)
+    return (sum(kept.encode()) + sum(doubled.encode()) - 48 * len(digits)) % 10 == 0
 
 
 def _mask_card(match: re.Match[str]) -> str:
-    digits = re.sub(r"[ -]", "", match.group(0))
-    return FILTERED if luhn_valid(digits) else match.group(0)
+    candidate = match.group(0)
+    return FILTERED if luhn_valid(candidate.translate(_SEPARATORS)) else candidate
 
 
-# No pattern matches fewer characters than this (credentials in a URL: "s://u:p@").
-_SHORTEST_SECRET = 8
+# No pattern matches fewer characters than this (credentials in a URL: "://u:p@").
+_SHORTEST_SECRET = 7
 
 
 # Strings known to hold nothing to mask. The events of one error repeat the same paths, function names and

@@ -144,6 +144,20 @@ def test_values_that_look_like_secrets_are_masked_anywhere(text, masked):
     assert mask_text(text) == masked
 
 
+@pytest.mark.parametrize(
+    ("text", "masked"),
+    [
+        (f"session x-{JWT} ended", f"session x-{FILTERED} ended"),  # a token glued after a dash
+        ("Postgres://app:pa55word@db/shop", f"Postgres://app:{FILTERED}@db/shop"),  # any scheme, any case
+        ("x_redis://app:pa55word@cache", f"x_redis://app:{FILTERED}@cache"),
+        ("BeArEr abcdefgh12345678", f"BeArEr {FILTERED}"),
+        ("card 4111-1111-1111-1111.", f"card {FILTERED}."),
+    ],
+)
+def test_secrets_are_masked_whatever_surrounds_them(text, masked):
+    assert mask_text(text) == masked
+
+
 def test_luhn():
     assert luhn_valid("4111111111111111")
     assert luhn_valid("5555555555554444")
