@@ -5,6 +5,15 @@ normalised path, normalised function and whitespace-collapsed ``context_line`` o
 every frame when none is in-app — or, without a stack, its message with the variable parts replaced. Line
 and column numbers never count: a line added above the error must not split its group. The version is
 stored on each group, so a later change of the algorithm can be introduced without splitting old groups.
+
+Version 2 replaces a number together with the unit or letters glued to it (``30.5s``, ``512MB``, ``3x``,
+``1st``) or a ``v`` before it (``v2``), which version 1 kept or replaced in part, and reads a message to
+its first ``MAX_TEXT`` characters rather than 8,192. A message with neither hashes as it did, so its group
+goes on; one with a glued number, or longer than ``MAX_TEXT``, starts a new group once. Words that merely
+end in digits (``utf8``, ``sha256``, ``ipv4``, ``S3``) are kept: they tell errors apart.
+
+Every pattern runs in time linear in its text, and no text longer than ``MAX_TEXT`` is read: a message
+is hostile input, and grouping it must cost little more than a benign one.
 """
 
 from __future__ import annotations
@@ -14,7 +23,10 @@ import hashlib
 import re
 from typing import Any
 
-FINGERPRINT_VERSION = 1
+FINGERPRINT_VERSION = 2
+# The most of any one text grouping reads: what a message says first is what error it is (the details that
+# vary come after), and the normaliser cuts every other field to this length already.
+MAX_TEXT = 1024
 
 DEFAULT_PLACEHOLDER = re.compile(r"^\{\{\s*default\s*\}\}$")
 
@@ -51,19 +63,32 @@ _FUNCTION_NOISE = [
 ]
 
 # Variable parts of messages, most specific first (a URL contains numbers, an email looks like a word).
+# Written as the redaction patterns are (ingest.redact): linear in the text, and where possible beginning
+# with a class the engine can skip ahead to, the "\b" before it checked after it by a look-behind. URLs and
+# emails are entered only where a run of their characters begins, and start at the first place in it "\b"
+# would (what comes before is kept by the replacement): "a.a.a…" is scanned once, not again from every dot.
 _MESSAGE_NOISE = [
     (re.compile(pattern, flags), replacement)
     for pattern, flags, replacement in (
-        (r"\b[a-z][a-z0-9+.-]*://\S+", re.I, "<url>"),
-        (r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b", 0, "<email>"),
-        (r"\b[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b", re.I, "<uuid>"),
+        (r"(?<![a-z0-9+.-])(?>([a-z0-9+.-]*?)(?<!\w)(?=[a-z]))[a-z0-9+.-]*+://\S++", re.I, r"\1<url>"),
+        (r"(?<![\w.+-])([.+-]*+)\b[\w.+-]++@[\w-]+(?:\.[\w-]+)+\b", 0, r"\1<email>"),
+        (
+            r"[0-9a-f](?<=\b[0-9a-f])[0-9a-f]{7}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}\b",
+            re.I,
+            "<uuid>",
+        ),
         (r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?", 0, "<date>"),
-        (r"\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b", 0, "<ip>"),
-        (r"\b(?:[0-9a-f]{1,4}:){2,7}[0-9a-f]{1,4}\b", re.I, "<ip>"),
-        (r"\b0x[0-9a-f]+\b", re.I, "<addr>"),
-        (r"'[^']*'|\"[^\"]*\"|`[^`]*`", 0, "<quoted>"),
-        (r"\b[0-9a-f]*\d[0-9a-f]*[a-f][0-9a-f]*\b|\b[0-9a-f]*[a-f][0-9a-f]*\d[0-9a-f]*\b", re.I, "<hex>"),
-        (r"-?\b\d+(?:\.\d+)?\b", 0, "<num>"),
+        (r"\d(?<=\b\d)\d{0,2}\.(?:\d{1,3}\.){2}\d{1,3}(?::\d+)?\b", 0, "<ip>"),
+        (r"[0-9a-f](?<=\b[0-9a-f])[0-9a-f]{0,3}:(?:[0-9a-f]{1,4}:){1,6}[0-9a-f]{1,4}\b", re.I, "<ip>"),
+        (r"0(?<=\b0)x[0-9a-f]++\b", re.I, "<addr>"),
+        (r"'[^']*+'|\"[^\"]*+\"|`[^`]*+`", 0, "<quoted>"),
+        # A word of hex digits holding at least one digit and one letter: a digit first with a letter
+        # after it, or a letter first with a digit after it (each look-ahead only once the word begins).
+        (r"(?:\d(?<=\b\d)(?=\d*+[a-f])|[a-f](?<=\b[a-f])(?=[a-f]*+\d))[0-9a-f]*+\b", re.I, "<hex>"),
+        # A number, with the unit or letters glued after it (30.5s, 512MB, 1st) or a "v" before it (v2),
+        # and a minus sign. A word that merely ends in digits (utf8, sha256, S3) has no boundary before
+        # them: it is kept.
+        (r"(?:-[vV]?\d|[vV](?<=\b[vV])\d|\d(?<=\b\d))\d*(?:\.\d+)?\w*", 0, "<num>"),
     )
 ]
 _WHITESPACE = re.compile(r"\s+")
@@ -75,7 +100,7 @@ def fingerprint(event: dict[str, Any]) -> str:
     custom = event.get("fingerprint")
     if not custom:
         return default
-    parts = [default if DEFAULT_PLACEHOLDER.match(str(part)) else str(part) for part in custom]
+    parts = [default if DEFAULT_PLACEHOLDER.match(text(part)) else text(part) for part in custom]
     return _sha256(["custom", *parts])
 
 
@@ -87,21 +112,24 @@ def default_fingerprint(event: dict[str, Any]) -> str:
 
 
 def exception_components(exception: dict[str, Any]) -> list[str]:
-    components = [str(exception.get("type") or "Error")]
+    components = [text(exception.get("type") or "Error")]
     frames = grouping_frames(exception)
     if not frames:
-        return [*components, parametrise_message(str(exception.get("value") or ""))]
+        return [*components, parametrise_message(text(exception.get("value")))]
     for frame in frames:
         components.extend(
             (
-                normalise_path(
-                    str(frame.get("filename") or frame.get("abs_path") or frame.get("module") or "")
-                ),
-                normalise_function(str(frame.get("function") or "")),
-                collapse_whitespace(str(frame.get("context_line") or "")),
+                normalise_path(text(frame.get("filename") or frame.get("abs_path") or frame.get("module"))),
+                normalise_function(text(frame.get("function"))),
+                collapse_whitespace(text(frame.get("context_line"))),
             )
         )
     return components
+
+
+def text(value: Any) -> str:
+    """A field as grouping reads it: a string of at most ``MAX_TEXT`` characters."""
+    return ("" if value is None else str(value))[:MAX_TEXT]
 
 
 def grouping_frames(exception: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from ingest.fingerprint import FINGERPRINT_VERSION, fingerprint, normalise_function, normalise_path
+from ingest.fingerprint import (
+    FINGERPRINT_VERSION,
+    fingerprint,
+    normalise_function,
+    normalise_path,
+    parametrise_message,
+)
 from ingest.models import ErrorGroup
 
 CASES = sorted((Path(__file__).parent / "grouping").glob("*.json"))
@@ -80,3 +86,44 @@ def test_paths_lose_deploy_prefixes(raw, normalised):
 )
 def test_function_names_lose_noise(raw, normalised):
     assert normalise_function(raw) == normalised
+
+
+@pytest.mark.parametrize(
+    ("message", "parametrised"),
+    [
+        ("timeout after 30.5s", "timeout after <num>"),
+        ("timeout after 12s", "timeout after <num>"),
+        ("512MB of 1.5GiB in 200ms", "<num> of <num> in <num>"),
+        ("10k rows, 3x slower, 1st try", "<num> rows, <num> slower, <num> try"),
+        ("API v2 is gone, use v3", "API <num> is gone, use <num>"),
+        ("order #42, id=123, offset -5", "order #<num>, id=<num>, offset <num>"),
+        ("took 10µs", "took <num>"),
+        ("requires node 18.17.0", "requires node <num>.<num>"),
+    ],
+)
+def test_numbers_are_parametrised_with_what_is_glued_to_them(message, parametrised):
+    assert parametrise_message(message) == parametrised
+
+
+@pytest.mark.parametrize(
+    "word", ["utf8", "sha256", "base64", "ipv4", "http2", "int64", "S3", "x86_64", "md5"]
+)
+def test_words_that_merely_end_in_digits_are_kept(word):
+    assert parametrise_message(f"{word} failed") == f"{word} failed"
+
+
+@pytest.mark.parametrize(
+    ("message", "parametrised"),
+    [
+        ("Connection to 10.0.3.7:5432 timed out", "Connection to <ip> timed out"),
+        ("fetch https://api.example.com/v1/x?a=1 failed", "fetch <url> failed"),
+        ("mail to ada.lovelace+shop@example.co.uk bounced", "mail to <email> bounced"),
+        ("order 550e8400-e29b-41d4-a716-446655440000 gone", "order <uuid> gone"),
+        ("at 2024-01-05T10:11:12Z", "at <date>"),
+        ("object at 0x7f3a2b1c4d50", "object at <addr>"),
+        ("key 'sku-1' missing", "key <quoted> missing"),
+        ("commit 3f9c2ab failed", "commit <hex> failed"),
+    ],
+)
+def test_the_other_variable_parts_are_parametrised_as_before(message, parametrised):
+    assert parametrise_message(message) == parametrised
