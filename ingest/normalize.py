@@ -6,6 +6,15 @@ marker, unknown fields kept in a bounded ``extra``, everything redacted (``inges
 copied, and the grouping hash (``ingest.fingerprint``) over the redacted result, so neither the database
 nor the hash sees a secret.
 
+Bounded per field and per event: each string, list and mapping has its cap, and the event as a whole at
+most ``MAX_EVENT_TEXT`` characters of text and ``MAX_EVENT_VALUES`` values of free-form data, whatever its
+size, so that no event costs more to redact, group and store than a few benign ones. What grouping reads
+is copied first (a custom fingerprint, then each exception's type, message and frames' places, the
+handler's exception and the newest frames first), then what describes it (context lines, variables,
+mechanism), then the rest, so a large event loses its least useful text. Every cut is marked in the text
+(``…[truncated]``) and recorded in the event's ``_meta``, in Sentry's shape: ``{"<field path>": {"":
+{"len": <length sent>}}}`` for up to ``MAX_META`` fields.
+
 Redaction runs in the same pass as the copy rather than over it afterwards: an event is mostly short
 strings in small mappings, and walking it twice cost about as much as everything else done to it. Every
 string is masked; keys are filtered in free-form data (request, contexts, user, tags, extra, mechanism,
@@ -28,13 +37,14 @@ from ingest.schema import EventPayload, SchemaError
 TRUNCATED = "…[truncated]"
 MAX_STRING = 1024
 MAX_MESSAGE = 8192
-MAX_CONTEXT_LINES = 5
-MAX_FRAMES = 100
-MAX_EXCEPTIONS = 10
 MAX_ITEMS = 100  # per list or mapping in free-form data
 MAX_KEY = 200
 MAX_DEPTH = 6
 MAX_EXTRA_BYTES = 16 * 1024
+# The whole event, past the caps of each field: about eight times a large benign event's text.
+MAX_EVENT_TEXT = 128 * 1024
+MAX_EVENT_VALUES = 10_000
+MAX_META = 32
 
 PLATFORMS = {
     "python": "python",
@@ -107,8 +117,14 @@ def prepare_event(
 def normalise(
     payload: EventPayload, received_at: datetime, terms: tuple[str, ...] = DENYLIST
 ) -> dict[str, Any]:
-    """The payload in the internal shape, redacted under ``terms``."""
+    """The payload in the internal shape, redacted under ``terms``, bounded, its cuts in ``_meta``."""
     scrub = Scrubber(terms)
+    for path, sent in payload.cut_lists.items():
+        scrub.cut(path, sent)
+    # Grouping's inputs first (see the module's docstring); the event keeps the protocol's order of keys.
+    parts = enumerate(payload.fingerprint or ())
+    fingerprint_parts = [scrub.text(str(part), path=f"fingerprint.{index}") for index, part in parts]
+    exceptions = exception_chain(payload, scrub)
     data: dict[str, Any] = {
         # The id and time are ours (parsed, then written back in one format): nothing in them to redact,
         # and a masked one could no longer be parsed. Platform and level come from fixed sets.
@@ -118,52 +134,86 @@ def normalise(
             (payload.platform or "").strip().lower(), "other" if payload.platform else ""
         ),
         "level": LEVELS.get((payload.level or "error").strip().lower(), "error"),
-        "exception": {
-            "values": [exception(value, scrub) for value in payload.exception.values[-MAX_EXCEPTIONS:]]
-        },
+        "exception": {"values": exceptions},
     }
     for field in ("environment", "release", "server_name"):
         value = getattr(payload, field)
         if value:
-            data[field] = scrub.text(value.strip(), COLUMN_LIMITS[field])
+            data[field] = scrub.text(value.strip(), COLUMN_LIMITS[field], field)
     if payload.message is not None:
-        data["message"] = scrub.value(payload.message, limit=MAX_MESSAGE)
-    if payload.fingerprint:
-        data["fingerprint"] = [scrub.text(str(part)) for part in payload.fingerprint]
+        data["message"] = scrub.value(payload.message, limit=MAX_MESSAGE, path="message")
+    if fingerprint_parts:
+        data["fingerprint"] = fingerprint_parts
     if payload.request is not None:
-        data["request"] = scrub.value(payload.request.model_dump(exclude_none=True))
+        data["request"] = scrub.value(request_fields(payload.request), path="request")
     for field in ("contexts", "sdk", "user", "tags"):
         value = getattr(payload, field)
         if value:
-            data[field] = scrub.value(value)
+            data[field] = scrub.value(value, path=field)
     extra = {**(payload.extra or {}), **(payload.model_extra or {})}
     if extra:
         data["extra"] = bounded_extra(extra, scrub)
+    if scrub.meta:
+        data["_meta"] = scrub.record()
     return data
 
 
-def exception(value: Any, scrub: Scrubber) -> dict[str, Any]:
-    result: dict[str, Any] = {"type": scrub.text(value.type or "Error", COLUMN_LIMITS["exception_type"])}
+def request_fields(request: Any) -> dict[str, Any]:
+    # The validated values as they are: model_dump would first copy every one of a large body's items.
+    fields = {**request.__dict__, **(request.model_extra or {})}
+    return {name: value for name, value in fields.items() if value is not None}
+
+
+def exception_chain(payload: EventPayload, scrub: Scrubber) -> list[dict[str, Any]]:
+    """The exceptions, causes first; the handler's exception, then its causes, served first."""
+    values = payload.exception.values
+    paths = [f"exception.values.{index}" for index in range(len(values))]
+    newest_first = range(len(values) - 1, -1, -1)
+    chain: list[dict[str, Any]] = [{} for _ in values]
+    for index in newest_first:
+        chain[index] = exception(values[index], scrub, paths[index], payload.cut_lists)
+    for index in newest_first:
+        describe_exception(chain[index], values[index], scrub, paths[index])
+    return chain
+
+
+def exception(value: Any, scrub: Scrubber, path: str, cut_lists: dict[str, int]) -> dict[str, Any]:
+    """What groups an exception: its type, message, module and frames' places."""
+    result: dict[str, Any] = {
+        "type": scrub.text(value.type or "Error", COLUMN_LIMITS["exception_type"], f"{path}.type")
+    }
     if value.value is not None:
-        result["value"] = scrub.text(value.value, MAX_MESSAGE)
+        result["value"] = scrub.text(value.value, MAX_MESSAGE, f"{path}.value")
     if value.module:
-        result["module"] = scrub.text(value.module)
-    if value.mechanism:
-        result["mechanism"] = scrub.value(value.mechanism)
+        result["module"] = scrub.text(value.module, path=f"{path}.module")
     if value.stacktrace is not None and value.stacktrace.frames:
         frames = value.stacktrace.frames
-        # Frames are oldest first; the ones nearest the raise site say the most, so those are kept.
-        result["stacktrace"] = {"frames": [frame_dict(frame, scrub) for frame in frames[-MAX_FRAMES:]]}
-        if len(frames) > MAX_FRAMES:
-            result["stacktrace"]["frames_omitted"] = len(frames) - MAX_FRAMES
+        path = f"{path}.stacktrace.frames"
+        # Frames are oldest first; the ones nearest the raise site say the most: they come first.
+        stored = [{} for _ in frames]
+        for index in range(len(frames) - 1, -1, -1):
+            stored[index] = frame_place(frames[index], scrub, f"{path}.{index}")
+        result["stacktrace"] = {"frames": stored}
+        if path in cut_lists:
+            result["stacktrace"]["frames_omitted"] = cut_lists[path] - len(frames)
     return result
+
+
+def describe_exception(result: dict[str, Any], value: Any, scrub: Scrubber, path: str) -> None:
+    """Add what describes an exception beyond its place: mechanism, context lines, variables."""
+    if value.mechanism:
+        result["mechanism"] = scrub.value(value.mechanism, path=f"{path}.mechanism")
+    if "stacktrace" in result:
+        frames, stored = value.stacktrace.frames, result["stacktrace"]["frames"]
+        for index in range(len(frames) - 1, -1, -1):
+            describe_frame(stored[index], frames[index], scrub, f"{path}.stacktrace.frames.{index}")
 
 
 FRAME_TEXTS = ("filename", "abs_path", "module", "function", "context_line")
 FRAME_NUMBERS = ("lineno", "colno", "in_app")
 
 
-def frame_dict(frame: Any, scrub: Scrubber) -> dict[str, Any]:
+def frame_place(frame: Any, scrub: Scrubber, path: str) -> dict[str, Any]:
     # Read from the validated model's field values directly: a frame is mostly short strings, and an
     # attribute lookup each cost more than the capping.
     fields = frame.__dict__
@@ -171,25 +221,42 @@ def frame_dict(frame: Any, scrub: Scrubber) -> dict[str, Any]:
     for name in FRAME_TEXTS:
         value = fields[name]
         if value is not None:
-            result[name] = mask_text(value if len(value) <= MAX_STRING else cap(value, MAX_STRING))
+            result[name] = mask_text(scrub.bounded(value, MAX_STRING, path, name))
     for name in FRAME_NUMBERS:
         value = fields[name]
         if value is not None:
             result[name] = value
-    pre_context, post_context = fields["pre_context"], fields["post_context"]
-    if pre_context:
-        result["pre_context"] = [scrub.text(line) for line in pre_context[-MAX_CONTEXT_LINES:]]
-    if post_context:
-        result["post_context"] = [scrub.text(line) for line in post_context[:MAX_CONTEXT_LINES]]
-    if fields["vars"]:
-        result["vars"] = scrub.value(fields["vars"], depth=2)
     return result
+
+
+def describe_frame(result: dict[str, Any], frame: Any, scrub: Scrubber, path: str) -> None:
+    fields = frame.__dict__
+    for name in ("pre_context", "post_context", "vars"):
+        value = fields[name]
+        if not value:
+            continue
+        if scrub.full():  # what is left is recorded, not marked line by line
+            scrub.cut(f"{path}.{name}", len(value))
+        elif name == "vars":
+            result[name] = scrub.value(value, depth=2, path=f"{path}.vars")
+        else:
+            result[name] = context_lines(value, scrub, f"{path}.{name}")
+
+
+def context_lines(lines: list[str], scrub: Scrubber, path: str) -> list[str]:
+    return [mask_text(scrub.bounded(line, MAX_STRING, path, index)) for index, line in enumerate(lines)]
+
+
+# An event id or a timestamp longer than this is none: it is refused before it is parsed.
+MAX_ID_OR_TIME = 64
 
 
 def parse_event_id(raw: str | None) -> str:
     if raw is None:
         return uuid.uuid4().hex
     try:
+        if len(raw) > MAX_ID_OR_TIME:
+            raise ValueError(raw[:MAX_ID_OR_TIME])
         return uuid.UUID(raw.strip()).hex
     except ValueError:
         raise SchemaError("event_id", "must be 32 hexadecimal characters (a UUID)") from None
@@ -200,6 +267,8 @@ def parse_timestamp(raw: str | int | float | None, received_at: datetime) -> dat
     if raw is None:
         return received_at
     try:
+        if isinstance(raw, str) and len(raw) > MAX_ID_OR_TIME:
+            raise ValueError(raw[:MAX_ID_OR_TIME])
         if isinstance(raw, str) and not raw.replace(".", "", 1).isdigit():
             parsed = datetime.fromisoformat(raw.strip())
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
@@ -231,49 +300,86 @@ def first_line(text: str) -> str:
 class Scrubber:
     """Free-form JSON copied bounded and redacted under one list of terms, in one pass.
 
-    Bounded: strings, collections and nesting capped, and what is cut says so. Redacted
-    (``ingest.redact``): a value whose key holds a term becomes ``FILTERED``, query strings and URLs have
-    their sensitive parameters filtered, and every string is masked. Strings are capped before they are
-    masked, so a mask is never cut in half.
+    Bounded: strings, collections and nesting capped, the event's text and values held to
+    ``MAX_EVENT_TEXT`` and ``MAX_EVENT_VALUES``, and what is cut says so, in the text and in ``meta``
+    (by dotted path). Redacted (``ingest.redact``): a value whose key holds a term becomes ``FILTERED``,
+    query strings and URLs have their sensitive parameters filtered, and every string is masked. Strings
+    are cut before they are masked, so no pattern reads more than a field's cap and a mask is never cut
+    in half.
     """
 
-    __slots__ = ("terms", "sensitive")
+    __slots__ = ("terms", "sensitive", "text_left", "values_left", "meta", "uncounted")
 
     def __init__(self, terms: tuple[str, ...] = DENYLIST) -> None:
         self.terms = terms
         self.sensitive: KeyVerdicts = key_verdicts(terms)
+        self.text_left = MAX_EVENT_TEXT
+        self.values_left = MAX_EVENT_VALUES
+        self.meta: dict[str, Any] = {}
+        self.uncounted = 0
 
-    def text(self, text: str, limit: int = MAX_STRING) -> str:
-        return mask_text(text if len(text) <= limit else cap(text, limit))
+    def cut(self, path: str, sent: int) -> None:
+        """Record that the field at ``path`` was cut from ``sent`` characters or items."""
+        if len(self.meta) < MAX_META:
+            self.meta[path] = {"": {"len": sent}}
+        else:
+            self.uncounted += 1
 
-    def value(self, value: Any, depth: int = 0, limit: int = MAX_STRING) -> Any:
+    def record(self) -> dict[str, Any]:
+        """``_meta``: the fields cut, by path; past ``MAX_META`` of them, how many more."""
+        if not self.uncounted:
+            return self.meta
+        return {**self.meta, TRUNCATED: {"": {"count": self.uncounted}}}
+
+    def full(self) -> bool:
+        """Whether the event holds all the text or values it may: collections end here."""
+        return self.text_left <= 0 or self.values_left <= 0
+
+    def bounded(self, text: str, limit: int, path: str, key: str | int | None = None) -> str:
+        """``text`` within ``limit`` and what is left of the event's text, the cut marked and recorded."""
+        room = limit if limit <= self.text_left else max(self.text_left, len(TRUNCATED))
+        if len(text) > room:
+            self.cut(path if key is None else join(path, key), len(text))
+            text = cap(text, room)
+        self.text_left -= len(text)
+        return text
+
+    def text(self, text: str, limit: int = MAX_STRING, path: str = "") -> str:
+        return mask_text(self.bounded(text, limit, path))
+
+    def value(self, value: Any, depth: int = 0, limit: int = MAX_STRING, path: str = "") -> Any:
         if isinstance(value, str):
-            return self.text(value, limit)
+            return self.text(value, limit, path)
+        if isinstance(value, dict | list) and depth >= MAX_DEPTH:
+            self.cut(path, len(value))
+            return TRUNCATED
         if isinstance(value, dict):
-            return self.mapping(value, depth) if depth < MAX_DEPTH else TRUNCATED
+            return self.mapping(value, depth, path)
         if isinstance(value, list):
-            return self.items(value, depth) if depth < MAX_DEPTH else TRUNCATED
+            return self.items(value, depth, path)
         return value
 
-    def mapping(self, mapping: dict[Any, Any], depth: int) -> dict[str, Any]:
+    def mapping(self, mapping: dict[Any, Any], depth: int, path: str) -> dict[str, Any]:
         result = {}
         for count, (key, item) in enumerate(mapping.items()):
-            if count == MAX_ITEMS:
-                result[TRUNCATED] = f"{len(mapping) - MAX_ITEMS} more keys"
+            if count == MAX_ITEMS or self.full():
+                self.cut(path, len(mapping))
+                result[TRUNCATED] = f"{len(mapping) - count} more keys"
                 break
             key = cap(str(key), MAX_KEY)
-            result[key] = self.entry(key, item, depth)
+            self.values_left -= 1
+            self.text_left -= len(key)
+            result[key] = self.entry(key, item, depth, path)
         return result
 
-    def entry(self, key: str, item: Any, depth: int) -> Any:
-        """The value under ``key`` (already capped) in a mapping at ``depth``."""
+    def entry(self, key: str, item: Any, depth: int, path: str) -> Any:
+        """The value under ``key`` (already capped) in a mapping at ``depth`` and ``path``."""
         if item is None:
             return item
         if self.sensitive[key]:
             return FILTERED
         if isinstance(item, str):
-            if len(item) > MAX_STRING:
-                item = cap(item, MAX_STRING)
+            item = self.bounded(item, MAX_STRING, path, key)
             # Query strings and URLs carry key/value pairs inside one string.
             if key == "query_string":
                 return filter_query(item, self.terms)
@@ -281,39 +387,50 @@ class Scrubber:
                 return filter_url(item, self.terms)
             return mask_text(item)
         if isinstance(item, dict | list):
-            return self.value(item, depth + 1)
+            return self.value(item, depth + 1, path=join(path, key))
         return item
 
     # Lists in free-form data are mostly strings and numbers: the loop below handles those in place rather
     # than with a call each.
 
-    def items(self, items: list[Any], depth: int) -> list[Any]:
+    def items(self, items: list[Any], depth: int, path: str) -> list[Any]:
         result = []
-        for item in items[:MAX_ITEMS]:
+        for index, item in enumerate(items):
+            if index == MAX_ITEMS or self.full():
+                self.cut(path, len(items))
+                result.append(f"{TRUNCATED} {len(items) - index} more items")
+                break
+            self.values_left -= 1
             if isinstance(item, str):
-                item = mask_text(item if len(item) <= MAX_STRING else cap(item, MAX_STRING))
+                item = mask_text(self.bounded(item, MAX_STRING, path, index))
             elif isinstance(item, dict | list):
-                item = self.value(item, depth + 1)
+                item = self.value(item, depth + 1, path=join(path, index))
             result.append(item)
-        if len(items) > MAX_ITEMS:
-            result.append(f"{TRUNCATED} {len(items) - MAX_ITEMS} more items")
         return result
 
 
+def join(path: str, key: str | int) -> str:
+    return f"{path}.{key}" if path else str(key)
+
+
 def bounded_extra(extra: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
-    """Unknown fields, redacted, kept while they fit in ``MAX_EXTRA_BYTES`` of JSON."""
+    """Unknown fields, redacted, kept while they fit in ``MAX_EXTRA_BYTES`` of JSON (and ``MAX_ITEMS``)."""
     kept: dict[str, Any] = {}
     budget = MAX_EXTRA_BYTES
     dropped = 0
-    for key, value in extra.items():
+    for count, (key, value) in enumerate(extra.items()):
+        if count == MAX_ITEMS or budget <= 0:
+            dropped += len(extra) - count
+            break
         name = cap(key, MAX_KEY)
-        item = scrub.entry(name, value, depth=0)  # as a field of a mapping at the top
-        size = len(json.dumps(item, ensure_ascii=False, default=str)) + len(key)
+        item = scrub.entry(name, value, depth=0, path="extra")  # as a field of a mapping at the top
+        size = len(json.dumps(item, ensure_ascii=False, default=str)) + len(name)
         if size > budget:
             dropped += 1
             continue
         kept[name] = item
         budget -= size
     if dropped:
+        scrub.cut("extra", len(extra))
         kept[TRUNCATED] = f"{dropped} fields over {MAX_EXTRA_BYTES} bytes dropped"
     return kept

@@ -72,7 +72,25 @@ _DIGITS_AS_ZEROS = bytes(48 if 48 <= byte <= 57 else 32 for byte in range(256))
 _LONG_DIGIT_RUN = b"0" * 19
 
 
+# Objects and arrays cost far more than the bytes they take ("[]," is three bytes, a Python list, and the
+# garbage collector's time): a body may hold this many, and one more per CONTAINER_BYTES of its size, or it
+# is refused before it is parsed. Real events hold one per few hundred bytes.
+MIN_CONTAINERS = 4096
+CONTAINER_BYTES = 64
+# Every byte but a quote or an opening bracket.
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in b'"[{')
+
+
+def max_containers(size: int) -> int:
+    return MIN_CONTAINERS + size // CONTAINER_BYTES
+
+
 def loads(body: bytes, needs_cleaning: bool) -> Any:
+    limit = max_containers(len(body))
+    if containers(body, limit) > limit:
+        raise exceptions.ParseError(
+            f"The body is not valid JSON for an event: over {limit} objects and arrays for its size."
+        )
     data = read_json(body)
     if not needs_cleaning:
         return data
@@ -80,6 +98,22 @@ def loads(body: bytes, needs_cleaning: bool) -> Any:
         return clean(data)
     except RecursionError as exc:  # nested deeper than Python recurses
         raise not_valid_json(exc) from None
+
+
+def containers(body: bytes, enough: int) -> int:
+    """The objects and arrays in ``body``: its opening brackets, less those in strings past ``enough``.
+
+    Up to ``enough`` every "{" and "[" counts (an upper bound). Past it, those inside strings are left out,
+    in C rather than by parsing: escaped backslashes and quotes removed, then every byte but quotes and
+    brackets, then the strings that held no bracket (now ``""``); the brackets left outside quotes count.
+    """
+    count = body.count(b"{") + body.count(b"[")
+    if count <= enough:
+        return count
+    unescaped = body.replace(b"\\\\", b"").replace(b'\\"', b"")
+    reduced = unescaped.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    outside = b"".join(reduced.split(b'"')[::2])
+    return outside.count(b"{") + outside.count(b"[")
 
 
 def read_json(body: bytes) -> Any:

@@ -3,16 +3,28 @@
 Validation only: it says which field is wrong. Shaping the accepted payload (caps, defaults, redaction)
 is ``ingest.normalize``. Line and column numbers must be real integers (``"42"`` is refused), since SDKs
 that send strings there are sending something else by mistake.
+
+Validation costs time per item, so the protocol's long lists (exceptions, frames, context lines) are cut
+to what is kept of them before it runs: an event of 300,000 empty frames is not 300,000 models. What was
+cut is recorded on the model (``EventPayload.cut_lists``), and a problem is named at the index it was sent
+at.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StrictBool, StrictInt, ValidationError
 
 Text = Annotated[str, Field(strict=True)]
 JSONMap = dict[str, Any]
+
+# What is kept of the protocol's lists: the exceptions and frames nearest the handler (the last ones),
+# the context lines nearest the frame's line.
+MAX_EXCEPTIONS = 10
+MAX_FRAMES = 100
+MAX_CONTEXT_LINES = 5
 
 
 class Frame(BaseModel):
@@ -87,6 +99,13 @@ class EventPayload(BaseModel):
     tags: JSONMap | list[Any] | None = None
     extra: JSONMap | None = None
 
+    _cut_lists: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @property
+    def cut_lists(self) -> dict[str, int]:
+        """The lists cut before validation: each one's dotted path and how many items it was sent with."""
+        return self._cut_lists
+
 
 class SchemaError(ValueError):
     """The payload does not follow the protocol; ``field`` is the dotted path of the first problem."""
@@ -101,8 +120,80 @@ def validate_payload(payload: Any) -> EventPayload:
     """The payload as an ``EventPayload``, or ``SchemaError`` naming the first wrong field."""
     if not isinstance(payload, dict):
         raise SchemaError("", f"the event must be a JSON object, not {type(payload).__name__}")
+    cuts: dict[Location, Cut] = {}
+    bounded = bounded_lists(payload, cuts)
     try:
-        return EventPayload.model_validate(payload)
+        event = EventPayload.model_validate(bounded)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
-        raise SchemaError(".".join(str(part) for part in first["loc"]), first["msg"]) from None
+        raise SchemaError(dotted(sent_location(first["loc"], cuts)), first["msg"]) from None
+    event._cut_lists = {dotted(location): cut.sent for location, cut in cuts.items()}
+    return event
+
+
+def dotted(location: Location) -> str:
+    return ".".join(str(part) for part in location)
+
+
+Location = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Cut:
+    """A list cut to its bound: how many items it was sent with, and the sent index of its first kept one."""
+
+    sent: int
+    first_kept: int
+
+
+def bounded_lists(payload: dict[str, Any], cuts: dict[Location, Cut]) -> dict[str, Any]:
+    """``payload`` with its exceptions, frames and context lines cut to their bounds (copied where cut)."""
+    exception = payload.get("exception")
+    if not isinstance(exception, dict) or not isinstance(exception.get("values"), list):
+        return payload
+    location: Location = ("exception", "values")
+    values = keep(exception["values"], MAX_EXCEPTIONS, location, cuts, last=True)
+    bounded = [bounded_exception(value, (*location, index), cuts) for index, value in enumerate(values)]
+    return {**payload, "exception": {**exception, "values": bounded}}
+
+
+def bounded_exception(value: Any, location: Location, cuts: dict[Location, Cut]) -> Any:
+    stacktrace = value.get("stacktrace") if isinstance(value, dict) else None
+    if not isinstance(stacktrace, dict) or not isinstance(stacktrace.get("frames"), list):
+        return value
+    location = (*location, "stacktrace", "frames")
+    frames = keep(stacktrace["frames"], MAX_FRAMES, location, cuts, last=True)
+    frames = [bounded_frame(frame, (*location, index), cuts) for index, frame in enumerate(frames)]
+    return {**value, "stacktrace": {**stacktrace, "frames": frames}}
+
+
+def bounded_frame(frame: Any, location: Location, cuts: dict[Location, Cut]) -> Any:
+    if not isinstance(frame, dict):
+        return frame
+    cut = {}
+    for name, last in (("pre_context", True), ("post_context", False)):
+        lines = frame.get(name)
+        if isinstance(lines, list) and len(lines) > MAX_CONTEXT_LINES:
+            cut[name] = keep(lines, MAX_CONTEXT_LINES, (*location, name), cuts, last=last)
+    return {**frame, **cut} if cut else frame
+
+
+def keep(
+    items: list[Any], bound: int, location: Location, cuts: dict[Location, Cut], last: bool
+) -> list[Any]:
+    """The first or last ``bound`` of ``items``, the cut recorded under ``location``."""
+    if len(items) <= bound:
+        return items
+    first_kept = len(items) - bound if last else 0
+    cuts[location] = Cut(sent=len(items), first_kept=first_kept)
+    return items[first_kept : first_kept + bound]
+
+
+def sent_location(location: Location, cuts: dict[Location, Cut]) -> Location:
+    """A validation error's location with every index into a cut list turned back into the sent index."""
+    parts = list(location)
+    for depth in range(1, len(parts)):
+        cut = cuts.get(tuple(location[:depth]))
+        if cut is not None and isinstance(parts[depth], int):
+            parts[depth] += cut.first_kept
+    return tuple(parts)
