@@ -70,14 +70,8 @@ def send(application, path: str, bodies: list[bytes], key: str, count: int) -> f
     return elapsed / count
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=2000, help="requests per round and view")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
-    parser.add_argument("--profile", action="store_true", help="print a cProfile breakdown of ingest")
-    args = parser.parse_args()
-
+def wsgi_application():
+    """Django set up on the configured database, migrated, with the bare view mounted: its WSGI handler."""
     from bench.ingest import setup_django
 
     setup_django()
@@ -88,7 +82,18 @@ def main() -> None:
     settings.ROOT_URLCONF = "bench.ingest"
     from django.core.wsgi import get_wsgi_application
 
-    application = get_wsgi_application()
+    return get_wsgi_application()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per round and view")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile breakdown of ingest")
+    args = parser.parse_args()
+
+    application = wsgi_application()
     account, key = create_bench_project()
     bodies = [json.dumps(sample_event(f"CartError{n}")).encode() for n in range(args.errors)]
     try:
