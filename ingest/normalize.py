@@ -37,6 +37,7 @@ from ingest.schema import EventPayload, SchemaError
 TRUNCATED = "…[truncated]"
 MAX_STRING = 1024
 MAX_MESSAGE = 8192
+MAX_CONTEXT_LINES = 5
 MAX_ITEMS = 100  # per list or mapping in free-form data
 MAX_KEY = 200
 MAX_DEPTH = 6
@@ -119,12 +120,13 @@ def normalise(
 ) -> dict[str, Any]:
     """The payload in the internal shape, redacted under ``terms``, bounded, its cuts in ``_meta``."""
     scrub = Scrubber(terms)
-    for path, sent in payload.cut_lists.items():
-        scrub.cut(path, sent)
+    cut_lists = payload.cut_lists
+    for path, sent in cut_lists.items():
+        scrub.cut(sent, path)
     # Grouping's inputs first (see the module's docstring); the event keeps the protocol's order of keys.
     parts = enumerate(payload.fingerprint or ())
-    fingerprint_parts = [scrub.text(str(part), path=f"fingerprint.{index}") for index, part in parts]
-    exceptions = exception_chain(payload, scrub)
+    fingerprint_parts = [scrub.text(str(part), MAX_STRING, "fingerprint", index) for index, part in parts]
+    exceptions = exception_chain(payload.exception.values, scrub, cut_lists)
     data: dict[str, Any] = {
         # The id and time are ours (parsed, then written back in one format): nothing in them to redact,
         # and a masked one could no longer be parsed. Platform and level come from fixed sets.
@@ -164,14 +166,13 @@ def request_fields(request: Any) -> dict[str, Any]:
     return {name: value for name, value in fields.items() if value is not None}
 
 
-def exception_chain(payload: EventPayload, scrub: Scrubber) -> list[dict[str, Any]]:
+def exception_chain(values: list[Any], scrub: Scrubber, cut_lists: dict[str, int]) -> list[dict[str, Any]]:
     """The exceptions, causes first; the handler's exception, then its causes, served first."""
-    values = payload.exception.values
     paths = [f"exception.values.{index}" for index in range(len(values))]
     newest_first = range(len(values) - 1, -1, -1)
     chain: list[dict[str, Any]] = [{} for _ in values]
     for index in newest_first:
-        chain[index] = exception(values[index], scrub, paths[index], payload.cut_lists)
+        chain[index] = exception(values[index], scrub, paths[index], cut_lists)
     for index in newest_first:
         describe_exception(chain[index], values[index], scrub, paths[index])
     return chain
@@ -180,22 +181,21 @@ def exception_chain(payload: EventPayload, scrub: Scrubber) -> list[dict[str, An
 def exception(value: Any, scrub: Scrubber, path: str, cut_lists: dict[str, int]) -> dict[str, Any]:
     """What groups an exception: its type, message, module and frames' places."""
     result: dict[str, Any] = {
-        "type": scrub.text(value.type or "Error", COLUMN_LIMITS["exception_type"], f"{path}.type")
+        "type": scrub.text(value.type or "Error", COLUMN_LIMITS["exception_type"], path, "type")
     }
     if value.value is not None:
-        result["value"] = scrub.text(value.value, MAX_MESSAGE, f"{path}.value")
+        result["value"] = scrub.text(value.value, MAX_MESSAGE, path, "value")
     if value.module:
-        result["module"] = scrub.text(value.module, path=f"{path}.module")
+        result["module"] = scrub.text(value.module, MAX_STRING, path, "module")
     if value.stacktrace is not None and value.stacktrace.frames:
-        frames = value.stacktrace.frames
-        path = f"{path}.stacktrace.frames"
+        frames, frames_path = value.stacktrace.frames, f"{path}.stacktrace.frames"
         # Frames are oldest first; the ones nearest the raise site say the most: they come first.
         stored = [{} for _ in frames]
         for index in range(len(frames) - 1, -1, -1):
-            stored[index] = frame_place(frames[index], scrub, f"{path}.{index}")
+            stored[index] = frame_place(frames[index], scrub, frames_path, index)
         result["stacktrace"] = {"frames": stored}
-        if path in cut_lists:
-            result["stacktrace"]["frames_omitted"] = cut_lists[path] - len(frames)
+        if frames_path in cut_lists:
+            result["stacktrace"]["frames_omitted"] = cut_lists[frames_path] - len(frames)
     return result
 
 
@@ -205,23 +205,30 @@ def describe_exception(result: dict[str, Any], value: Any, scrub: Scrubber, path
         result["mechanism"] = scrub.value(value.mechanism, path=f"{path}.mechanism")
     if "stacktrace" in result:
         frames, stored = value.stacktrace.frames, result["stacktrace"]["frames"]
+        frames_path = f"{path}.stacktrace.frames"
         for index in range(len(frames) - 1, -1, -1):
-            describe_frame(stored[index], frames[index], scrub, f"{path}.stacktrace.frames.{index}")
+            describe_frame(stored[index], frames[index].__dict__, scrub, frames_path, index)
 
 
 FRAME_TEXTS = ("filename", "abs_path", "module", "function", "context_line")
 FRAME_NUMBERS = ("lineno", "colno", "in_app")
 
 
-def frame_place(frame: Any, scrub: Scrubber, path: str) -> dict[str, Any]:
+def frame_place(frame: Any, scrub: Scrubber, frames: str, index: int) -> dict[str, Any]:
     # Read from the validated model's field values directly: a frame is mostly short strings, and an
-    # attribute lookup each cost more than the capping.
+    # attribute lookup each cost more than the capping. Scrubber.bounded() is written out, as in its own
+    # loops: the call cost more than the check; a path is joined only for a cut.
     fields = frame.__dict__
     result: dict[str, Any] = {}
     for name in FRAME_TEXTS:
         value = fields[name]
         if value is not None:
-            result[name] = mask_text(scrub.bounded(value, MAX_STRING, path, name))
+            length = len(value)
+            if length <= MAX_STRING and length <= scrub.text_left:
+                scrub.text_left -= length
+            else:
+                value = scrub.cut_text(value, MAX_STRING, (frames, index, name))
+            result[name] = mask_text(value)
     for name in FRAME_NUMBERS:
         value = fields[name]
         if value is not None:
@@ -229,22 +236,23 @@ def frame_place(frame: Any, scrub: Scrubber, path: str) -> dict[str, Any]:
     return result
 
 
-def describe_frame(result: dict[str, Any], frame: Any, scrub: Scrubber, path: str) -> None:
-    fields = frame.__dict__
+def describe_frame(
+    result: dict[str, Any], fields: dict[str, Any], scrub: Scrubber, frames: str, index: int
+) -> None:
     for name in ("pre_context", "post_context", "vars"):
         value = fields[name]
         if not value:
             continue
         if scrub.full():  # what is left is recorded, not marked line by line
-            scrub.cut(f"{path}.{name}", len(value))
+            scrub.cut(len(value), frames, index, name)
         elif name == "vars":
-            result[name] = scrub.value(value, depth=2, path=f"{path}.vars")
+            result[name] = scrub.value(value, depth=2, path=f"{frames}.{index}.vars")
         else:
-            result[name] = context_lines(value, scrub, f"{path}.{name}")
-
-
-def context_lines(lines: list[str], scrub: Scrubber, path: str) -> list[str]:
-    return [mask_text(scrub.bounded(line, MAX_STRING, path, index)) for index, line in enumerate(lines)]
+            # The lines nearest the frame's own: the last ones before it, the first ones after it.
+            kept = value[-MAX_CONTEXT_LINES:] if name == "pre_context" else value[:MAX_CONTEXT_LINES]
+            if len(kept) < len(value):
+                scrub.cut(len(value), frames, index, name)
+            result[name] = scrub.items(kept, MAX_DEPTH, f"{frames}.{index}.{name}")
 
 
 # An event id or a timestamp longer than this is none: it is refused before it is parsed.
@@ -318,10 +326,10 @@ class Scrubber:
         self.meta: dict[str, Any] = {}
         self.uncounted = 0
 
-    def cut(self, path: str, sent: int) -> None:
-        """Record that the field at ``path`` was cut from ``sent`` characters or items."""
+    def cut(self, sent: int, *path: str | int) -> None:
+        """Record that the field at ``path`` (given in parts) was cut from ``sent`` characters or items."""
         if len(self.meta) < MAX_META:
-            self.meta[path] = {"": {"len": sent}}
+            self.meta[dotted(path)] = {"": {"len": sent}}
         else:
             self.uncounted += 1
 
@@ -335,38 +343,48 @@ class Scrubber:
         """Whether the event holds all the text or values it may: collections end here."""
         return self.text_left <= 0 or self.values_left <= 0
 
-    def bounded(self, text: str, limit: int, path: str, key: str | int | None = None) -> str:
+    def bounded(self, text: str, limit: int, *path: str | int) -> str:
         """``text`` within ``limit`` and what is left of the event's text, the cut marked and recorded."""
+        length = len(text)
+        if length <= limit and length <= self.text_left:
+            self.text_left -= length
+            return text
+        return self.cut_text(text, limit, path)
+
+    def cut_text(self, text: str, limit: int, path: tuple[str | int, ...]) -> str:
         room = limit if limit <= self.text_left else max(self.text_left, len(TRUNCATED))
         if len(text) > room:
-            self.cut(path if key is None else join(path, key), len(text))
+            self.cut(len(text), *path)
             text = cap(text, room)
         self.text_left -= len(text)
         return text
 
-    def text(self, text: str, limit: int = MAX_STRING, path: str = "") -> str:
-        return mask_text(self.bounded(text, limit, path))
+    def text(self, text: str, limit: int, *path: str | int) -> str:
+        return mask_text(self.bounded(text, limit, *path))
 
     def value(self, value: Any, depth: int = 0, limit: int = MAX_STRING, path: str = "") -> Any:
         if isinstance(value, str):
             return self.text(value, limit, path)
-        if isinstance(value, dict | list) and depth >= MAX_DEPTH:
-            self.cut(path, len(value))
-            return TRUNCATED
         if isinstance(value, dict):
-            return self.mapping(value, depth, path)
+            return self.mapping(value, depth, path) if depth < MAX_DEPTH else self.too_deep(value, path)
         if isinstance(value, list):
-            return self.items(value, depth, path)
+            return self.items(value, depth, path) if depth < MAX_DEPTH else self.too_deep(value, path)
         return value
+
+    def too_deep(self, value: dict[Any, Any] | list[Any], path: str) -> str:
+        self.cut(len(value), path)
+        return TRUNCATED
 
     def mapping(self, mapping: dict[Any, Any], depth: int, path: str) -> dict[str, Any]:
         result = {}
         for count, (key, item) in enumerate(mapping.items()):
-            if count == MAX_ITEMS or self.full():
-                self.cut(path, len(mapping))
+            if count == MAX_ITEMS or self.text_left <= 0 or self.values_left <= 0:
+                self.cut(len(mapping), path)
                 result[TRUNCATED] = f"{len(mapping) - count} more keys"
                 break
-            key = cap(str(key), MAX_KEY)
+            key = str(key)
+            if len(key) > MAX_KEY:
+                key = cap(key, MAX_KEY)
             self.values_left -= 1
             self.text_left -= len(key)
             result[key] = self.entry(key, item, depth, path)
@@ -379,7 +397,12 @@ class Scrubber:
         if self.sensitive[key]:
             return FILTERED
         if isinstance(item, str):
-            item = self.bounded(item, MAX_STRING, path, key)
+            # self.bounded() written out: nearly every string in an event passes here.
+            length = len(item)
+            if length <= MAX_STRING and length <= self.text_left:
+                self.text_left -= length
+            else:
+                item = self.cut_text(item, MAX_STRING, (path, key))
             # Query strings and URLs carry key/value pairs inside one string.
             if key == "query_string":
                 return filter_query(item, self.terms)
@@ -396,13 +419,18 @@ class Scrubber:
     def items(self, items: list[Any], depth: int, path: str) -> list[Any]:
         result = []
         for index, item in enumerate(items):
-            if index == MAX_ITEMS or self.full():
-                self.cut(path, len(items))
+            if index == MAX_ITEMS or self.text_left <= 0 or self.values_left <= 0:
+                self.cut(len(items), path)
                 result.append(f"{TRUNCATED} {len(items) - index} more items")
                 break
             self.values_left -= 1
             if isinstance(item, str):
-                item = mask_text(self.bounded(item, MAX_STRING, path, index))
+                length = len(item)  # self.bounded() written out, as in entry()
+                if length <= MAX_STRING and length <= self.text_left:
+                    self.text_left -= length
+                else:
+                    item = self.cut_text(item, MAX_STRING, (path, index))
+                item = mask_text(item)
             elif isinstance(item, dict | list):
                 item = self.value(item, depth + 1, path=join(path, index))
             result.append(item)
@@ -411,6 +439,10 @@ class Scrubber:
 
 def join(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else str(key)
+
+
+def dotted(parts: tuple[str | int, ...]) -> str:
+    return ".".join(str(part) for part in parts if part != "")
 
 
 def bounded_extra(extra: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
@@ -431,6 +463,6 @@ def bounded_extra(extra: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
         kept[name] = item
         budget -= size
     if dropped:
-        scrub.cut("extra", len(extra))
+        scrub.cut(len(extra), "extra")
         kept[TRUNCATED] = f"{dropped} fields over {MAX_EXTRA_BYTES} bytes dropped"
     return kept

@@ -12,9 +12,17 @@ import pytest
 
 from ingest.fingerprint import MAX_TEXT, fingerprint
 from ingest.models import ErrorGroup, Event
-from ingest.normalize import MAX_EVENT_TEXT, MAX_EVENT_VALUES, MAX_ITEMS, MAX_META, MAX_STRING, TRUNCATED
+from ingest.normalize import (
+    MAX_CONTEXT_LINES,
+    MAX_EVENT_TEXT,
+    MAX_EVENT_VALUES,
+    MAX_ITEMS,
+    MAX_META,
+    MAX_STRING,
+    TRUNCATED,
+)
 from ingest.parsers import max_containers
-from ingest.schema import MAX_CONTEXT_LINES, MAX_EXCEPTIONS, MAX_FRAMES
+from ingest.schema import MAX_EXCEPTIONS, MAX_FRAMES
 from tests.ingest.conftest import last_exception, python_event
 
 pytestmark = pytest.mark.django_db
