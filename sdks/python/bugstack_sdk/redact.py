@@ -101,19 +101,20 @@ def is_sensitive_key(key: str, terms: tuple[str, ...] = DENYLIST) -> bool:
 
 
 # Each digit as it counts in the Luhn sum when doubled (the digits of twice it, added); separators deleted.
-_DOUBLED = str.maketrans("0123456789", "0246813579")
+_DOUBLED = bytes.maketrans(b"0123456789", b"0246813579")
 _SEPARATORS = str.maketrans("", "", " -")
 
 
 def luhn_valid(digits: str) -> bool:
     # Every second digit from the right is doubled. The sums run in C, over bytes (each digit counts 48
     # too much): hostile text can hold a candidate every twenty characters.
-    kept, doubled = digits[-1::-2], digits[-2::-2].translate(_DOUBLED)
-    return (sum(kept.encode()) + sum(doubled.encode()) - 48 * len(digits)) % 10 == 0
+    ascii_digits = digits.encode()
+    kept, doubled = ascii_digits[-1::-2], ascii_digits[-2::-2].translate(_DOUBLED)
+    return (sum(kept) + sum(doubled) - 48 * len(ascii_digits)) % 10 == 0
 
 
 def _mask_card(match: re.Match[str]) -> str:
-    candidate = match.group(0)
+    candidate = match[0]
     return FILTERED if luhn_valid(candidate.translate(_SEPARATORS)) else candidate
 
 
