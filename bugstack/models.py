@@ -10,30 +10,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.text import slugify
 
-DEFAULT_PROTECTED_PATHS = "\n".join(
-    [
-        ".github/**",
-        ".gitlab-ci.yml",
-        ".circleci/**",
-        "Jenkinsfile",
-        "Dockerfile*",
-        "*.lock",
-        "package-lock.json",
-        "poetry.lock",
-        "Gemfile.lock",
-        "go.sum",
-        "*.env",
-        ".env*",
-        "**/secrets*",
-    ]
-)
-
-# Bytes a fix may add or change, per file and in all. A guard with its regression test is a few hundred bytes
-# to a few KB, and even the whole 60-line budget at 250 bytes a line is 15 KB: 16 KiB per file and 32 KiB per
-# patch let a real fix and its test through with room to spare, and stop what a line count cannot see — a
-# minified bundle, an embedded blob, a 500 KB single line.
-DEFAULT_MAX_FILE_BYTES = 16 * 1024
-DEFAULT_MAX_PATCH_BYTES = 32 * 1024
+from bugstack.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEFAULT_PROTECTED_PATHS, lines
 
 repository_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "Enter the repository as owner/name, e.g. acme/shop."
@@ -230,10 +207,6 @@ class ProjectKey(models.Model):
         """Sentry-style DSN: ``scheme://<key>@host/<project id>``."""
         base = urlsplit(settings.BUGSTACK_BASE_URL)
         return f"{base.scheme}://{self.public_key}@{base.netloc}{base.path}/{self.project_id}"
-
-
-def lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith("#")]
 
 
 def unique_slug(model: type[models.Model], name: str) -> str:

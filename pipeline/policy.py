@@ -25,7 +25,7 @@ from types import MappingProxyType
 
 import re2
 
-from bugstack.models import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEFAULT_PROTECTED_PATHS, lines
+from bugstack.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEFAULT_PROTECTED_PATHS, lines
 from pipeline.bandaids import band_aid_findings
 from pipeline.capabilities import capability_findings
 from pipeline.patch import added_bytes, changed_line_count, file_diff

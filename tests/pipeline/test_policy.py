@@ -1,11 +1,14 @@
 """The patch policy decides what a fix may change, whatever the error message or the model asked for."""
 
 import json
+import os
 import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
-from bugstack.models import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES
+from bugstack.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES
 from integrations.localgit import LocalGitHost
 from pipeline.context import build_context
 from pipeline.models import FixRun
@@ -16,6 +19,7 @@ from tests.fakes.anthropic import FakeAnthropic
 from tests.pipeline.test_end_to_end import CART, CART_TEST, CRASH_LINE, GUARD, zero_division_event
 from tests.pipeline.test_orchestration import advance_all, local_project, run_for
 
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = """\
 def average_rating(product):
     ratings = [review.stars for review in product.reviews]
@@ -565,3 +569,23 @@ def test_a_run_whose_fix_writes_where_it_may_not_ends_with_the_reason_and_writes
     assert run.context["symlinks"] == {"tests/link": "../.github"}
     assert git(linked_repository, "branch", "--format=%(refname:short)") == "main"
     assert git(linked_repository, "show", "main:tests/link") == "../.github"
+
+
+def test_the_policy_runs_without_django_set_up():
+    # Anything that holds a proposal (a script, a pre-commit hook, another service) can ask the policy.
+    program = (
+        "from pipeline.policy import check_patch\n"
+        "print(check_patch({'a.py': 'x = 1\\n'}, {'a.py': 'x = 2\\n'}, allowed_paths={'a.py'}))\n"
+    )
+    environment = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+
+    done = subprocess.run(
+        [sys.executable, "-c", program],
+        env=environment,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert (done.returncode, done.stdout) == (0, "[]\n"), done.stderr
