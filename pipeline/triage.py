@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.models import ErrorGroup
@@ -35,19 +35,44 @@ DEPENDENCY = ErrorGroup.Category.DEPENDENCY.value
 class Verdict:
     category: str
     reason: str
+    # Which rule decided, and how sure it is: for people and metrics, not part of what the verdict says.
+    rule: str = field(default="", compare=False)
+    confidence: float = field(default=1.0, compare=False)
 
 
 # --- reading the event --------------------------------------------------------------------------------
 
-# Third-party code, whatever the SDK's in_app says: package directories of every platform we ingest.
-THIRD_PARTY = re.compile(
-    r"(?:^|/)(?:site-packages|dist-packages|node_modules)/|/gems/|/vendor/bundle/|/pkg/mod/"
+# Third-party code, whatever the SDK's in_app says: package directories of every platform we ingest, read
+# on paths whose separators are already "/" (``path_of``). Each alternative begins with a literal.
+THIRD_PARTY_DIRECTORIES: tuple[str, ...] = (
+    r"(?:^|/)(?:site|dist)-packages/",  # pip, any OS, any virtualenv layout
+    r"(?:^|/)node_modules/",  # npm and Yarn; pnpm's node_modules/.pnpm/<name>@<version>/node_modules/<name>
+    r"(?:^|/)\.yarn/(?:cache|unplugged)/",  # Yarn Plug'n'Play: packages read from zip archives
+    r"(?:^|/)gems/",  # RubyGems and Bundler, with or without a leading directory
+    r"(?:^|/)vendor/",  # vendor/bundle (Bundler), Go's vendor/ directory, Composer
+    r"/pkg/mod/",  # Go module cache
+    r"@v\d+\.\d+\.\d+",  # a Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go
 )
-# The language's own library and runtime: neither the application's code nor a dependency's.
-STANDARD_LIBRARY = re.compile(
-    r"^<frozen |^<anonymous>$|^node:|^internal/|/lib/python\d[\d.]*/|/lib/ruby/(?:site_ruby/)?\d|"
-    r"/go/src/|/go-[\d.]+/src/|/goroot/src/|^<internal:"
+THIRD_PARTY = re.compile("|".join(THIRD_PARTY_DIRECTORIES))
+# The language's own library and runtime: neither the application's code nor a dependency's. Go's lives in
+# GOROOT (/usr/local/go/src/net/...), whose packages have no dot in their first element; an application
+# built inside GOPATH (/go/src/github.com/org/app/...) does.
+STANDARD_LIBRARY_LOCATIONS: tuple[str, ...] = (
+    r"^<frozen ",
+    r"^<anonymous>$",
+    r"^<internal:",
+    r"^node:",
+    r"^internal/",
+    r"/lib/python\d[\d.]*/",
+    r"/lib/ruby/(?:site_ruby/)?\d",
+    r"/go/src/[\w-]+/",
+    r"/go-[\d.]+/src/",
+    r"/goroot/src/",
 )
+STANDARD_LIBRARY = re.compile("|".join(STANDARD_LIBRARY_LOCATIONS), re.IGNORECASE)
+# ``npm install --global`` (and npx) puts the application being run under <prefix>/lib/node_modules/<name>/;
+# its own files are the application's, however the SDK marked them. Its dependencies nest one level deeper.
+GLOBAL_NODE_INSTALL = "/lib/node_modules/"
 DEPLOY_PREFIX = re.compile(r"^(?:webpack://[^/]*/|file://|app:///|/srv/[^/]+/|/app/|/src/|/usr/src/app/)")
 
 
@@ -108,19 +133,32 @@ def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
     return ()
 
 
+def path_of(raw: Mapping) -> str:
+    """The frame's file as a "/"-separated path, so that one set of patterns serves Windows too."""
+    return clip(raw.get("abs_path") or raw.get("filename")).replace("\\", "/")
+
+
+def is_globally_installed_application(path: str) -> bool:
+    return GLOBAL_NODE_INSTALL in path and path.count("node_modules/") == 1
+
+
 def is_library_path(path: str) -> bool:
     """Third-party or standard-library code, judged by where the file lives."""
+    if is_globally_installed_application(path):
+        return False
     return bool(THIRD_PARTY.search(path) or STANDARD_LIBRARY.search(path))
 
 
 def is_app_frame(raw: Mapping) -> bool:
-    """The SDK's in_app, overruled for files that live where libraries are installed."""
-    path = str(raw.get("abs_path") or raw.get("filename") or "")
+    """The SDK's in_app, overruled by where the file lives: libraries' directories, global installs."""
+    path = path_of(raw)
+    if is_globally_installed_application(path):
+        return True
     return raw.get("in_app") is not False and not is_library_path(path)
 
 
 def to_frame(raw: Mapping) -> Frame:
-    path = str(raw.get("abs_path") or raw.get("filename") or "")
+    path = path_of(raw)
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
@@ -132,22 +170,30 @@ def to_frame(raw: Mapping) -> Frame:
 
 def package_of(path: str) -> str:
     """The third-party package a path belongs to, or "" when it is not third-party code."""
-    if not THIRD_PARTY.search(path):
+    if is_globally_installed_application(path) or not THIRD_PARTY.search(path):
         return ""
     if "/pkg/mod/" in path:
         return path.split("/pkg/mod/", 1)[1].split("@", 1)[0]
+    if re.search(r"@v\d", path) and not re.search(r"node_modules/|gems/", path):
+        return path.split("@v", 1)[0].lstrip("/")
     if "node_modules/" in path:
         parts = path.rsplit("node_modules/", 1)[1].split("/")
         return "/".join(parts[:2]) if parts[0].startswith("@") else parts[0]
-    if "/gems/" in path:
-        directory = path.split("/gems/", 1)[1].split("/", 1)[0]
+    if "gems/" in path:
+        directory = path.rsplit("gems/", 1)[1].split("/", 1)[0]
         return re.sub(r"-\d[\w.]*(?:-[\w-]+)?$", "", directory)
+    if "vendor/" in path:
+        if STANDARD_LIBRARY.search(path):  # a runtime shipped inside the application (vendor/ruby-2.2.1/)
+            return ""
+        # Go vendors by import path (github.com/org/name/...), other platforms by package name.
+        parts = path.rsplit("vendor/", 1)[1].split("/")
+        return "/".join(parts[:3]) if "." in parts[0] and len(parts) > 3 else parts[0]
     tail = re.split(r"(?:site|dist)-packages/", path, maxsplit=1)[-1]
     return tail.split("/", 1)[0].removesuffix(".py")
 
 
 def display_path(raw: Mapping) -> str:
-    path = str(raw.get("filename") or raw.get("abs_path") or "")
+    path = clip(raw.get("filename") or raw.get("abs_path")).replace("\\", "/")
     return DEPLOY_PREFIX.sub("", path).removeprefix("./") or path
 
 
@@ -227,21 +273,39 @@ def quoted_path(text: str) -> str:
 Rule = Callable[[str, str, Facts], Verdict | None]
 
 
-def matching(pattern: str, category: str, describe: Callable[[str], str], *, on_type: bool = False) -> Rule:
+# How sure each kind of evidence makes a verdict: words that name the failure outright, the line that read a
+# setting, the stack alone, and nothing at all.
+SURE = 0.9
+LIKELY = 0.75
+PLAUSIBLE = 0.6
+GUESS = 0.4
+
+
+def matching(
+    name: str,
+    pattern: str,
+    category: str,
+    describe: Callable[[str], str],
+    *,
+    on_type: bool = False,
+    confidence: float = SURE,
+) -> Rule:
     """A rule: when ``pattern`` is in the exception's type (and message), ``describe`` words the reason."""
     compiled = re.compile(pattern, re.IGNORECASE)
 
     def rule(type_: str, value: str, facts: Facts) -> Verdict | None:
         text = f"{type_}: {value}"
         if compiled.search(type_ if on_type else text):
-            return Verdict(category, f"{category}: {describe(text)}")
+            return Verdict(category, f"{category}: {describe(text)}", rule=name, confidence=confidence)
         return None
 
     return rule
 
 
 CREDENTIALS = matching(
+    "credentials-rejected",
     r"password authentication failed|access denied for user|authentication failed|invalid username-password|"
+    r"no password supplied|\bError 1045\b|\bER_ACCESS_DENIED_ERROR\b|decrypting [\w .'\"-]{0,100}failed|"
     r"\bWRONGPASS\b|\bNOAUTH\b|invalid[_ ]api[_ ]key|incorrect api key|InvalidAccessKeyId|"
     r"SignatureDoesNotMatch|InvalidClientTokenId|security token included in the request is invalid|"
     r"Unable to locate credentials|bad credentials|invalid_grant|invalid_client|AuthenticationError|\b401\b|"
@@ -264,72 +328,113 @@ def schema_behind(text: str) -> str:
 
 
 SCHEMA = matching(
+    "schema-behind-code",
     r"relation \"[^\"]+\" does not exist|no such (?:table|column)|"
     r"column [\w.\"]+ (?:of relation \"\w+\" )?does not exist|Table '[^']+' doesn't exist|Unknown column|"
-    r"PendingMigrationError|Migrations are pending|UndefinedTable|UndefinedColumn",
+    r"PendingMigrationError|Migrations are pending|pending migrations?|unapplied migration|UndefinedTable|"
+    r"UndefinedColumn",
     CONFIGURATION,
     schema_behind,
 )
 
+# The host or its settings, in words an outage could also use: these are read before the outage rules.
+HOST_SETUP_RULES: tuple[Rule, ...] = (
+    matching(
+        "address-in-use",
+        r"\bEADDRINUSE\b|address already in use|port is already (?:allocated|in use)|"
+        r"only one usage of each socket address|\bERR_SOCKET_BAD_PORT\b|invalid port|port should be >= 0",
+        CONFIGURATION,
+        lambda text: "the configured port is invalid or already taken by another process",
+    ),
+    matching(
+        "signing-key-missing",
+        r"secretOrPrivateKey|secretOrPublicKey|secret_key_base|\bSECRET_KEY\b|signing key|JWT secret|"
+        r"key material|invalid key length|no secret",
+        CONFIGURATION,
+        lambda text: "the signing or encryption key is missing or invalid",
+    ),
+    matching(
+        "trust-store",
+        r"unknown authority|unable to get local issuer certificate|failed to load system roots|"
+        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|self[- ]signed certificate in certificate chain",
+        CONFIGURATION,
+        lambda text: f"the host does not trust the certificate authority of {remote(text)} (CA roots)",
+    ),
+)
+
 INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
+        "pool-exhausted",
         r"too many (?:clients|connections)|remaining connection slots|could not obtain a connection from the "
         r"pool|pool exhausted|ConnectionTimeoutError",
         INFRASTRUCTURE,
         lambda text: f"{remote(text, 'the connection pool')} has no free connections left",
     ),
     matching(
+        "connection-refused",
         r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} refused the connection",
     ),
     matching(
+        "connection-reset",
         r"connection reset|\bECONNRESET\b|socket hang up|server closed the connection unexpectedly",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),
     matching(
+        "dns-failure",
         r"name or service not known|nodename nor servname|getaddrinfo|\bENOTFOUND\b|\bEAI_AGAIN\b|"
-        r"no such host|NameResolutionError|name resolution|could not translate host name",
+        r"no such host|NameResolutionError|name resolution|could not translate host name|"
+        r"\blookup [\w.-]{1,253} on [\w.:\[\]]{1,60}:53\b",
         INFRASTRUCTURE,
         lambda text: f"{host_name(text)} could not be resolved (DNS)",
     ),
     matching(
+        "tls-rejected",
         r"certificate verify failed|certificate has expired|\bCERT_HAS_EXPIRED\b|x509:|"
-        r"self[- ]signed certificate|unable to get local issuer certificate|SSLError|SSL_connect|tls: ",
+        r"self[- ]signed certificate|SSLError|SSL_connect|tls: ",
         INFRASTRUCTURE,
         lambda text: f"the TLS handshake with {remote(text)} failed (certificate rejected)",
     ),
-    matching(r"timeout|timed out", INFRASTRUCTURE, timed_out, on_type=True),
+    matching("timeout-type", r"timeout|timed out", INFRASTRUCTURE, timed_out, on_type=True),
     matching(
+        "timeout",
         r"timed out|timeout of \d+|timeout (?:reading|writing|connecting)|statement timeout|"
-        r"deadline exceeded|\bETIMEDOUT\b|Client\.Timeout",
+        r"deadline exceeded|\bETIMEDOUT\b|Client\.Timeout|i/o timeout",
         INFRASTRUCTURE,
         timed_out,
     ),
     matching(
-        r"no space left on device|\bENOSPC\b|disk full|could not extend file",
+        "storage-full",
+        r"no space left on device|\bENOSPC\b|disk full|database or disk is full|\bSQLITE_FULL\b|"
+        r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
+        r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error",
         INFRASTRUCTURE,
-        lambda text: "the disk is full (no space left on device)",
+        lambda text: "the disk or storage quota is full, or the storage failed",
     ),
     matching(
+        "out-of-memory",
         r"MemoryError|out of memory|cannot allocate memory|failed to allocate memory|\bENOMEM\b|"
         r"allocation failed|Unable to allocate",
         INFRASTRUCTURE,
         lambda text: "the process ran out of memory",
     ),
     matching(
+        "descriptors-exhausted",
         r"too many open files|\bEMFILE\b|\bENFILE\b",
         INFRASTRUCTURE,
         lambda text: "the process ran out of file descriptors (too many open files)",
     ),
     matching(
+        "client-went-away",
         r"broken pipe|\bEPIPE\b|ClientDisconnect|client disconnected|request aborted|UnreadablePostError|"
         r"\bECONNABORTED\b|Puma::ConnectionError",
         INFRASTRUCTURE,
         lambda text: "the client went away before the request was finished",
     ),
     matching(
+        "service-unavailable",
         r"status code 50[234]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)|"
         r"code = Unavailable|\bEHOSTUNREACH\b|network is unreachable|no route to host",
         INFRASTRUCTURE,
@@ -359,24 +464,76 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             CODE,
             f"code: the application imports its own module {token(name)}, which does not exist"
             + (f" (from {where})" if where else ""),
+            rule="own-module-missing",
+            confidence=SURE,
         )
     package = name if name.startswith("@") else re.split(r"[./]", name)[0]
-    return Verdict(DEPENDENCY, f"dependency: the package {token(package) or 'it needs'} is not installed")
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: the package {token(package) or 'it needs'} is not installed",
+        rule="package-missing",
+        confidence=SURE,
+    )
 
 
 def import_from_library(type_: str, value: str, facts: Facts) -> Verdict | None:
     """``cannot import name X from Y`` where Y is an installed package: two library versions disagree."""
-    match = re.search(r"cannot import name '(\w+)' from '([\w.]+)' \(([^)]*)\)", value)
+    match = re.search(r"cannot import name '(\w+)' from '([\w.]+)'(?: \(([^)]*)\))?", value)
     if not match:
         return None
-    module, location = match.group(2), match.group(3)
+    module, location = match.group(2), match.group(3) or ""
     if not THIRD_PARTY.search(location) and module.split(".")[0] in app_packages(facts):
         return None
     return Verdict(
         DEPENDENCY,
         f"dependency: the installed {token(module)} does not provide {token(match.group(1))}; "
         "library versions are incompatible",
+        rule="import-from-library",
+        confidence=SURE,
     )
+
+
+# Libraries Ruby shipped by default and has since moved out into gems of their own.
+FORMER_DEFAULT_GEMS = (
+    "net/smtp|net/pop|net/imap|net/ftp|net/telnet|base64|bigdecimal|mutex_m|drb|getoptlong|observer|abbrev|"
+    "csv|nkf|syslog|resolv-replace|rinda|webrick|rexml|rss|matrix|prime|tracer|scanf|shell|sync|e2mmap"
+)
+
+VERSION_CLASH_RULES: tuple[Rule, ...] = (
+    matching(
+        "former-default-gem",
+        rf"cannot load such file -- (?:{FORMER_DEFAULT_GEMS})\b",
+        DEPENDENCY,
+        lambda text: "a library this Ruby no longer ships by default is required; add its gem to the bundle",
+    ),
+    matching(
+        "yaml-loader-tightened",
+        r"Psych::(?:BadAlias|DisallowedClass)|Tried to load unspecified class",
+        DEPENDENCY,
+        lambda text: (
+            "Psych 4 (Ruby's YAML) no longer loads aliases or classes unless asked; "
+            "a library or the Ruby version changed"
+        ),
+    ),
+    matching(
+        "esm-only-package",
+        r"\bERR_PACKAGE_PATH_NOT_EXPORTED\b|is not defined by \"exports\"",
+        DEPENDENCY,
+        lambda text: "an installed package no longer exports the path that is imported; versions disagree",
+    ),
+    matching(
+        "runtime-removed-method",
+        r"undefined method .(?:exists\?|untaint|taint|tainted\?). for",
+        DEPENDENCY,
+        lambda text: "the code calls a method that this version of the runtime has removed",
+    ),
+    matching(
+        "conflicting-versions",
+        r"conflicting versions? of|version mismatch|incompatible versions?",
+        DEPENDENCY,
+        lambda text: "two incompatible versions of a package are installed together",
+    ),
+)
 
 
 def broken_package(text: str) -> str:
@@ -391,6 +548,7 @@ def broken_package(text: str) -> str:
 
 
 BROKEN_INSTALLATION = matching(
+    "broken-installation",
     r"cannot open shared object file|Library not loaded|failed to find lib\w+|\bNODE_MODULE_VERSION\b|"
     r"invalid ELF header|compiled against a different|\bERR_REQUIRE_ESM\b|require\(\) of ES Module|"
     r"can't activate|GemNotFound|in locally installed gems|Gem::LoadError|Gem::MissingSpecError|"
@@ -410,13 +568,17 @@ def setting_name(text: str) -> str:
 
 
 SETTINGS = matching(
+    "setting-missing",
     r"ImproperlyConfigured|environment variable|\benv(?:ironment)? var\b|required key \w+ missing value|"
-    r"secret_key_base|MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)",
+    r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
+    r"configuration option '\w+' is missing",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
 PERMISSION = matching(
-    r"\[Errno 13\]|\bEACCES\b|permission denied",
+    "permission-denied",
+    r"\[Errno 13\]|\bEACCES\b|\bEPERM\b|permission denied|operation not permitted|access denied|"
+    r"insufficient permissions|permissions \d+ for [\w./-]{1,200} are too open",
     CONFIGURATION,
     lambda text: f"the process is not allowed to access {quoted_path(text) or 'a file'} on the host",
 )
@@ -428,21 +590,36 @@ def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
     match = CONFIG_FILE.search(value)
     if match and NOT_FOUND.search(value):
         return Verdict(
-            CONFIGURATION, f"configuration: the configuration file {token(match.group(0))} is missing"
+            CONFIGURATION,
+            f"configuration: the configuration file {token(match.group(0))} is missing",
+            rule="config-file-missing",
+            confidence=SURE,
         )
     return None
+
+
+CONFIG_FILE_INVALID = matching(
+    "config-file-invalid",
+    r"(?:error loading|couldn't load|could not load|cannot load|failed to (?:load|parse)|invalid) "
+    r"config(?:uration)?\b",
+    CONFIGURATION,
+    lambda text: "the configuration file could not be read or is invalid",
+)
 
 
 MESSAGE_RULES: tuple[Rule, ...] = (
     CREDENTIALS,
     SCHEMA,
+    *HOST_SETUP_RULES,
     *INFRASTRUCTURE_RULES,
+    *VERSION_CLASH_RULES,
     missing_module,
     import_from_library,
     BROKEN_INSTALLATION,
     SETTINGS,
     PERMISSION,
     config_file_missing,
+    CONFIG_FILE_INVALID,
 )
 
 
@@ -478,6 +655,8 @@ def by_environment(facts: Facts) -> Verdict | None:
                 CONFIGURATION,
                 f"configuration: the environment variable {name} is missing or invalid where {where} "
                 "reads it",
+                rule="environment-read",
+                confidence=LIKELY,
             )
     return None
 
@@ -513,7 +692,12 @@ def library_calls_library(facts: Facts) -> Verdict | None:
         what = f"{token(crash.package)} uses an API its installed dependencies do not provide"
     else:
         what = f"{token(caller.package)} calls {token(crash.package)} with an API the installed version lacks"
-    return Verdict(DEPENDENCY, f"dependency: {what}; library versions are incompatible")
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: {what}; library versions are incompatible",
+        rule="library-calls-library",
+        confidence=PLAUSIBLE,
+    )
 
 
 def in_application(frame: Frame, crash: Frame) -> Verdict:
@@ -523,15 +707,25 @@ def in_application(frame: Frame, crash: Frame) -> Verdict:
             CODE,
             f"code: raised inside {token(crash.package)} when called from the application's {where}; "
             "the fix is in how the application calls it",
+            rule="called-from-application",
+            confidence=PLAUSIBLE,
         )
-    return Verdict(CODE, f"code: raised in the application's own {where}")
+    return Verdict(
+        CODE,
+        f"code: raised in the application's own {where}",
+        rule="raised-in-application",
+        confidence=LIKELY,
+    )
 
 
 def by_stack(facts: Facts) -> Verdict:
     crash = facts.crash
     if crash is None:
         return Verdict(
-            CODE, "code: there is no stack trace, and nothing in the message points outside the application"
+            CODE,
+            "code: there is no stack trace, and nothing in the message points outside the application",
+            rule="no-stack",
+            confidence=GUESS,
         )
     mismatch = library_calls_library(facts)
     if mismatch:
@@ -544,8 +738,15 @@ def by_stack(facts: Facts) -> Verdict:
             DEPENDENCY,
             f"dependency: raised inside the third-party package {token(packages[-1])} "
             "with no application frame involved",
+            rule="raised-in-library",
+            confidence=PLAUSIBLE,
         )
-    return Verdict(CODE, "code: raised in the runtime with no third-party package involved")
+    return Verdict(
+        CODE,
+        "code: raised in the runtime with no third-party package involved",
+        rule="raised-in-runtime",
+        confidence=GUESS,
+    )
 
 
 def classify(event: Mapping[str, Any]) -> Verdict:

@@ -215,3 +215,58 @@ def test_reason_never_echoes_untrusted_message_text():
 def test_malformed_events_still_get_a_verdict(data):
     verdict = classify(data)
     assert verdict.category in CATEGORIES and verdict.reason
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "C:\\Users\\dev\\shop\\venv\\Lib\\site-packages\\requests\\api.py",
+        "/srv/app/node_modules/.pnpm/axios@1.6.0/node_modules/axios/lib/core.js",
+        "/srv/app/.yarn/cache/axios-npm-1.6.0-0a1b2c3d4e.zip/node_modules/axios/lib/core.js",
+        "gems/rack-3.0.9/lib/rack/utils.rb",
+        "/srv/app/vendor/bundle/ruby/3.2.0/gems/rack-3.0.9/lib/rack/utils.rb",
+        "github.com/acme/lib@v1.2.0/lib.go",
+        "/go/src/github.com/acme/app/vendor/github.com/other/lib/client.go",
+    ],
+)
+def test_library_paths_of_every_layout_are_library_code(path):
+    verdict = classify(event("RuntimeError", "unexpected state", [frame(path, in_app=True)]))
+    assert verdict.category == "dependency", verdict.reason
+
+
+def test_an_application_built_in_gopath_keeps_its_frames():
+    frames = [
+        frame("/usr/local/go/src/runtime/panic.go", in_app=False),
+        frame("/go/src/github.com/acme/app/api.go"),
+    ]
+    verdict = classify(event("runtime.Error", "index out of range [3] with length 3", frames, platform="go"))
+    assert verdict.category == "code" and "`/go/src/github.com/acme/app/api.go`" in verdict.reason
+
+
+@pytest.mark.parametrize(
+    ("type_", "value", "category"),
+    [
+        ("Error", "listen EADDRINUSE: address already in use :::3000", "configuration"),
+        ("Error", "secretOrPrivateKey must have a value", "configuration"),
+        ("error", "x509: certificate signed by unknown authority", "configuration"),
+        ("sqlite3.OperationalError", "database or disk is full", "infrastructure"),
+        (
+            "*url.Error",
+            "dial tcp: lookup api.example.com on 10.0.0.2:53: read udp: i/o timeout",
+            "infrastructure",
+        ),
+        ("ImportError", "cannot import name 'escape' from 'jinja2'", "dependency"),
+        ("Psych::BadAlias", "Unknown alias: default", "dependency"),
+        ("LoadError", "cannot load such file -- net/smtp", "dependency"),
+    ],
+)
+def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
+    verdict = classify(event(type_, value, [frame("/app/shop/views.py")]))
+    assert verdict.category == category, verdict.reason
+    assert verdict.rule and 0 < verdict.confidence <= 1
+
+
+def test_every_verdict_names_the_rule_that_decided_it():
+    for _, case in load_cases():
+        verdict = classify(case["event"])
+        assert verdict.rule and 0 < verdict.confidence <= 1, verdict

@@ -55,11 +55,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it: each figure may only move towards the
-# goal of accuracy ≥ 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
-# missed.
-FLOOR_ACCURACY = 0.69
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.32
+# Where triage stands on these errors today, as this test prints it (85.7% right, 8.1% of out-of-scope errors
+# classed as code, 11.6% of code errors missed): each figure may only move towards the goal of accuracy
+# ≥ 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors missed.
+FLOOR_ACCURACY = 0.85
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.09
 CEILING_CODE_MISSED = 0.12
 
 
