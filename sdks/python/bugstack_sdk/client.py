@@ -9,7 +9,7 @@ import threading
 
 from bugstack_sdk.event import build_event, encode_event
 from bugstack_sdk.options import Event, Options
-from bugstack_sdk.redact import Redactor
+from bugstack_sdk.redact import Redactor, mask_text
 from bugstack_sdk.request import RequestData, request_from_sources
 from bugstack_sdk.transport import HttpTransport, Outcome
 from bugstack_sdk.worker import Worker, WorkerStats
@@ -77,7 +77,19 @@ class Client:
             return None
 
     def _deliver(self, event: Event, stopping: threading.Event) -> Outcome:
-        return self._transport.deliver(encode_event(self._redactor.redact(event)), stopping)
+        return self._transport.deliver(encode_event(self._redacted(event)), stopping)
+
+    def _redacted(self, event: Event) -> Event:
+        modules = event.get("modules")
+        if not isinstance(modules, dict):
+            return self._redactor.redact(event)
+        # Package names such as "google-auth" or "tokenizers" hold filtered words, yet a version is no secret:
+        # the mapping is masked, not filtered by key.
+        redacted = self._redactor.redact({**event, "modules": None})
+        redacted["modules"] = {
+            mask_text(str(name)): mask_text(str(version)) for name, version in modules.items()
+        }
+        return redacted
 
     def flush(self, timeout: float | None = None) -> bool:
         """Wait for queued events to be sent; False if ``timeout`` passed first."""

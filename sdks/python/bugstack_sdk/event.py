@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import importlib.metadata
 import json
+import logging
 import platform
 import re
 import time
@@ -14,6 +17,8 @@ from bugstack_sdk.options import Event, Options
 from bugstack_sdk.request import RequestData
 from bugstack_sdk.stacktrace import frames_from_traceback
 from bugstack_sdk.version import SDK_NAME, VERSION
+
+logger = logging.getLogger("bugstack_sdk")
 
 MAX_CHAIN = 10
 MAX_MESSAGE_LENGTH = 8192
@@ -43,6 +48,8 @@ def build_event(
     }
     if options.release:
         event["release"] = options.release
+    if options.send_modules:
+        event["modules"] = installed_modules()
     if request is not None:
         event["request"] = request.payload()
         if request.status_code is not None:
@@ -94,6 +101,35 @@ _STATIC_CONTEXTS = {
 }
 
 _WHITESPACE = re.compile(r"\s+")
+_NAME_SEPARATORS = re.compile(r"[-_.]+")
+
+
+@functools.cache
+def installed_modules() -> dict[str, str]:
+    """Map each installed distribution's name, as pip spells it, to its version; read once per process."""
+    modules: dict[str, str] = {}
+    try:
+        distributions = list(importlib.metadata.distributions())
+    except Exception:  # an unreadable sys.path entry must not cost the report
+        logger.debug("bugstack could not list installed distributions", exc_info=True)
+        return modules
+    for distribution in distributions:
+        name_and_version = _name_and_version(distribution)
+        # The first one found on sys.path is the one imported; later copies are shadowed.
+        if name_and_version is not None and name_and_version[0] not in modules:
+            modules[name_and_version[0]] = name_and_version[1]
+    return modules
+
+
+def _name_and_version(distribution: importlib.metadata.Distribution) -> tuple[str, str] | None:
+    """The distribution's normalised name and version, or None when its metadata is broken."""
+    try:
+        name, version = distribution.metadata["Name"], distribution.version
+    except Exception:
+        return None
+    if not isinstance(name, str) or not isinstance(version, str) or not name.strip():
+        return None
+    return _NAME_SEPARATORS.sub("-", name.strip()).lower(), version.strip()
 
 
 def client_fingerprint(values: list[dict[str, Any]]) -> str:

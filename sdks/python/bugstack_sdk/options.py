@@ -26,6 +26,7 @@ class Options:
     project_root: str = ""
     send_request_headers: bool = False
     send_request_body: bool = False
+    send_modules: bool = True
     redact_keys: frozenset[str] = frozenset()
     before_send: BeforeSend | None = None
     max_queue_size: int = 100
@@ -45,6 +46,7 @@ def build_options(
     project_root: str | None = None,
     send_request_headers: bool | None = None,
     send_request_body: bool | None = None,
+    send_modules: bool = True,
     redact_keys: Iterable[str] = (),
     before_send: BeforeSend | None = None,
     max_queue_size: int = 100,
@@ -65,6 +67,7 @@ def build_options(
         project_root=root,
         send_request_headers=_flag(send_request_headers, "BUGSTACK_SEND_REQUEST_HEADERS"),
         send_request_body=_flag(send_request_body, "BUGSTACK_SEND_REQUEST_BODY"),
+        send_modules=send_modules,
         redact_keys=frozenset(k.strip().lower() for k in extra_keys if k.strip()),
         before_send=before_send,
         max_queue_size=max(1, max_queue_size),
