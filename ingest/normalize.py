@@ -46,6 +46,8 @@ MAX_EXTRA_BYTES = 16 * 1024
 MAX_EVENT_TEXT = 128 * 1024
 MAX_EVENT_VALUES = 10_000
 MAX_META = 32
+MAX_MODULES = 1000
+MAX_MODULE_TEXT = 100  # per package name and per version
 
 PLATFORMS = {
     "python": "python",
@@ -152,6 +154,8 @@ def normalise(
         value = getattr(payload, field)
         if value:
             data[field] = scrub.value(value, path=field)
+    if payload.modules:
+        data["modules"] = bounded_modules(payload.modules, scrub)
     extra = {**(payload.extra or {}), **(payload.model_extra or {})}
     if extra:
         data["extra"] = bounded_extra(extra, scrub)
@@ -465,4 +469,19 @@ def bounded_extra(extra: dict[str, Any], scrub: Scrubber) -> dict[str, Any]:
     if dropped:
         scrub.cut(len(extra), "extra")
         kept[TRUNCATED] = f"{dropped} fields over {MAX_EXTRA_BYTES} bytes dropped"
+    return kept
+
+
+def bounded_modules(modules: dict[str, str], scrub: Scrubber) -> dict[str, str]:
+    """Installed packages and their versions: the first ``MAX_MODULES``, each capped and masked."""
+    kept: dict[str, str] = {}
+    for count, (name, version) in enumerate(modules.items()):
+        if count == MAX_MODULES or scrub.full():
+            scrub.cut(len(modules), "modules")
+            break
+        scrub.values_left -= 1
+        # Masked but not filtered by key: "google-auth" or "tokenizers" name a package, and a version is
+        # no secret.
+        capped = scrub.text(name, MAX_MODULE_TEXT, "modules")
+        kept[capped] = scrub.text(version, MAX_MODULE_TEXT, "modules", capped)
     return kept

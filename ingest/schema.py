@@ -95,6 +95,7 @@ class EventPayload(BaseModel):
     fingerprint: list[Text | StrictInt | float] | None = Field(default=None, max_length=32)
     tags: JSONMap | list[Any] | None = None
     extra: JSONMap | None = None
+    modules: dict[str, Text] | None = None  # installed package name → version, as Sentry's SDKs send
 
     _cut_lists: dict[str, int] = PrivateAttr(default_factory=dict)
 
