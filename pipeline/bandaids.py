@@ -24,7 +24,18 @@ from typing import TypeVar
 import re2
 import tree_sitter
 
-from pipeline.syntax import GO, JAVASCRIPT, PYTHON, RUBY, TSX, TYPESCRIPT, language_of, parse
+from pipeline.syntax import (
+    GO,
+    JAVASCRIPT,
+    PYTHON,
+    RUBY,
+    TSX,
+    TYPESCRIPT,
+    language_of,
+    line_of,
+    node_text,
+    parse,
+)
 
 ANY = "*"  # what an untyped catch, a Go recover() or an expression we cannot resolve stands for
 SHAPE_LIMIT = 4000  # characters of a handler kept to recognise it after a move; bounds the work per handler
@@ -637,10 +648,6 @@ def walk(root: tree_sitter.Node) -> Iterator[tree_sitter.Node]:
         stack.extend(reversed(node.named_children))
 
 
-def line_of(node: tree_sitter.Node) -> int:
-    return node.start_point.row + 1
-
-
 def statements_of(node: tree_sitter.Node | None) -> list[tree_sitter.Node]:
     """A block's statements, without comments (Go wraps them in a ``statement_list``)."""
     if node is None:
@@ -1003,13 +1010,13 @@ def ruby_aliases(nodes: Iterable[tree_sitter.Node]) -> dict[str, list[tree_sitte
         if node.type == "assignment" and left is not None and right is not None:
             name = left.child_by_field_name("name") if left.type == "scope_resolution" else left
             if name is not None and name.type in ("constant", "identifier"):
-                aliases.setdefault(name.text.decode("utf-8", "replace"), []).append(right)
+                aliases.setdefault(node_text(name), []).append(right)
     return aliases
 
 
 def ruby_parts(node: tree_sitter.Node) -> str | list[tree_sitter.Node] | None:
     if node.type in ("constant", "identifier"):
-        return node.text.decode("utf-8", "replace")
+        return node_text(node)
     if node.type == "scope_resolution":
         name = node.child_by_field_name("name")
         return [name] if name is not None else None
@@ -1066,7 +1073,7 @@ def ruby_outcome(
 def ruby_raises(node: tree_sitter.Node) -> bool:
     if node.type == "identifier" or (node.type == "call" and node.child_by_field_name("receiver") is None):
         method = node if node.type == "identifier" else node.child_by_field_name("method")
-        return method is not None and method.text.decode("utf-8", "replace") in RUBY_RAISERS
+        return method is not None and node_text(method) in RUBY_RAISERS
     if node.type in ("if", "unless", "elsif"):
         branches = [node.child_by_field_name("consequence"), node.child_by_field_name("alternative")]
         return all(branch is not None and ruby_raises(branch) for branch in branches)

@@ -21,7 +21,18 @@ from typing import Any
 
 import tree_sitter
 
-from pipeline.syntax import GO, JAVASCRIPT, PYTHON, RUBY, TSX, TYPESCRIPT, language_of, node_text, parse
+from pipeline.syntax import (
+    GO,
+    JAVASCRIPT,
+    PYTHON,
+    RUBY,
+    TSX,
+    TYPESCRIPT,
+    language_of,
+    line_of,
+    node_text,
+    parse,
+)
 
 NETWORK = "reaches the network"
 PROCESS = "spawns processes"
@@ -617,10 +628,6 @@ def walk(
         stack.extend(
             (child, wrapped or child.id in chained) for child in reversed(node.children) if child.is_named
         )
-
-
-def line_of(node: tree_sitter.Node) -> int:
-    return node.start_point[0] + 1
 
 
 def unwrap(node: tree_sitter.Node | None) -> tree_sitter.Node | None:

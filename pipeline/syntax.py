@@ -7,7 +7,6 @@ matching text, so a comment or a string that merely looks like a call is never m
 
 from __future__ import annotations
 
-import difflib
 from functools import cache
 from pathlib import PurePosixPath
 
@@ -68,15 +67,9 @@ def node_text(node: tree_sitter.Node) -> str:
     return (node.text or b"").decode("utf-8", "replace")
 
 
-def added_lines(old: str, new: str) -> set[int]:
-    """The 1-based numbers of the lines of ``new`` that the change from ``old`` added or rewrote."""
-    matcher = difflib.SequenceMatcher(None, old.splitlines(), new.splitlines(), autojunk=False)
-    return {
-        number + 1
-        for tag, _, _, start, end in matcher.get_opcodes()
-        if tag in ("replace", "insert")
-        for number in range(start, end)
-    }
+def line_of(node: tree_sitter.Node) -> int:
+    """The 1-based line a node starts on."""
+    return node.start_point.row + 1
 
 
 def syntax_error(path: str, text: str) -> str | None:
@@ -88,7 +81,7 @@ def syntax_error(path: str, text: str) -> str | None:
     if not root.has_error:
         return None
     node = first_error(root)
-    line = node.start_point[0] + 1
+    line = line_of(node)
     if node.is_missing:
         return f"line {line}: missing {node.type!r}"
     # An ERROR node may span the rest of the file: its first line is enough to point at.
