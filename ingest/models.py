@@ -24,6 +24,8 @@ class ErrorGroup(models.Model):
         INFRASTRUCTURE = "infrastructure", "Infrastructure"
         CONFIGURATION = "configuration", "Configuration"
         DEPENDENCY = "dependency", "Dependency"
+        # The signals disagree or are too weak to tell: a person decides (the project's uncertain policy).
+        UNCERTAIN = "uncertain", "Uncertain"
 
     # No index of its own: the unique (project, fingerprint) constraint leads with it.
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="groups", db_index=False)

@@ -29,6 +29,8 @@ CODE = ErrorGroup.Category.CODE.value
 INFRASTRUCTURE = ErrorGroup.Category.INFRASTRUCTURE.value
 CONFIGURATION = ErrorGroup.Category.CONFIGURATION.value
 DEPENDENCY = ErrorGroup.Category.DEPENDENCY.value
+UNCERTAIN = ErrorGroup.Category.UNCERTAIN.value
+OUT_OF_SCOPE = frozenset({INFRASTRUCTURE, CONFIGURATION, DEPENDENCY})
 
 
 @dataclass(frozen=True)
@@ -722,8 +724,9 @@ def by_stack(facts: Facts) -> Verdict:
     crash = facts.crash
     if crash is None:
         return Verdict(
-            CODE,
-            "code: there is no stack trace, and nothing in the message points outside the application",
+            UNCERTAIN,
+            "uncertain: there is no stack trace, and nothing in the message says whether the application "
+            "or something outside it failed",
             rule="no-stack",
             confidence=GUESS,
         )
