@@ -752,7 +752,96 @@ def by_stack(facts: Facts) -> Verdict:
     )
 
 
-def classify(event: Mapping[str, Any]) -> Verdict:
-    """Decide whether the event's error is code, infrastructure, configuration or a dependency, and why."""
+# --- history: what the project's events said before the error was first seen -----------------------------
+
+
+@dataclass(frozen=True)
+class VersionChange:
+    package: str
+    before: str  # "" when the package was not installed before
+    after: str  # "" when it is no longer installed
+
+    def says(self) -> str:
+        name = token(self.package) or "a package"
+        before, after = token(self.before), token(self.after)
+        if not self.before:
+            return f"{name} {after} was added".replace("  ", " ")
+        if not self.after:
+            return f"{name} {before} was removed".replace("  ", " ")
+        return f"{name} moved from {before or 'one version'} to {after or 'another'}"
+
+
+@dataclass(frozen=True)
+class History:
+    """The project's events before this error: packages whose version differs between the project's last
+    event before the group was first seen and the group's first event (``modules`` in Sentry's schema)."""
+
+    version_changes: tuple[VersionChange, ...] = ()
+
+
+NO_HISTORY = History()
+
+
+def version_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tuple[VersionChange, ...]:
+    """Packages added, removed or moved between two ``modules`` maps (name → version), by name."""
+    before = {str(name): str(version) for name, version in before.items()}
+    after = {str(name): str(version) for name, version in after.items()}
+    return tuple(
+        VersionChange(name, before.get(name, ""), after.get(name, ""))
+        for name in sorted(before.keys() | after.keys())
+        if before.get(name) != after.get(name)
+    )
+
+
+def same_package(module: str, package: str) -> bool:
+    """A ``modules`` name and a frame's package name: equal up to case and the separators -, _ and ."""
+    return bool(package) and re.sub(r"[-_.]", "-", module.lower()) == re.sub(r"[-_.]", "-", package.lower())
+
+
+def named_in(package: str, text: str) -> bool:
+    """The package named as a word of ``text``, which is lower-cased (``... from 'requests.compat'``)."""
+    package = package.lower()
+    if len(package) < 3:
+        return False
+    at = text.find(package)
+    while at != -1:
+        before, after = text[at - 1 : at] if at else "", text[at + len(package) : at + len(package) + 1]
+        if not (before.isalnum() or before in "-_") and not (after.isalnum() or after in "-_"):
+            return True
+        at = text.find(package, at + 1)
+    return False
+
+
+def weigh_history(verdict: Verdict, facts: Facts, history: History) -> Verdict:
+    """An error first seen right after a package it involves changed version is that package's suspect.
+
+    Infrastructure and configuration verdicts stand (an outage is an outage whatever was upgraded). A
+    package the crashing frame belongs to, or that the message names, makes the error a dependency suspect.
+    One only further up the stack does not: frameworks are on every stack, and their upgrades would make
+    every new error a suspect.
+    """
+    if verdict.category in (INFRASTRUCTURE, CONFIGURATION) or not history.version_changes:
+        return verdict
+    crash = facts.crash
+    text = " ".join(f"{type_}: {value}" for type_, value in facts.chain)[:MAX_TEXT].lower()
+    for change in history.version_changes:
+        raised_in = crash is not None and same_package(change.package, crash.package)
+        if raised_in or named_in(change.package, text):
+            return Verdict(
+                DEPENDENCY,
+                f"dependency: first seen right after {change.says()}, and the error "
+                + ("was raised inside it" if raised_in else "names it"),
+                rule="version-changed",
+                confidence=LIKELY,
+            )
+    return verdict
+
+
+def classify(event: Mapping[str, Any], history: History | None = None) -> Verdict:
+    """Decide whether the event's error is code, infrastructure, configuration or a dependency, and why.
+
+    ``history`` (optional) is what the project's earlier events say; without it the event alone decides.
+    """
     facts = read_event(event)
-    return by_message(facts) or by_environment(facts) or by_stack(facts)
+    verdict = by_message(facts) or by_environment(facts) or by_stack(facts)
+    return weigh_history(verdict, facts, history or NO_HISTORY)

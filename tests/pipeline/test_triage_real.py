@@ -58,8 +58,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # Where triage stands on these errors today, as this test prints it (84.5% right, 6.1% of out-of-scope errors
 # classed as code, 14.5% of code errors not classed as code: 11.6% classed out of scope and 2.9% held as
 # uncertain for a person): each figure may only move towards the goal of accuracy ≥ 92%, at most 3% of
-# out-of-scope errors classed as code and at most 3% of code errors missed. An uncertain verdict counts as wrong
-# and, for a code error, as missed: it is held, not fixed, until a person asks.
+# out-of-scope errors classed as code and at most 3% of code errors missed. An uncertain verdict counts as
+# wrong and, for a code error, as missed: it is held, not fixed, until a person asks.
 FLOOR_ACCURACY = 0.84
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.07
 CEILING_CODE_MISSED = 0.15
