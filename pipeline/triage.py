@@ -342,6 +342,14 @@ SCHEMA = matching(
 # The host or its settings, in words an outage could also use: these are read before the outage rules.
 HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
+        "database-setup",
+        r"database \"[^\"]{1,100}\" does not exist|\bUnknown database\b|role \"[^\"]{1,100}\" does not exist|"
+        r"no pg_hba\.conf entry|server does not support SSL|SSL is not enabled on the server|"
+        r"client password must be a string",
+        CONFIGURATION,
+        lambda text: "the database, role or access rule the settings name is not set up on the server",
+    ),
+    matching(
         "address-in-use",
         r"\bEADDRINUSE\b|address already in use|port is already (?:allocated|in use)|"
         r"only one usage of each socket address|\bERR_SOCKET_BAD_PORT\b|invalid port|port should be >= 0",
@@ -374,13 +382,16 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "connection-refused",
-        r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError",
+        r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError|"
+        r"Can't connect to (?:local )?MySQL server|ConnectionNotEstablished",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} refused the connection",
     ),
     matching(
         "connection-reset",
-        r"connection reset|\bECONNRESET\b|socket hang up|server closed the connection unexpectedly",
+        r"connection reset|\bECONNRESET\b|socket hang up|server closed the connection unexpectedly|"
+        r"server has gone away|Lost connection to MySQL server|driver: bad connection|RemoteDisconnected|"
+        r"closed connection without response",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),
@@ -403,7 +414,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "timeout",
         r"timed out|timeout of \d+|timeout (?:reading|writing|connecting)|statement timeout|"
-        r"deadline exceeded|\bETIMEDOUT\b|Client\.Timeout|i/o timeout",
+        r"deadline exceeded|\bE(?:SOCKET)?TIMEDOUT\b|Client\.Timeout|i/o timeout|execution expired|"
+        r"Lock wait timeout exceeded",
         INFRASTRUCTURE,
         timed_out,
     ),
@@ -411,7 +423,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "storage-full",
         r"no space left on device|\bENOSPC\b|disk full|database or disk is full|\bSQLITE_FULL\b|"
         r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
-        r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error",
+        r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error|"
+        r"read-only file system|\bEROFS\b",
         INFRASTRUCTURE,
         lambda text: "the disk or storage quota is full, or the storage failed",
     ),
@@ -438,7 +451,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "service-unavailable",
         r"status code 50[234]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)|"
-        r"code = Unavailable|\bEHOSTUNREACH\b|network is unreachable|no route to host",
+        r"code = Unavailable|\bEHOSTUNREACH\b|network is unreachable|no route to host|"
+        r"database system is (?:starting up|shutting down|in recovery mode)|upstream connect error",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -555,7 +569,8 @@ BROKEN_INSTALLATION = matching(
     r"invalid ELF header|compiled against a different|\bERR_REQUIRE_ESM\b|require\(\) of ES Module|"
     r"can't activate|GemNotFound|in locally installed gems|Gem::LoadError|Gem::MissingSpecError|"
     r"requires cgo to work|DLL load failed|Error loading \w+(?: or \w+)? module|DistributionNotFound|"
-    r"VersionConflict",
+    r"VersionConflict|undefined symbol: |version `GLIBC_[\d.]+' not found|wrong ELF class|"
+    r"incompatible architecture|requires go >= ?[\d.]+",
     DEPENDENCY,
     lambda text: (
         f"{broken_package(text) or 'a third-party package'} is missing, mis-built or incompatible "

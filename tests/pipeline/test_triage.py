@@ -270,3 +270,33 @@ def test_every_verdict_names_the_rule_that_decided_it():
     for _, case in load_cases():
         verdict = classify(case["event"])
         assert verdict.rule and 0 < verdict.confidence <= 1, verdict
+
+
+@pytest.mark.parametrize(
+    ("type_", "message", "category"),
+    [
+        ("OperationalError", 'FATAL:  database "shop" does not exist', "configuration"),
+        ("PG::ConnectionBad", 'FATAL:  role "deploy" does not exist', "configuration"),
+        ("Error", 'no pg_hba.conf entry for host "10.0.0.4", user "app", database "shop"', "configuration"),
+        ("Error", "SASL: SCRAM-SERVER-FIRST-MESSAGE: client password must be a string", "configuration"),
+        ("Mysql2::Error", "Unknown database 'shop_production'", "configuration"),
+        ("OperationalError", "(2006, 'MySQL server has gone away')", "infrastructure"),
+        ("Mysql2::Error::ConnectionError", "Can't connect to MySQL server on 'db' (115)", "infrastructure"),
+        ("*errors.errorString", "driver: bad connection", "infrastructure"),
+        ("RemoteDisconnected", "Remote end closed connection without response", "infrastructure"),
+        ("Timeout::Error", "execution expired", "infrastructure"),
+        ("Error", "ESOCKETTIMEDOUT", "infrastructure"),
+        ("OSError", "[Errno 30] Read-only file system: '/data/uploads/a.png'", "infrastructure"),
+        ("OperationalError", "FATAL:  the database system is starting up", "infrastructure"),
+        (
+            "ImportError",
+            "/venv/lib/python3.12/site-packages/lxml/etree.so: undefined symbol: xmlFree",
+            "dependency",
+        ),
+        ("LoadError", "/lib/x86_64-linux-gnu/libc.so.6: version `GLIBC_2.34' not found", "dependency"),
+        ("error", "go: github.com/acme/lib@v1.4.0 requires go >= 1.22", "dependency"),
+    ],
+)
+def test_words_of_each_platform_name_the_failure(type_, message, category):
+    verdict = classify(event(type_, message, [frame("/app/shop/db.py")]))
+    assert verdict.category == category, verdict
