@@ -376,7 +376,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "pool-exhausted",
         r"too many (?:clients|connections)|remaining connection slots|could not obtain a connection from the "
-        r"pool|pool exhausted|ConnectionTimeoutError",
+        r"pool|pool exhausted|ConnectionTimeoutError|max number of clients reached",
         INFRASTRUCTURE,
         lambda text: f"{remote(text, 'the connection pool')} has no free connections left",
     ),
@@ -464,16 +464,29 @@ def app_packages(facts: Facts) -> set[str]:
     return {frame.path.split("/", 1)[0].removesuffix(".py") for frame in facts.app_frames}
 
 
+# Servers and workers that import the application by a name they are given on their command line or in
+# their settings: a module they cannot find is a name set wrong, not code or a package missing.
+APPLICATION_LOADERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "daphne", "waitress", "celery"})
+
+
 def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
     """A module that cannot be found: the application's own (a code bug) or a package (not installed)."""
     match = (
-        re.search(r"No module named '([\w.]+)'", value)
+        re.search(r"No module named '?([\w.]+)'?", value)
         or re.search(r"Cannot find (?:module|package) '([^']+)'", value)
         or re.search(r"cannot load such file -- (\S+)", value)
     )
     if not match:
         return None
     name = match.group(1)
+    if facts.crash is not None and facts.crash.package in APPLICATION_LOADERS:
+        return Verdict(
+            CONFIGURATION,
+            f"configuration: {token(facts.crash.package)} is set to load the module {token(name)}, "
+            "which does not exist; check the application name on its command line or in its settings",
+            rule="loader-module-missing",
+            confidence=LIKELY,
+        )
     if name.startswith((".", "/")) or name.split(".")[0] in app_packages(facts):
         where = token(facts.app_frames[-1].path) if facts.app_frames else ""
         return Verdict(
@@ -516,6 +529,16 @@ FORMER_DEFAULT_GEMS = (
 )
 
 VERSION_CLASH_RULES: tuple[Rule, ...] = (
+    matching(
+        "runtime-cannot-parse",
+        r"^SyntaxError: (?!.*JSON)",
+        DEPENDENCY,
+        lambda text: (
+            "the runtime could not parse code it loaded: code written for a newer version of the runtime "
+            "(or a package that needs one), since code that does not parse rarely gets past tests"
+        ),
+        confidence=PLAUSIBLE,
+    ),
     matching(
         "former-default-gem",
         rf"cannot load such file -- (?:{FORMER_DEFAULT_GEMS})\b",
@@ -735,16 +758,45 @@ def in_application(frame: Frame, crash: Frame) -> Verdict:
     )
 
 
+# Words each language uses for a programming error: without a stack they still say the code failed, not the
+# world around it. Read only after every outside cause has been ruled out.
+PROGRAMMING_ERROR = re.compile(
+    r"^(?:TypeError|AttributeError|KeyError|IndexError|NameError|UnboundLocalError|ZeroDivisionError|"
+    r"RecursionError|AssertionError|Unicode(?:En|De)codeError|ReferenceError|RangeError|NoMethodError|"
+    r"ArgumentError|FrozenError|NotImplementedError):|"
+    r"nil pointer dereference|index out of range|slice bounds out of range|concurrent map (?:writes|read|"
+    r"iteration)|assignment to entry in nil map|integer divide by zero|interface conversion|"
+    r"undefined method|undefined local variable or method|for nil:NilClass|is not a function|is not defined|"
+    r"Cannot (?:read|set) propert(?:y|ies) of (?:undefined|null)|has no attribute|wrong number of arguments|"
+    r"unexpected keyword argument|positional argument|not subscriptable|object is not iterable|"
+    r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code",
+    re.IGNORECASE,
+)
+
+
+def without_stack(facts: Facts) -> Verdict:
+    type_, value = facts.chain[-1] if facts.chain else ("", "")
+    if PROGRAMMING_ERROR.search(f"{type_}: {value}"):
+        return Verdict(
+            CODE,
+            f"code: there is no stack trace, but {token(type_) or 'the error'} is a programming error and "
+            "nothing in the message points outside the application",
+            rule="programming-error-without-stack",
+            confidence=PLAUSIBLE,
+        )
+    return Verdict(
+        UNCERTAIN,
+        "uncertain: there is no stack trace, and nothing in the message says whether the application "
+        "or something outside it failed",
+        rule="no-stack",
+        confidence=GUESS,
+    )
+
+
 def by_stack(facts: Facts) -> Verdict:
     crash = facts.crash
     if crash is None:
-        return Verdict(
-            UNCERTAIN,
-            "uncertain: there is no stack trace, and nothing in the message says whether the application "
-            "or something outside it failed",
-            rule="no-stack",
-            confidence=GUESS,
-        )
+        return without_stack(facts)
     mismatch = library_calls_library(facts)
     if mismatch:
         return mismatch

@@ -300,3 +300,32 @@ def test_every_verdict_names_the_rule_that_decided_it():
 def test_words_of_each_platform_name_the_failure(type_, message, category):
     verdict = classify(event(type_, message, [frame("/app/shop/db.py")]))
     assert verdict.category == category, verdict
+
+
+@pytest.mark.parametrize(
+    ("type_", "message", "category"),
+    [
+        ("NoMethodError", "undefined method `include?' for nil:NilClass", "code"),
+        ("runtime.Error", "runtime error: invalid memory address or nil pointer dereference", "code"),
+        ("fatal error", "concurrent map writes", "code"),
+        ("UnicodeEncodeError", "'ascii' codec can't encode character '\\xe9' in position 12", "code"),
+        ("SyntaxError", "Unexpected token '.'", "dependency"),  # optional chaining on an older Node
+        # Data, not the runtime: whose data, the words alone do not tell.
+        ("SyntaxError", "Unexpected token < in JSON at position 0", "uncertain"),
+        ("RuntimeError", "export of batch 31 failed", "uncertain"),
+    ],
+)
+def test_without_a_stack_only_the_words_decide(type_, message, category):
+    assert classify(event(type_, message, [])).category == category
+
+
+def test_a_server_told_to_load_a_module_that_does_not_exist_is_configured_wrong():
+    gunicorn = "/usr/lib/python3/dist-packages/gunicorn/"
+    verdict = classify(
+        event(
+            "ModuleNotFoundError",
+            "No module named 'shop.wsgi'",
+            [frame(gunicorn + "app/wsgiapp.py", "load"), frame(gunicorn + "util.py", "import_app")],
+        )
+    )
+    assert verdict.category == "configuration" and "`gunicorn`" in verdict.reason
