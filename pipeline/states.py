@@ -14,6 +14,7 @@ from django.utils import timezone
 class RunState(models.TextChoices):
     QUEUED = "queued", "Queued"
     TRIAGING = "triaging", "Triaging"
+    HELD = "held", "Held for a person"
     BUILDING_CONTEXT = "building_context", "Building context"
     GENERATING_FIX = "generating_fix", "Generating fix"
     WAITING_FOR_SLOT = "waiting_for_slot", "Waiting for a pull request slot"
@@ -34,14 +35,21 @@ S = RunState
 # Named once: a run in one of these never moves again.
 FINAL_STATES = frozenset({S.MERGED, S.CLOSED, S.OUT_OF_SCOPE, S.FIX_FAILED, S.FAILED})
 
+# States that wait on people, not on a stage: no deadline ends them. A held run has no stage at all; a run
+# awaiting review has one, polling the pull request.
+WAITING_ON_PEOPLE = frozenset({S.HELD, S.AWAITING_REVIEW})
+
 # States in which the run has (or is about to have) an open pull request people may merge or close.
 PR_OPEN_STATES = frozenset({S.AWAITING_CI, S.CI_FAILED, S.CI_PASSED, S.AWAITING_REVIEW})
 
 # Every allowed move. Any non-final state may also end ``failed`` (an outside failure or the reaper).
 TRANSITIONS: dict[str, frozenset[str]] = {
     S.QUEUED: frozenset({S.TRIAGING}),
-    S.TRIAGING: frozenset({S.BUILDING_CONTEXT, S.OUT_OF_SCOPE}),
-    S.BUILDING_CONTEXT: frozenset({S.GENERATING_FIX}),
+    S.TRIAGING: frozenset({S.BUILDING_CONTEXT, S.OUT_OF_SCOPE, S.HELD}),
+    # An uncertain verdict waits for a person: "try a fix", or a label that puts the error out of scope.
+    S.HELD: frozenset({S.BUILDING_CONTEXT, S.OUT_OF_SCOPE}),
+    # No file of the stack trace in the repository: there is nothing to fix.
+    S.BUILDING_CONTEXT: frozenset({S.GENERATING_FIX, S.FIX_FAILED}),
     S.GENERATING_FIX: frozenset({S.OPENING_PR, S.FIX_FAILED, S.MERGED, S.CLOSED}),
     S.WAITING_FOR_SLOT: frozenset({S.OPENING_PR}),
     S.OPENING_PR: frozenset({S.AWAITING_CI, S.WAITING_FOR_SLOT}),
