@@ -88,6 +88,13 @@ class ProjectAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Triage",
+            {
+                "fields": ["uncertain_policy"],
+                "description": "Whether an error triage cannot place waits for a person or is tried at once.",
+            },
+        ),
+        (
             "Auto-deploy policy",
             {
                 "fields": ["auto_deploy", "confidence_threshold", "max_ci_retries", "max_open_prs"],

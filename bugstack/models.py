@@ -91,6 +91,10 @@ class Project(models.Model):
         CI_PASS = "ci_pass", "Merge when CI passes"
         CONFIDENCE = "confidence", "Merge when CI passes and confidence ≥ threshold"
 
+    class UncertainPolicy(models.TextChoices):
+        HOLD = "hold", "Hold for a person"
+        FIX = "fix", "Try a fix"
+
     class MergeMethod(models.TextChoices):
         MERGE = "merge", "Merge commit"
         SQUASH = "squash", "Squash"
@@ -123,6 +127,15 @@ class Project(models.Model):
     )
     redact_keys = models.TextField(
         blank=True, help_text="Extra field names to filter, one per line, on top of the built-in denylist."
+    )
+
+    # Triage: what happens to an error whose verdict is uncertain.
+    uncertain_policy = models.CharField(
+        max_length=4,
+        choices=UncertainPolicy.choices,
+        default=UncertainPolicy.HOLD,
+        help_text="What happens to an error triage cannot place: it waits for a person to try a fix or label "
+        "it, or a fix is tried at once.",
     )
 
     # Fix generation and policy.

@@ -1,4 +1,4 @@
-"""Forms: the group list's filters and a project's auto-deploy policy."""
+"""Forms: the group list's filters, a group's label and a project's policies."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django import forms
 
 from bugstack.models import Project
 from ingest.models import ErrorGroup
+from pipeline.labels import LABELS
 from pipeline.states import RunState
 
 
@@ -28,12 +29,20 @@ class GroupFilterForm(forms.Form):
     )
 
 
+class LabelForm(forms.Form):
+    """A person's category for a group, in place of triage's verdict."""
+
+    category = forms.ChoiceField(label="Label as", choices=[(label.value, label.label) for label in LABELS])
+
+
 class PolicyForm(forms.ModelForm):
-    """What bugstack may do on its own in a project: merge policy, retries, limits and protected paths."""
+    """What bugstack may do on its own in a project: uncertain errors, merge policy, retries, limits and
+    protected paths."""
 
     class Meta:
         model = Project
         fields = [
+            "uncertain_policy",
             "auto_deploy",
             "confidence_threshold",
             "max_ci_retries",
@@ -47,6 +56,7 @@ class PolicyForm(forms.ModelForm):
             "protected_paths",
         ]
         labels = {
+            "uncertain_policy": "Uncertain errors",
             "auto_deploy": "Auto-deploy policy",
             "confidence_threshold": "Confidence threshold",
             "max_ci_retries": "CI retries",
@@ -60,6 +70,8 @@ class PolicyForm(forms.ModelForm):
             "protected_paths": "Protected paths",
         }
         help_texts = {
+            "uncertain_policy": "When triage cannot tell whether an error is the application's to fix: hold "
+            "the run until a person tries a fix or labels the error, or try a fix at once.",
             "auto_deploy": "Whether a fix whose CI passed is merged without a person.",
             "confidence_threshold": "Between 0 and 1; used only by the confidence policy.",
             "max_ci_retries": "New attempts, with the CI output, after a fix fails CI (0–10).",
@@ -74,6 +86,7 @@ class PolicyForm(forms.ModelForm):
             "protected_paths": "Glob patterns, one per line, that a fix may never change.",
         }
         widgets = {
+            "uncertain_policy": forms.RadioSelect,
             "auto_deploy": forms.RadioSelect,
             "confidence_threshold": forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
             "protected_paths": forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),

@@ -96,6 +96,7 @@ STATE_TONES = {
     RunState.MERGED: "good",
     RunState.CI_PASSED: "good",
     RunState.AWAITING_REVIEW: "warn",
+    RunState.HELD: "warn",
     RunState.WAITING_FOR_SLOT: "warn",
     RunState.CI_FAILED: "bad",
     RunState.FIX_FAILED: "bad",

@@ -10,6 +10,8 @@ urlpatterns = [
     path("projects/<slug:slug>/groups/<int:group_id>/", views.group_detail, name="group"),
     path("projects/<slug:slug>/groups/<int:group_id>/runs.json", views.group_runs, name="group-runs"),
     path("projects/<slug:slug>/groups/<int:group_id>/start-run/", views.start_fix_run, name="start-run"),
+    path("projects/<slug:slug>/groups/<int:group_id>/try-fix/", views.try_fix, name="try-fix"),
+    path("projects/<slug:slug>/groups/<int:group_id>/label/", views.relabel_group, name="relabel"),
     re_path(
         r"^projects/(?P<slug>[-\w]+)/groups/(?P<group_id>[0-9]+)/(?P<action>ignore|resolve|reopen)/$",
         views.set_group_status,

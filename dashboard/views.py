@@ -23,17 +23,19 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bugstack.models import Project, ProjectKey
 from dashboard import presenters, queries
-from dashboard.forms import GroupFilterForm, PolicyForm
+from dashboard.forms import GroupFilterForm, LabelForm, PolicyForm
 from dashboard.models import SettingsChange
 from dashboard.snippets import SNIPPETS
 from ingest.models import ErrorGroup
+from pipeline.labels import LABELS, Relabelled, relabel
 from pipeline.models import FixAttempt, FixRun
-from pipeline.runs import RunInFlight, start_manual_run
+from pipeline.runs import RunInFlight, release_held_run, start_manual_run
 from pipeline.states import FINAL_STATES, PR_OPEN_STATES, RunState
 
 GROUPS_PER_PAGE = 25
 RUNS_PER_PAGE = 50
 MANAGERS_ONLY = "Only the account's owners and admins can change this project's settings."
+LABEL_HISTORY = 10
 
 
 def visible_project(request: HttpRequest, slug: str) -> Project:
@@ -147,6 +149,7 @@ def render_group(
         RunView.build(run, now)
         for run in group.runs.prefetch_related("transitions", "attempts").order_by("-created_at", "-pk")
     ]
+    labels = list(group.category_changes.all()[:LABEL_HISTORY])
     context = {
         "project": project,
         "section": "groups",
@@ -159,7 +162,11 @@ def render_group(
         "user_label": presenters.user_label(data),
         "runs": runs,
         "run_in_flight": any(not view.run.is_final for view in runs),
+        "held_run": runs[0].run if runs and runs[0].run.state == RunState.HELD else None,
         "can_manage": can_manage(request, project),
+        "label_form": LabelForm(initial={"category": group.category if group.category in LABELS else None}),
+        "category_changes": labels,
+        "labelled_by": labels[0].username if group.category_overridden and labels else "",
     }
     return render(request, "dashboard/group_detail.html", context, status=status)
 
@@ -286,6 +293,55 @@ def start_fix_run(request: HttpRequest, slug: str, group_id: int) -> HttpRespons
         return render_group(request, project, group, status=409)
     messages.success(request, f"Fix run #{run.pk} queued.")
     return redirect("dashboard:group", slug=project.slug, group_id=group.pk)
+
+
+@login_required
+@require_POST
+def try_fix(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
+    """A person's answer to an uncertain verdict: the held run goes on to build a fix."""
+    project, group = visible_group(request, slug, group_id)
+    run = release_held_run(group, by=request.user.get_username())
+    if run is None:
+        messages.info(request, not_held(group))
+    else:
+        messages.success(request, f"Run #{run.pk} goes on to build a fix.")
+    return redirect("dashboard:group", slug=project.slug, group_id=group.pk)
+
+
+def not_held(group: ErrorGroup) -> str:
+    """What a second click (or someone quicker) finds: the run already moved on."""
+    latest = group.runs.order_by("-created_at", "-pk").first()
+    if latest is None:
+        return "This error has no fix run to try."
+    return f"Run #{latest.pk} is not held any more (now: {latest.get_state_display()}); nothing to do."
+
+
+@login_required
+@require_POST
+def relabel_group(request: HttpRequest, slug: str, group_id: int) -> HttpResponse:
+    """Label the group (owners and admins): the label stands for later runs and settles a held one."""
+    project, group = visible_group(request, slug, group_id)
+    if not can_manage(request, project):
+        messages.error(request, "Only the account's owners and admins can label errors.")
+        return render_group(request, project, group, status=403)
+    form = LabelForm(request.POST)
+    if not form.is_valid():
+        choices = ", ".join(label.label.lower() for label in LABELS)
+        messages.error(request, f"Choose one of: {choices}.")
+        return render_group(request, project, group, status=400)
+    category = form.cleaned_data["category"]
+    result = relabel(group, category, request.user)
+    messages.success(request, label_message(result, ErrorGroup.Category(category).label))
+    return redirect("dashboard:group", slug=project.slug, group_id=group.pk)
+
+
+def label_message(result: Relabelled, label: str) -> str:
+    said = f"Labelled {label.lower()}." if result.change else f"Already labelled {label.lower()}."
+    if result.run is None:
+        return said
+    if result.run.state == RunState.OUT_OF_SCOPE:
+        return f"{said} Held run #{result.run.pk} ends out of scope."
+    return f"{said} Held run #{result.run.pk} goes on to build a fix."
 
 
 GROUP_STATUS_ACTIONS = {

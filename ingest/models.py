@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 
@@ -41,10 +42,13 @@ class ErrorGroup(models.Model):
     platform = models.CharField(max_length=20, blank=True)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.UNRESOLVED)
 
-    # Triage verdict; staff may override it from admin.
+    # Triage verdict; people may label the group instead (dashboard or admin), and the label then stands.
     category = models.CharField(max_length=16, choices=Category.choices, blank=True)
     triage_reason = models.TextField(blank=True)
     category_overridden = models.BooleanField(default=False)
+    # Which of triage's rules decided and how sure it was; for a person's label, 1.0.
+    triage_rule = models.CharField(max_length=64, blank=True)
+    triage_confidence = models.FloatField(null=True, blank=True)
 
     times_seen = models.BigIntegerField(default=0, validators=[MinValueValidator(0)])
     first_seen = models.DateTimeField()
@@ -108,3 +112,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exception_type}: {self.message[:80]}"
+
+
+class CategoryChange(models.Model):
+    """One person's label on a group: who, when, old category → new category."""
+
+    group = models.ForeignKey(ErrorGroup, on_delete=models.CASCADE, related_name="category_changes")
+    # Kept when the person's user is deleted: the record of what changed outlives the account.
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+")
+    username = models.CharField(max_length=150, help_text="Who, as they were called at the time.")
+    at = models.DateTimeField(auto_now_add=True)
+    old_category = models.CharField(max_length=16, choices=ErrorGroup.Category.choices, blank=True)
+    new_category = models.CharField(max_length=16, choices=ErrorGroup.Category.choices, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["group", "-at"], name="category_change_group_at")]
+
+    def __str__(self) -> str:
+        return f"{self.group_id}: {self.old_category or '—'} → {self.new_category or '—'} by {self.username}"

@@ -6,6 +6,7 @@ from django_q.tasks import async_task
 
 from pipeline.states import RunState as S
 
+# A held run has no task: it waits for a person (``pipeline.runs.release_held_run``, ``pipeline.labels``).
 TASKS = {
     S.QUEUED: "pipeline.tasks.triage",
     S.TRIAGING: "pipeline.tasks.triage",

@@ -21,6 +21,7 @@ from integrations.providers import FixRequest, FrameSummary, PreviousAttempt, pr
 from pipeline import pr
 from pipeline.context import build_context as gather_context
 from pipeline.fixing import generate_fix as propose_and_check
+from pipeline.labels import PERSON_CONFIDENCE, SET_BY_PERSON
 from pipeline.models import FixAttempt, FixRun
 from pipeline.policy import PatchPolicy
 from pipeline.states import RunState as S
@@ -48,16 +49,38 @@ def event_data(run: FixRun) -> dict:
 
 
 def triage(run: FixRun) -> Outcome:
-    group = run.group
-    if group.category_overridden and group.category:
-        verdict = Verdict(group.category, group.triage_reason or f"{group.category}: set by staff")
-    else:
-        verdict = classify(event_data(run))
-        ErrorGroup.objects.filter(pk=group.pk).update(category=verdict.category, triage_reason=verdict.reason)
+    verdict = verdict_for(run)
     fields = {"category": verdict.category, "triage_reason": verdict.reason}
-    if verdict.category != ErrorGroup.Category.CODE:
+    if verdict.category == ErrorGroup.Category.CODE:
+        return Outcome(S.BUILDING_CONTEXT, verdict.reason, fields)
+    if verdict.category != ErrorGroup.Category.UNCERTAIN:
         return Outcome(S.OUT_OF_SCOPE, verdict.reason, {**fields, "reason": verdict.reason})
-    return Outcome(S.BUILDING_CONTEXT, verdict.reason, fields)
+    if run.project.uncertain_policy == run.project.UncertainPolicy.FIX:
+        return Outcome(S.BUILDING_CONTEXT, f"{verdict.reason}; the project's policy is to try a fix", fields)
+    return Outcome(S.HELD, f"{verdict.reason}; held for a person to try a fix or label the error", fields)
+
+
+def verdict_for(run: FixRun) -> Verdict:
+    """A person's label if the group has one; otherwise the classifier's verdict, saved on the group."""
+    if label := person_label(run.group):
+        return label
+    verdict = classify(event_data(run))
+    saved = ErrorGroup.objects.filter(pk=run.group_id, category_overridden=False).update(
+        category=verdict.category,
+        triage_reason=verdict.reason,
+        triage_rule=verdict.rule,
+        triage_confidence=verdict.confidence,
+    )
+    if not saved:  # labelled by a person while the event was being classified: the label stands
+        return person_label(ErrorGroup.objects.get(pk=run.group_id)) or verdict
+    return verdict
+
+
+def person_label(group: ErrorGroup) -> Verdict | None:
+    if not (group.category_overridden and group.category):
+        return None
+    reason = group.triage_reason or f"{group.category}: {SET_BY_PERSON}"
+    return Verdict(group.category, reason, rule=SET_BY_PERSON, confidence=PERSON_CONFIDENCE)
 
 
 # --- context ------------------------------------------------------------------------------------------

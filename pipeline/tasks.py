@@ -24,7 +24,7 @@ from integrations.errors import IntegrationError
 from pipeline import stages
 from pipeline.models import FixRun
 from pipeline.queue import TASKS, enqueue
-from pipeline.states import FINAL_STATES, RunState, advance
+from pipeline.states import FINAL_STATES, WAITING_ON_PEOPLE, RunState, advance
 
 S = RunState
 logger = logging.getLogger(__name__)
@@ -85,6 +85,9 @@ def execute(run_id: int, state: str) -> str | None:
     if state in (S.QUEUED, S.TRIAGING):
         state = S.TRIAGING
         advance(run_id, S.QUEUED, S.TRIAGING, "picked up by a worker")
+    if state not in stages.STAGES:
+        logger.info("run %s: %s has no stage; it waits for a person", run_id, state)
+        return None
     run = claim(run_id, state)
     if run is None:
         logger.info("run %s: not in %s or held by another worker; nothing to do", run_id, state)
@@ -175,7 +178,10 @@ def kind(exc: IntegrationError) -> str:
 
 
 def poll() -> int:
-    """Hand on every stage that is due: polled states whose hold has passed, and stages nobody is doing."""
+    """Hand on every stage that is due: polled states whose hold has passed, and stages nobody is doing.
+
+    Only states with a stage task are looked at: a held run waits for a person, not for a worker.
+    """
     now = timezone.now()
     lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
     stale = now - timedelta(seconds=settings.BUGSTACK_STUCK_SECONDS)
@@ -192,9 +198,9 @@ def poll() -> int:
 
 
 def reap() -> int:
-    """End runs stuck in one state past the deadline (review waits on people, so it has none)."""
+    """End runs stuck in one state past the deadline (held runs and reviews wait on people: no deadline)."""
     deadline = timezone.now() - timedelta(seconds=settings.BUGSTACK_RUN_DEADLINE_SECONDS)
-    stuck = FixRun.objects.exclude(state__in=FINAL_STATES | {S.AWAITING_REVIEW}).filter(
+    stuck = FixRun.objects.exclude(state__in=FINAL_STATES | WAITING_ON_PEOPLE).filter(
         state_changed_at__lt=deadline
     )
     hours = settings.BUGSTACK_RUN_DEADLINE_SECONDS / 3600

@@ -178,6 +178,7 @@ def policy(project):
 
     def form(**changes):
         data = {
+            "uncertain_policy": project.uncertain_policy,
             "auto_deploy": project.auto_deploy,
             "confidence_threshold": project.confidence_threshold,
             "max_ci_retries": project.max_ci_retries,
