@@ -21,6 +21,7 @@ from integrations.providers import FixRequest, FrameSummary, PreviousAttempt, pr
 from pipeline import pr
 from pipeline.context import build_context as gather_context
 from pipeline.fixing import generate_fix as propose_and_check
+from pipeline.history import history_for
 from pipeline.labels import PERSON_CONFIDENCE, SET_BY_PERSON
 from pipeline.models import FixAttempt, FixRun
 from pipeline.policy import PatchPolicy
@@ -64,7 +65,7 @@ def verdict_for(run: FixRun) -> Verdict:
     """A person's label if the group has one; otherwise the classifier's verdict, saved on the group."""
     if label := person_label(run.group):
         return label
-    verdict = classify(event_data(run))
+    verdict = classify(event_data(run), history=history_for(run.group))
     saved = ErrorGroup.objects.filter(pk=run.group_id, category_overridden=False).update(
         category=verdict.category,
         triage_reason=verdict.reason,

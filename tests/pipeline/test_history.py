@@ -10,6 +10,9 @@ from django.core.cache import cache
 from ingest.auth import forget_all_keys
 from ingest.models import ErrorGroup
 from pipeline.history import history_for
+from pipeline.models import FixRun
+from pipeline.states import RunState
+from pipeline.tasks import execute
 from pipeline.triage import NO_HISTORY, History, VersionChange, classify, version_changes
 from tests.factories import ProjectKeyFactory
 from tests.ingest.conftest import EVENTS_URL, python_event
@@ -157,3 +160,15 @@ def test_a_package_only_further_up_the_stack_is_no_suspect():
     history = History(version_changes=(VersionChange("Django", "5.0.6", "5.1.0"),))
 
     assert classify(event, history=history).category == "code"
+
+
+def test_the_triage_stage_weighs_the_projects_history(post):
+    post(python_event(timestamp="2026-11-23T09:00:00Z", modules=BEFORE))
+    post(library_event("2026-11-23T10:00:00Z", AFTER))
+    run = FixRun.objects.get(group=group_of("TypeError"))
+
+    assert execute(run.pk, RunState.TRIAGING) == RunState.OUT_OF_SCOPE
+
+    group = group_of("TypeError")
+    assert (group.category, group.triage_rule) == ("dependency", "version-changed")
+    assert "`requests` moved from `2.31.0` to `2.32.0`" in group.triage_reason
