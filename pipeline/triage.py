@@ -803,6 +803,17 @@ def by_stack(facts: Facts) -> Verdict:
     if facts.app_frames:
         return in_application(facts.app_frames[-1], crash)
     packages = [frame.package for frame in facts.frames if frame.third_party]
+    if packages and BUILTIN_SUBJECT.search(facts.chain[-1][1] if facts.chain else ""):
+        # Real errors of this shape were bugs of applications installed as packages, or settings the
+        # package read, more often than bugs of the package: a person decides.
+        return Verdict(
+            UNCERTAIN,
+            f"uncertain: {token(packages[-1]) or 'a third-party package'} failed on a missing or mistyped "
+            "value with no application frame on the stack: a bug in the package, a setting it read, or an "
+            "application installed as a package",
+            rule="library-on-bad-value",
+            confidence=GUESS,
+        )
     if packages:
         return Verdict(
             DEPENDENCY,
