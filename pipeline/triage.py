@@ -191,7 +191,9 @@ def package_of(path: str) -> str:
         parts = path.rsplit("vendor/", 1)[1].split("/")
         return "/".join(parts[:3]) if "." in parts[0] and len(parts) > 3 else parts[0]
     tail = re.split(r"(?:site|dist)-packages/", path, maxsplit=1)[-1]
-    return tail.split("/", 1)[0].removesuffix(".py")
+    top = tail.split("/", 1)[0].removesuffix(".py")
+    # setuptools' eggs: <name>-<version>-py<X.Y>[-<platform>].egg/<name>/...
+    return re.split(r"-(?=\d)", top, maxsplit=1)[0] if top.endswith(".egg") else top
 
 
 def display_path(raw: Mapping) -> str:

@@ -329,3 +329,9 @@ def test_a_server_told_to_load_a_module_that_does_not_exist_is_configured_wrong(
         )
     )
     assert verdict.category == "configuration" and "`gunicorn`" in verdict.reason
+
+
+def test_a_package_installed_as_an_egg_is_named_without_its_version():
+    egg = "/usr/local/lib/python3.4/dist-packages/Django-1.7.7-py3.4.egg/django/template/base.py"
+    verdict = classify(event("RuntimeError", "unexpected state", [frame(egg)]))
+    assert "`Django`" in verdict.reason, verdict
