@@ -244,9 +244,21 @@ else:
 BUGSTACK_INGEST_MAX_BYTES = env.int("BUGSTACK_INGEST_MAX_BYTES", default=1024 * 1024)
 # How long a web process trusts its cached view of a project key (deactivation takes effect within it).
 BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
-# PostgreSQL: ingest's two hot statements are prepared on the server once per connection. Off behind a
-# pooler in transaction mode that cannot keep prepared statements (PgBouncer before 1.21).
-BUGSTACK_PREPARED_STATEMENTS = env.bool("BUGSTACK_PREPARED_STATEMENTS", default=True)
+# Accepted events wait in an append-only table for digest (ingest/digest.py), which takes them in batches
+# of this many. Past BACKLOG waiting events, accept answers 429 with Retry-After instead of growing it.
+BUGSTACK_DIGEST_BATCH = env.int("BUGSTACK_DIGEST_BATCH", default=500)
+BUGSTACK_INGEST_BACKLOG_LIMIT = env.int("BUGSTACK_INGEST_BACKLOG_LIMIT", default=100_000)
+# A web process counts the backlog at most this often (the count is bounded by the limit, not free).
+BUGSTACK_INGEST_BACKLOG_CHECK_SECONDS = env.float("BUGSTACK_INGEST_BACKLOG_CHECK_SECONDS", default=1.0)
+# How digest is started after an event is accepted: "queue" (a django-q2 task, at most one kick per web
+# process every DIGEST_KICK_SECONDS, and a schedule every minute), "loop" (nothing: `manage.py digest`
+# workers poll for accepted events) or "inline" (by the accepting request after its insert: tests).
+BUGSTACK_DIGEST = env.str("BUGSTACK_DIGEST", default="queue")
+BUGSTACK_DIGEST_KICK_SECONDS = env.float("BUGSTACK_DIGEST_KICK_SECONDS", default=0.5)
+if BUGSTACK_DIGEST not in ("queue", "loop", "inline"):
+    raise ImproperlyConfigured(
+        f"BUGSTACK_DIGEST={BUGSTACK_DIGEST!r} is not understood: use 'queue', 'loop' or 'inline'."
+    )
 # With no release on events, a fixed error seen again within this time is old code still deployed.
 BUGSTACK_REGRESSION_GRACE_SECONDS = env.int("BUGSTACK_REGRESSION_GRACE_SECONDS", default=24 * 3600)
 

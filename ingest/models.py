@@ -7,6 +7,7 @@ import uuid
 from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
+from django.utils import timezone
 
 from bugstack.models import Project
 
@@ -92,7 +93,7 @@ class Event(models.Model):
     )
     event_id = models.UUIDField(default=uuid.uuid4)
     timestamp = models.DateTimeField()
-    received_at = models.DateTimeField(auto_now_add=True)
+    received_at = models.DateTimeField(default=timezone.now, help_text="When accept took it.")
 
     platform = models.CharField(max_length=20, blank=True)
     level = models.CharField(max_length=10, default="error")
@@ -112,6 +113,27 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.exception_type}: {self.message[:80]}"
+
+
+class IncomingEvent(models.Model):
+    """An accepted event waiting for digest: inserted once by accept, claimed and deleted by digest.
+
+    Append-only: no index but the primary key, which digest claims in order, and no constraint a request
+    would wait on. ``data`` is the event already normalised and redacted; nothing unredacted is stored.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
+    )
+    received_at = models.DateTimeField()
+    data = models.JSONField()
+
+    class Meta:
+        verbose_name = "incoming event"
+
+    def __str__(self) -> str:
+        return f"Incoming event {self.pk} of project {self.project_id}"
 
 
 class CategoryChange(models.Model):

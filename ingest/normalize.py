@@ -95,7 +95,11 @@ def prepare_event(
     payload: EventPayload, received_at: datetime, terms: tuple[str, ...] = DENYLIST
 ) -> PreparedEvent:
     """Normalise, redact and fingerprint a validated payload."""
-    data = normalise(payload, received_at, terms)
+    return derive(normalise(payload, received_at, terms))
+
+
+def derive(data: dict[str, Any]) -> PreparedEvent:
+    """The columns and fingerprint of a normalised event (what digest needs besides the data itself)."""
     last = data["exception"]["values"][-1]
     exception_type = cap(last.get("type") or "Error", COLUMN_LIMITS["exception_type"])
     message = last.get("value") or ""

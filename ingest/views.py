@@ -1,10 +1,10 @@
-"""The events API: authenticate, check size, parse, redact, fingerprint, upsert, store, return."""
+"""The events API: authenticate, check size, parse, redact, append for digest, answer 202."""
 
 from __future__ import annotations
 
 import logging
-import uuid
 
+from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse
 from django.utils import timezone
@@ -17,14 +17,15 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ingest.accept import accept, backlog_full
 from ingest.auth import IngestKey, ProjectKeyAuthentication, ProjectKeyRateThrottle
-from ingest.dedup import record_event
-from ingest.normalize import prepare_event
+from ingest.normalize import normalise
 from ingest.openapi import EventPayloadSchema  # noqa: F401 - registers the schema extension
 from ingest.parsers import EventJSONParser
 from ingest.schema import EventPayload, SchemaError, validate_payload
 
 RETRY_AFTER_UNAVAILABLE = 5
+RETRY_AFTER_BACKLOG = 10
 logger = logging.getLogger(__name__)
 
 Accepted = inline_serializer("EventAccepted", {"id": serializers.CharField(help_text="The event id (hex).")})
@@ -45,14 +46,14 @@ class ProjectKeyScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "The project key (also `X-Bugstack-Key`)."}
 
 
-def accepted(event_id: uuid.UUID) -> HttpResponse:
+def accepted(event_id: str) -> HttpResponse:
     """202 with the event id, byte for byte what ``JSONRenderer`` renders for ``{"id": …}``.
 
     Built directly because it answers nearly every request, and DRF's ``Response`` and rendering of one
     short, fixed-shape body cost more than the body; the hex id needs no escaping.
     """
     return HttpResponse(
-        f'{{"id":"{event_id.hex}"}}', status=status.HTTP_202_ACCEPTED, content_type="application/json"
+        f'{{"id":"{event_id}"}}', status=status.HTTP_202_ACCEPTED, content_type="application/json"
     )
 
 
@@ -94,14 +95,18 @@ class EventIngestView(APIView):
         operation_id="events_create",
         request=EventPayload,
         responses={
-            202: OpenApiResponse(Accepted, description="Stored (or already stored under this event_id)."),
+            202: OpenApiResponse(
+                Accepted, description="Accepted for grouping (an event_id already stored is counted once)."
+            ),
             400: OpenApiResponse(Problem, description="Not JSON, not UTF-8, or not the protocol."),
             401: OpenApiResponse(Problem, description="Missing, unknown or inactive project key."),
             413: OpenApiResponse(Problem, description="Over the size limit after decompression."),
             415: OpenApiResponse(
                 Problem, description="Not application/json, or an unknown Content-Encoding."
             ),
-            429: OpenApiResponse(Problem, description="Over the key's rate limit; see Retry-After."),
+            429: OpenApiResponse(
+                Problem, description="Over the key's rate limit, or too many events wait; see Retry-After."
+            ),
         },
         tags=["events"],
     )
@@ -113,13 +118,23 @@ class EventIngestView(APIView):
         key: IngestKey = request.auth
         received_at = timezone.now()
         try:
-            event = prepare_event(validate_payload(request.data), received_at, key.redact_terms)
+            data = normalise(validate_payload(request.data), received_at, key.redact_terms)
         except SchemaError as exc:
             return Response(
                 {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
             )
-        record_event(key.project_id, event, key.dedup_window_seconds, received_at)
-        return accepted(event.event_id)
+        if backlog_full():
+            response = Response(
+                {
+                    "detail": f"More than {settings.BUGSTACK_INGEST_BACKLOG_LIMIT} events wait to be "
+                    f"grouped; retry in {RETRY_AFTER_BACKLOG} s."
+                },
+                status=status.HTTP_429_TOO_MANY_REQUESTS,
+            )
+            response["Retry-After"] = str(RETRY_AFTER_BACKLOG)
+            return response
+        accept(key.project_id, received_at, data)
+        return accepted(data["event_id"])
 
     def throttled(self, request: Request, wait: float | None) -> None:
         raise exceptions.Throttled(

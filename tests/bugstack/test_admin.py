@@ -4,6 +4,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import SettingsChange
+from ingest.models import IncomingEvent
 from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
 from tests.factories import (
     CredentialFactory,
@@ -38,6 +39,7 @@ def one_of_each(db):
     SettingsChange.objects.create(
         project=project, username="olivia", field="auto_deploy", label="Auto-deploy"
     )
+    IncomingEvent.objects.create(project=project, received_at=timezone.now(), data={"event_id": "0" * 32})
     return key
 
 

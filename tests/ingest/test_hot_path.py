@@ -115,32 +115,6 @@ def test_json_bodies_are_accepted_with_or_without_parameters(post_event, content
     assert Event.objects.get().exception_type == "ZeroDivisionError"
 
 
-def prepared_statements() -> list[str]:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT statement FROM pg_prepared_statements")
-        return [row[0] for row in cursor.fetchall()]
-
-
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("enabled", [True, False])
-def test_the_hot_statements_are_prepared_once_per_connection_unless_turned_off(post_event, settings, enabled):
-    settings.BUGSTACK_PREPARED_STATEMENTS = enabled
-    connection.close()  # a connection of its own, as a new web process opens
-    for _ in range(3):
-        assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
-
-    assert Event.objects.count() == 3
-    statements = prepared_statements()
-    if enabled:
-        # The first event tried the quiet statement, then stored itself (and its new group) with the full
-        # one; the next two took the quiet one. Each was prepared once, and nothing else of Django's was.
-        assert len(statements) == 2
-        assert all(statement.startswith("WITH g AS") for statement in statements)
-    else:
-        assert statements == []
-
-
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="column compression is PostgreSQL's")
 def test_event_payloads_are_compressed_with_lz4_where_the_server_has_it():
     with connection.cursor() as cursor:
@@ -158,7 +132,7 @@ def test_event_payloads_are_compressed_with_lz4_where_the_server_has_it():
 
 @pytest.mark.django_db(transaction=True)
 def test_events_are_stored_across_a_new_database_connection(post_event):
-    # The hot statements' cursor is kept with its connection; a new connection gets a cursor of its own.
+    # Accept and digest work on whatever connection the request has: a lost one is simply opened again.
     assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
     assert post_event(python_event(event_id=uuid.uuid4().hex)).status_code == 202
     connection.close()  # as CONN_MAX_AGE or a lost connection would
