@@ -30,7 +30,6 @@ class IngestKey:
     project_id: int
     is_active: bool
     rate_limit_per_minute: int | None
-    dedup_window_seconds: int
     redact_terms: tuple[str, ...]
 
 
@@ -76,7 +75,6 @@ def cached_key(public_key: str) -> IngestKey | None:
             project_id=key.project_id,
             is_active=key.is_active,
             rate_limit_per_minute=key.project.rate_limit_per_minute,
-            dedup_window_seconds=key.project.dedup_window_seconds,
             redact_terms=denylist(key.project.extra_redact_keys),
         )
     cache.set(name, found, settings.BUGSTACK_KEY_CACHE_SECONDS)
@@ -101,7 +99,7 @@ def forget_changed_key(sender, instance: ProjectKey, **kwargs) -> None:
 
 @receiver(post_save, sender=Project)
 def forget_project_keys(sender, instance: Project, created: bool, **kwargs) -> None:
-    # Rate limit, dedup window and redaction keys are cached with each key of the project.
+    # Rate limit and redaction keys are cached with each key of the project.
     if not created:
         public_keys = list(instance.keys.values_list("public_key", flat=True))
         for public_key in public_keys:

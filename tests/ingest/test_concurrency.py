@@ -1,4 +1,4 @@
-"""Concurrent duplicates on PostgreSQL: one group, an exact count and one run, whatever the interleaving."""
+"""Concurrent duplicates on PostgreSQL: one group, an exact count and one run, however digests interleave."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ pytestmark = [
     pytest.mark.skipif(
         connection.vendor == "sqlite",
         reason="SQLite runs one write transaction at a time, so requests cannot race; "
-        "run with DATABASE_URL=postgres://… (CI does) to exercise the upsert under real concurrency.",
+        "run with DATABASE_URL=postgres://… (CI does) to exercise concurrent digests.",
     ),
 ]
 
