@@ -1,17 +1,22 @@
-"""Ingest throughput, latency and a duplicate burst, against gunicorn on the configured database.
+"""Ingest (accept and digest) throughput, lag, latency, a duplicate burst and a mixed load.
 
     make bench-deps && DATABASE_URL=postgres://… python bench/ingest.py
 
-Starts the app under gunicorn (2 workers, ``--threads`` each, a listening socket each) on 127.0.0.1.
-With wrk on loopback it then measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON view
-that only parses the body (mounted by this script's own URL conf, nowhere in production) and (b)
+Starts the app under gunicorn (2 workers, ``--threads`` each, a listening socket each) on 127.0.0.1 with
+``BUGSTACK_DIGEST=loop``, so that requests only accept (append the event and answer 202), and beside it
+``--digest-workers`` ``manage.py digest`` loops (two on PostgreSQL, one on SQLite), as a deployment runs
+them. With wrk on loopback it then measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON
+view that only parses the body (mounted by this script's own URL conf, nowhere in production) and (b)
 ``POST /api/v1/events/``, both with the same bodies (a rotation of distinct ~3 KB Python errors) and
 connections, and in each run the CPU each request took in gunicorn, PostgreSQL (when it runs on this
-machine) and wrk, how wrk's connections spread over the workers, and how much of the machine's CPU sat
-idle or was stolen by the hypervisor; then ingest latency with one connection per worker; then a burst
-of identical events from concurrent clients, counted in the database afterwards. Prints its runs on
+machine), the digest workers and wrk, how wrk's connections spread over the workers, and how much of the
+machine's CPU sat idle or was stolen by the hypervisor. During each ingest run and after it, until no
+accepted event waits, it counts the events digest stores per second. Then ingest latency with one
+connection per worker; then the lag from an event's 202 to the event stored in its group, with clients
+sending at half the measured accept rate; then a burst of identical events from concurrent clients, and a
+mixed load of many distinct errors, each counted in the database once digested. Prints its runs on
 stderr and one JSON line last. Everything the bench creates (its account, project, events, runs and their
-queued tasks) is deleted at the end.
+queued tasks) is deleted at the end, and the digest workers are stopped with gunicorn.
 """
 
 from __future__ import annotations
@@ -19,7 +24,9 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import os
+import random
 import re
 import resource
 import shutil
@@ -45,6 +52,12 @@ WORKERS = 2
 # Ingest waits on the database's commit (an fsync) far longer than it computes: threads let one worker
 # keep several requests in flight, and PostgreSQL flushes their commits together (group commit).
 THREADS = 4
+# How often the bench looks at the backlog and for digested events: the lag's and the drains' resolution.
+POLL_SECONDS = 0.05
+# Longest wait for what was accepted to be digested before the bench gives up (and says so).
+DRAIN_TIMEOUT = 300
+# Threads of the client that sends at a fixed rate for the lag, each on its own schedule.
+PACED_CLIENTS = 8
 
 
 # --- the app gunicorn serves: the project's URLs plus the bare view ---------------------------------------
@@ -227,6 +240,7 @@ class CpuSample:
     database: float | None  # by PostgreSQL's, when they run on this machine
     load: float  # by this script's finished children (wrk)
     machine: tuple[int, int, int] = (0, 0, 0)  # the machine's idle (with I/O wait), stolen and total ticks
+    digest: float = 0.0  # by the digest workers' processes
 
 
 @dataclass(frozen=True)
@@ -236,14 +250,16 @@ class CpuPerRequest:
     load_ms: float
     idle_pct: float = 0.0  # of the machine's CPU time during the run: nothing to run
     steal_pct: float = 0.0  # taken by the hypervisor for other guests
+    digest_ms: float | None = None  # the digest workers', when they were counted
 
     @property
     def total_ms(self) -> float:
-        return self.web_ms + (self.database_ms or 0) + self.load_ms
+        return self.web_ms + (self.database_ms or 0) + (self.digest_ms or 0) + self.load_ms
 
 
-def cpu_sample(web_session: int) -> CpuSample | None:
-    """CPU time so far of the web server's processes, PostgreSQL's and the load generator's, from /proc.
+def cpu_sample(web_session: int, digest_pids: frozenset[int] = frozenset()) -> CpuSample | None:
+    """CPU time so far of the web server's processes, PostgreSQL's, the digest workers' (``digest_pids``)
+    and the load generator's, from /proc.
 
     Each process counts its own time and that of the children it reaped, so a worker or backend that
     exits between two samples (an autovacuum worker, say) moves its time to its parent's count instead of
@@ -252,18 +268,20 @@ def cpu_sample(web_session: int) -> CpuSample | None:
     """
     if not os.path.isdir("/proc"):
         return None
-    web = database = 0.0
+    web = database = digest = 0.0
     database_seen = False
-    for _, name, fields in processes():
+    for pid, name, fields in processes():
         used = sum(int(ticks) for ticks in fields[11:15]) / CLOCK_TICKS  # utime, stime, cutime, cstime
         if int(fields[3]) == web_session:  # session id
             web += used
+        elif int(pid) in digest_pids:
+            digest += used
         elif name.startswith("postgres"):
             database += used
             database_seen = True
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     load = children.ru_utime + children.ru_stime
-    return CpuSample(web, database if database_seen else None, load, machine_ticks())
+    return CpuSample(web, database if database_seen else None, load, machine_ticks(), digest)
 
 
 def processes():
@@ -286,7 +304,9 @@ def machine_ticks() -> tuple[int, int, int]:
     return idle + iowait, steal, user + nice + system + idle + iowait + irq + softirq + steal
 
 
-def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPerRequest:
+def cpu_per_request(
+    before: CpuSample, after: CpuSample, requests: int, digest_counted: bool = False
+) -> CpuPerRequest:
     def per_request(seconds: float) -> float:
         return round(seconds / max(requests, 1) * 1000, 3)
 
@@ -300,6 +320,7 @@ def cpu_per_request(before: CpuSample, after: CpuSample, requests: int) -> CpuPe
         per_request(after.load - before.load),
         idle_pct=round(100 * idle / max(total, 1), 1),
         steal_pct=round(100 * steal / max(total, 1), 1),
+        digest_ms=per_request(after.digest - before.digest) if digest_counted else None,
     )
 
 
@@ -329,8 +350,10 @@ def run_wrk(
     seconds: int,
     web_session: int | None = None,
     one_per_worker: bool = False,
+    digest_pids: frozenset[int] = frozenset(),
 ) -> LoadResult:
-    """One wrk run; with ``web_session``, also the CPU each request took, by process kind.
+    """One wrk run; with ``web_session``, also the CPU each request took, by process kind (the digest
+    workers' among them when their ``digest_pids`` are given).
 
     ``one_per_worker``: the kernel places connections by a hash, so a run whose connections did not land
     one on each worker is stopped and started again (ten tries at most; the last one is kept whatever its
@@ -341,7 +364,7 @@ def run_wrk(
     tries = 10 if one_per_worker else 1
     try:
         for attempt in range(tries):
-            before = cpu_sample(web_session) if web_session else None
+            before = cpu_sample(web_session, digest_pids) if web_session else None
             wrk = subprocess.Popen(
                 ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
                 stdout=subprocess.PIPE,
@@ -354,14 +377,14 @@ def run_wrk(
             wrk.kill()
             wrk.communicate()
         output, _ = wrk.communicate()
-        after = cpu_sample(web_session) if web_session else None
+        after = cpu_sample(web_session, digest_pids) if web_session else None
     finally:
         os.unlink(script.name)
     if wrk.returncode:
         raise SystemExit(f"wrk exited with {wrk.returncode}")
     result = replace(parse_wrk(output), spread=spread)
     if before and after:
-        result = replace(result, cpu=cpu_per_request(before, after, result.requests))
+        result = replace(result, cpu=cpu_per_request(before, after, result.requests, bool(digest_pids)))
     return result
 
 
@@ -413,9 +436,9 @@ def parse_wrk(output: str) -> LoadResult:
     )
 
 
-def burst(port: int, key: str, body: bytes, events: int, clients: int) -> int:
-    """Send ``events`` identical events from ``clients`` threads; the number answered 202."""
-    shares = [events // clients + (1 if n < events % clients else 0) for n in range(clients)]
+def post_events(port: int, key: str, bodies: list[bytes], clients: int) -> int:
+    """Send ``bodies`` from ``clients`` threads at once (client n sends every ``clients``-th body from the
+    n-th, so the list's order is roughly the order of arrival); the number answered 202."""
     accepted = [0] * clients
     start = threading.Barrier(clients)
 
@@ -423,7 +446,7 @@ def burst(port: int, key: str, body: bytes, events: int, clients: int) -> int:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         headers = {"Content-Type": "application/json", "X-Bugstack-Key": key}
         start.wait()
-        for _ in range(shares[n]):
+        for body in bodies[n::clients]:
             connection.request("POST", INGEST_PATH, body, headers)
             response = connection.getresponse()
             response.read()
@@ -435,6 +458,283 @@ def burst(port: int, key: str, body: bytes, events: int, clients: int) -> int:
     for thread in threads:
         thread.join()
     return sum(accepted)
+
+
+# --- digest: its workers, what waits for it and how long ----------------------------------------------------
+
+
+class DigestWorkers:
+    """The ``manage.py digest`` loops running beside gunicorn, as a deployment with ``BUGSTACK_DIGEST=loop``
+    runs them: one that ends is started again, as its supervisor would, and what ended it is kept."""
+
+    def __init__(self, count: int, log: Path) -> None:
+        self.log = log
+        self.output = open(log, "ab")  # noqa: SIM115 - closed by stop()
+        self.processes = [self.start() for _ in range(count)]
+        self.exits: list[str] = []  # each ended worker's exit code and the last error in the log
+
+    def start(self) -> subprocess.Popen:
+        return subprocess.Popen(
+            # Without the system checks: they ask for the encryption keys a production server needs for
+            # its secrets, which the bench neither has nor stores.
+            [sys.executable, str(ROOT / "manage.py"), "digest", "--skip-checks"],
+            cwd=ROOT,
+            stdout=self.output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    @property
+    def pids(self) -> frozenset[int]:
+        return frozenset(process.pid for process in self.processes)
+
+    def check(self) -> None:
+        """Start again, and report on stderr, each worker that has ended."""
+        for n, process in enumerate(self.processes):
+            if process.poll() is None:
+                continue
+            tail = self.log.read_text(errors="replace")[-3000:]
+            errors = re.findall(r"^[\w.]+(?:Error|Exception|Detected)\b.*$", tail, re.M)
+            self.exits.append(f"{process.returncode}: {errors[-1] if errors else 'no error logged'}")
+            print(
+                f"digest worker {process.pid} exited with {process.returncode}; log:\n{tail}", file=sys.stderr
+            )
+            self.processes[n] = self.start()
+
+    def stop(self) -> None:
+        """SIGTERM each worker, on which it ends between batches, and wait; kill one still there after 30 s
+        (its batch rolls back)."""
+        for process in self.processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        self.output.close()
+
+    def cpu_seconds(self) -> float:
+        """CPU time so far of the workers running now (0 without /proc)."""
+        used = 0.0
+        for pid in self.pids:
+            try:
+                with open(f"/proc/{pid}/stat") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            used += sum(int(ticks) for ticks in fields[11:13]) / CLOCK_TICKS  # utime, stime
+        return used
+
+
+@contextmanager
+def digest_workers(count: int, log: Path):
+    """``count`` digest workers, stopped on the way out."""
+    workers = DigestWorkers(count, log)
+    try:
+        yield workers
+    finally:
+        workers.stop()
+
+
+def waiting() -> int:
+    """How many accepted events wait for digest (in the whole database: the bench's is its own)."""
+    from ingest.models import IncomingEvent
+
+    return IncomingEvent.objects.count()
+
+
+def stored(project_id: int) -> int:
+    """How many of the project's events digest has stored, read as the sum of its groups' counts.
+
+    Digest adds to both in one transaction; the groups are one row per error, where the events are a table
+    that grows by thousands a second.
+    """
+    from django.db.models import Sum
+
+    from ingest.models import ErrorGroup
+
+    return ErrorGroup.objects.filter(project_id=project_id).aggregate(n=Sum("times_seen"))["n"] or 0
+
+
+def drain(workers: DigestWorkers) -> float:
+    """Wait until no accepted event waits for digest; when that was first seen (``time.monotonic()``).
+
+    Looks at the oldest waiting row by the primary key, as digest's own claim does: a count would read
+    every page of a table whose deleted rows only a vacuum takes away.
+    """
+    from ingest.models import IncomingEvent
+
+    oldest = IncomingEvent.objects.order_by("pk").values_list("pk", flat=True)
+    deadline = time.monotonic() + DRAIN_TIMEOUT
+    while oldest.first() is not None:
+        workers.check()
+        if time.monotonic() > deadline:
+            raise SystemExit(f"{waiting()} accepted events still wait for digest after {DRAIN_TIMEOUT} s")
+        time.sleep(POLL_SECONDS)
+    return time.monotonic()
+
+
+@dataclass(frozen=True)
+class DigestResult:
+    """What digest did during one accept run at full load, and after it until nothing waited."""
+
+    processed_rps: float  # events stored per second while wrk ran
+    drain_rps: float | None  # per second after wrk stopped, until nothing waited (None: nothing was left)
+    backlog: int  # accepted events waiting when wrk stopped
+    drain_s: float  # from wrk's end until nothing waited
+    cpu_ms: float | None  # the digest workers' own CPU (PostgreSQL's not counted) per event they stored
+
+
+def accept_run(
+    url: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    connections: int,
+    seconds: int,
+    web_session: int,
+    workers: DigestWorkers,
+    project_id: int,
+) -> tuple[LoadResult, DigestResult]:
+    """One wrk run against ingest, with what digest stored meanwhile, then the wait until it caught up.
+
+    Starts with nothing waiting (the previous run was drained), so the backlog at wrk's end is what digest
+    fell behind by while both shared the machine.
+    """
+    before, cpu_before, started = stored(project_id), workers.cpu_seconds(), time.monotonic()
+    result = run_wrk(url, bodies, headers, connections, seconds, web_session, digest_pids=workers.pids)
+    at_end, ended = stored(project_id), time.monotonic()
+    backlog = waiting()
+    drained = drain(workers)
+    after, cpu_after = stored(project_id), workers.cpu_seconds()
+    left = after - at_end
+    return result, DigestResult(
+        processed_rps=round((at_end - before) / (ended - started), 1),
+        drain_rps=round(left / (drained - ended), 1) if left else None,
+        backlog=backlog,
+        drain_s=round(drained - ended, 2),
+        cpu_ms=round((cpu_after - cpu_before) * 1000 / (after - before), 3) if after > before else None,
+    )
+
+
+@dataclass(frozen=True)
+class LagResult:
+    """Events sent at a fixed rate: each one's time to its 202, and from its 202 to being found digested."""
+
+    rate: float  # events per second sent, as achieved
+    accepted: int
+    errors: int  # answers other than 202, and connection errors
+    request_ms: list[float]
+    lag_ms: list[float]
+    unseen: int  # answered 202 but not found stored within DRAIN_TIMEOUT
+
+
+def paced_lag(
+    port: int,
+    key: str,
+    bodies: list[bytes],
+    project_id: int,
+    rate: float,
+    seconds: int,
+    workers: DigestWorkers,
+) -> LagResult:
+    """Send events at ``rate`` for ``seconds`` and time each from its 202 to its event stored in its group.
+
+    ``PACED_CLIENTS`` threads send, each on a fixed schedule of its own, staggered: a client whose answer
+    came late sends its next events at once, keeping to the schedule rather than slowing down with the
+    server (as independent SDKs do). Meanwhile, every ``POLL_SECONDS``, the ids answered and not yet found
+    are looked up among the project's stored events (digest stores an event and counts it in its group in
+    one transaction). An event's lag ends when the query that found it returns, so each lag is overstated
+    by up to one poll and one query, never understated.
+    """
+    from ingest.models import Event
+
+    answered: list[tuple[str, float]] = []  # (event id, time.monotonic() of its 202); appends are atomic
+    request_ms: list[float] = []
+    errors = [0]
+    finished: list[float] = []
+    interval = PACED_CLIENTS / rate  # between one client's sends
+    sends = max(1, round(seconds / interval))
+    begin = time.monotonic() + 0.2  # every thread has started by then
+
+    def client(n: int) -> None:
+        headers = {"Content-Type": "application/json", "X-Bugstack-Key": key}
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        for k in range(sends):
+            delay = begin + (k + n / PACED_CLIENTS) * interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            sent = time.monotonic()
+            try:
+                connection.request(
+                    "POST", INGEST_PATH, bodies[(k * PACED_CLIENTS + n) % len(bodies)], headers
+                )
+                response = connection.getresponse()
+                body = response.read()
+            except (OSError, http.client.HTTPException):
+                errors[0] += 1
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+                continue
+            now = time.monotonic()
+            if response.status == 202:
+                answered.append((json.loads(body)["id"], now))
+                request_ms.append((now - sent) * 1000)
+            else:
+                errors[0] += 1
+        connection.close()
+        finished.append(time.monotonic())
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(PACED_CLIENTS)]
+    for thread in threads:
+        thread.start()
+    pending: dict[str, float] = {}
+    seen: dict[str, float] = {}
+    taken = 0
+    deadline = None
+    while True:
+        polled = time.monotonic()
+        sending = any(thread.is_alive() for thread in threads)
+        answered_now = len(answered)
+        pending.update(answered[taken:answered_now])
+        taken = answered_now
+        waiting_ids = list(pending)
+        for first in range(0, len(waiting_ids), 500):
+            found = list(
+                Event.objects.filter(
+                    project_id=project_id, event_id__in=waiting_ids[first : first + 500]
+                ).values_list("event_id", flat=True)
+            )
+            now = time.monotonic()
+            for event_id in found:
+                seen[event_id.hex] = now
+                del pending[event_id.hex]
+        if not sending and taken == len(answered):
+            if not pending:
+                break
+            deadline = deadline or polled + DRAIN_TIMEOUT
+            if polled > deadline:
+                break
+        workers.check()
+        time.sleep(max(0.0, polled + POLL_SECONDS - time.monotonic()))
+    sent_in = max(finished, default=begin) - begin
+    return LagResult(
+        rate=(len(answered) + errors[0]) / sent_in if sent_in > 0 else 0.0,
+        accepted=len(answered),
+        errors=errors[0],
+        request_ms=request_ms,
+        lag_ms=[(seen[event_id] - at) * 1000 for event_id, at in answered if event_id in seen],
+        unseen=len(pending),
+    )
+
+
+def percentile(values: list[float], p: float) -> float | None:
+    """The ``p``-th percentile (nearest rank) of ``values``; None if there are none."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(p / 100 * len(ordered)) - 1)]
 
 
 # --- the run ------------------------------------------------------------------------------------------------
@@ -452,7 +752,7 @@ def setup_django() -> None:
 
 
 def refresh_statistics() -> None:
-    """Vacuum and analyze the tables ingest writes, as autovacuum keeps them on a live database.
+    """Vacuum and analyze the tables accept and digest write, as autovacuum keeps them on a live database.
 
     The planner picks the group's unique index and the latest-run index from the tables' statistics;
     where autovacuum is off (as on some CI machines) a table last analyzed while empty looks empty to
@@ -461,13 +761,14 @@ def refresh_statistics() -> None:
     """
     from django.db import connection
 
-    from ingest.models import ErrorGroup, Event
+    from ingest.models import ErrorGroup, Event, IncomingEvent
     from pipeline.models import FixRun
 
     if connection.vendor != "postgresql":
         return
     quote = connection.ops.quote_name
-    tables = ", ".join(quote(model._meta.db_table) for model in (ErrorGroup, Event, FixRun))
+    models = (IncomingEvent, ErrorGroup, Event, FixRun)
+    tables = ", ".join(quote(model._meta.db_table) for model in models)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {tables}")
 
@@ -491,6 +792,31 @@ def burst_counts(project_id: int, exception_type: str) -> dict[str, int]:
         "times_seen": sum(groups.values_list("times_seen", flat=True)),
         "runs": FixRun.objects.filter(group__in=groups).count(),
         "events": Event.objects.filter(group__in=groups).count(),
+    }
+
+
+def mixed_counts(project_id: int, prefix: str, per_error: int) -> dict[str, int]:
+    """The mixed load's groups, how many of them did not count exactly ``per_error`` events or store
+    exactly that many, and their runs."""
+    from django.db.models import Count
+
+    from ingest.models import ErrorGroup, Event
+    from pipeline.models import FixRun
+
+    groups = ErrorGroup.objects.filter(project_id=project_id, exception_type__startswith=prefix)
+    times_seen = dict(groups.values_list("pk", "times_seen"))
+    events = dict(
+        Event.objects.filter(group__in=groups)
+        .order_by()
+        .values("group")
+        .annotate(n=Count("pk"))
+        .values_list("group", "n")
+    )
+    return {
+        "groups": len(times_seen),
+        "miscounted": sum(n != per_error for n in times_seen.values()),
+        "misstored": sum(events.get(pk, 0) != per_error for pk in times_seen),
+        "runs": FixRun.objects.filter(group__in=groups).count(),
     }
 
 
@@ -543,9 +869,16 @@ def main() -> None:
     parser.add_argument(
         "--connections", type=int, help="wrk connections (default: two per thread, so every thread is busy)"
     )
+    parser.add_argument(
+        "--digest-workers", type=int, help="`manage.py digest` loops (default: 2 on PostgreSQL, 1 on SQLite)"
+    )
     parser.add_argument("--errors", type=int, default=100, help="distinct errors the load rotates through")
     parser.add_argument("--burst", type=int, default=10_000, help="identical events in the burst")
-    parser.add_argument("--burst-clients", type=int, default=32)
+    parser.add_argument(
+        "--burst-clients", type=int, default=32, help="clients of the burst and the mixed load"
+    )
+    parser.add_argument("--mixed-errors", type=int, default=1_000, help="distinct errors in the mixed load")
+    parser.add_argument("--mixed-events", type=int, default=3, help="events of each error in the mixed load")
     parser.add_argument(
         "--cpus",
         type=cpu_list,
@@ -560,6 +893,8 @@ def main() -> None:
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: run `make bench-deps` (apt-get install wrk)")
 
+    # Requests only accept; the digest workers started below do the rest, as in a deployment that runs them.
+    os.environ["BUGSTACK_DIGEST"] = "loop"
     setup_django()
     from django.core.management import call_command
     from django.db import connection
@@ -569,13 +904,15 @@ def main() -> None:
     headers = {"Content-Type": "application/json", "X-Bugstack-Key": key.public_key}
     # Distinct errors, as a project has: events of one group queue on its row lock (see the burst).
     bodies = [json.dumps(sample_event(f"CartError{n}")).encode() for n in range(args.errors)]
-    burst_type = f"BurstError{uuid.uuid4().hex[:6]}"
+    tag = uuid.uuid4().hex[:6]
+    burst_type, mixed_prefix = f"BurstError{tag}", f"MixedError{tag}_"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # The kernel spreads connections over the workers by a hash, not evenly: with one connection per thread
     # a worker often held 2 of 8 and left threads idle. With two per thread, each worker nearly always
     # holds at least as many as it has threads.
     connections = args.connections or 2 * WORKERS * args.threads
+    digest_count = args.digest_workers or (2 if connection.vendor == "postgresql" else 1)
     # Where the scheduler's affinity calls do not exist (not Linux), every CPU.
     cpus = (
         sorted(os.sched_getaffinity(0))
@@ -583,70 +920,149 @@ def main() -> None:
         else list(range(os.cpu_count() or 1))
     )
     print(
-        f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}, CPUs {cpus} "
-        f"of {os.cpu_count()}",
+        f"database: {connection.vendor}; gunicorn {WORKERS}×{args.threads} on :{port}, {digest_count} digest "
+        f"worker(s), CPUs {cpus} of {os.cpu_count()}",
         file=sys.stderr,
     )
     try:
         with (
             tempfile.NamedTemporaryFile(suffix=".log") as log,
+            tempfile.NamedTemporaryFile(suffix=".log") as digest_log,
             gunicorn(port, Path(log.name), args.threads) as web,
+            digest_workers(digest_count, Path(digest_log.name)) as workers,
         ):
             for path in (BARE_PATH, INGEST_PATH):  # warm up both: imports, connections, key cache
                 run_wrk(base + path, bodies, headers, connections, 2)
+            drain(workers)
             refresh_statistics()
             # Alternate the two, several rounds, and take medians: the machine's other load then weighs on
-            # both alike instead of on whichever ran while it peaked.
-            bare, ingest = [], []
+            # both alike instead of on whichever ran while it peaked. Each ingest run is drained before the
+            # next bare one, so the bare view never shares the machine with digest's work.
+            bare, ingest, digested = [], [], []
+            bare_url, ingest_url = base + BARE_PATH, base + INGEST_PATH
             for _ in range(args.rounds):
-                bare.append(run_wrk(base + BARE_PATH, bodies, headers, connections, args.seconds, web))
-                ingest.append(run_wrk(base + INGEST_PATH, bodies, headers, connections, args.seconds, web))
-            latency = [
-                run_wrk(base + INGEST_PATH, bodies, headers, WORKERS, args.seconds, web, one_per_worker=True)
-                for _ in range(args.rounds)
-            ]
+                bare.append(
+                    run_wrk(
+                        bare_url, bodies, headers, connections, args.seconds, web, digest_pids=workers.pids
+                    )
+                )
+                result, digest = accept_run(
+                    ingest_url, bodies, headers, connections, args.seconds, web, workers, key.project_id
+                )
+                ingest.append(result)
+                digested.append(digest)
+            latency = []
+            for _ in range(args.rounds):
+                latency.append(
+                    run_wrk(ingest_url, bodies, headers, WORKERS, args.seconds, web, one_per_worker=True)
+                )
+                drain(workers)
             for name, results in (("bare", bare), ("ingest", ingest), (f"ingest c={WORKERS}", latency)):
                 for result in results:
                     print(f"{name}: {result}", file=sys.stderr)
-            started = time.monotonic()
-            accepted = burst(
-                port,
-                key.public_key,
-                json.dumps(sample_event(burst_type)).encode(),
-                args.burst,
-                args.burst_clients,
+            for digest in digested:
+                print(f"digest: {digest}", file=sys.stderr)
+
+            accept_rps = median(r.rps for r in ingest)
+            lag = paced_lag(
+                port, key.public_key, bodies, key.project_id, accept_rps / 2, args.seconds, workers
             )
+            drain(workers)
+            print(
+                f"paced at {lag.rate:.0f}/s (half of {accept_rps:.0f}/s): {lag.accepted} accepted, "
+                f"{lag.errors} errors, {lag.unseen} not found digested; lag p50 / p99 "
+                f"{percentile(lag.lag_ms, 50) or 0:.0f} / {percentile(lag.lag_ms, 99) or 0:.0f} ms",
+                file=sys.stderr,
+            )
+
+            started = time.monotonic()
+            burst_body = json.dumps(sample_event(burst_type)).encode()
+            accepted = post_events(port, key.public_key, [burst_body] * args.burst, args.burst_clients)
             elapsed = time.monotonic() - started
+            burst_drain_s = drain(workers) - started
             rate = accepted / elapsed
             print(
-                f"burst: {accepted}/{args.burst} accepted in {elapsed:.1f} s, {rate:.0f}/s", file=sys.stderr
+                f"burst: {accepted}/{args.burst} accepted in {elapsed:.1f} s, {rate:.0f}/s; all digested "
+                f"{burst_drain_s:.1f} s after the first was sent",
+                file=sys.stderr,
             )
+
+            # Each error's events in random order among the others' (seeded: the same order every run), as
+            # independent clients send them: concurrent digest batches then meet the same new groups.
+            mixed_bodies = [
+                json.dumps(sample_event(f"{mixed_prefix}{n}")).encode() for n in range(args.mixed_errors)
+            ] * args.mixed_events
+            random.Random(0).shuffle(mixed_bodies)
+            started = time.monotonic()
+            mixed_accepted = post_events(port, key.public_key, mixed_bodies, args.burst_clients)
+            mixed_drain_s = drain(workers) - started
+            worker_exits = workers.exits
         counts = burst_counts(key.project_id, burst_type)
+        mixed = mixed_counts(key.project_id, mixed_prefix, args.mixed_events)
     finally:
         clean_up(account)
-    bare_rps, ingest_rps = median(r.rps for r in bare), median(r.rps for r in ingest)
+    mixed_exact = (
+        mixed_accepted == args.mixed_errors * args.mixed_events
+        and mixed["groups"] == args.mixed_errors
+        and not mixed["miscounted"]
+        and not mixed["misstored"]
+        and mixed["runs"] == args.mixed_errors
+    )
+    print(
+        f"mixed: {mixed_accepted} events of {args.mixed_errors} errors accepted, all digested in "
+        f"{mixed_drain_s:.1f} s: {mixed}",
+        file=sys.stderr,
+    )
+    bare_rps = median(r.rps for r in bare)
     errors = sum(r.errors for r in [*bare, *ingest, *latency])
     print(f"non-2xx or socket errors during the load runs: {errors}", file=sys.stderr)
-    bare_cpu, ingest_cpu = median_cpu(bare), median_cpu(ingest)
+    bare_cpu, accept_cpu = median_cpu(bare), median_cpu(ingest)
+    drain_rates = [d.drain_rps for d in digested if d.drain_rps is not None]
+    digest_cpu = [d.cpu_ms for d in digested if d.cpu_ms is not None]
+
+    def ms(value: float | None) -> float | None:
+        return None if value is None else round(value, 2)
+
     print(
         json.dumps(
             {
                 "bare_rps": round(bare_rps),
-                "ingest_rps": round(ingest_rps),
-                "ratio": round(ingest_rps / bare_rps, 3),
+                "accept_rps": round(accept_rps),
+                "ratio": round(accept_rps / bare_rps, 3),
                 "web_cpus": len(cpus),
+                "digest_workers": digest_count,
                 # CPU per request under the throughput load, in ms: gunicorn's processes, PostgreSQL's
-                # (null when it is not on this machine) and wrk's. Both views saturate the same cores,
-                # so the ratio above follows bare_cpu_ms / ingest_cpu_ms.
+                # (null when it is not on this machine), the digest workers' and wrk's. Both views saturate
+                # the same cores, so the ratio above follows bare_cpu_ms / accept_cpu_ms.
                 "bare_cpu_ms": bare_cpu,
-                "ingest_cpu_ms": ingest_cpu,
+                "accept_cpu_ms": accept_cpu,
+                # Events digest stored per second while the accept runs loaded the machine (the backlog
+                # grows unless it is at least accept_rps), and after them, alone, until nothing waited.
+                "processed_rps": round(median(d.processed_rps for d in digested)),
+                "drain_rps": round(median(drain_rates)) if drain_rates else None,
+                "backlog_peak": max(d.backlog for d in digested),
+                "digest_cpu_ms": round(median(digest_cpu), 3) if digest_cpu else None,
                 "p50_ms": round(median(r.p50_ms for r in latency), 2),
                 "p99_ms": round(median(r.p99_ms for r in latency), 2),
+                # At half accept_rps: the 202's latency, and from the 202 to the event stored in its group.
+                "paced_rps": round(lag.rate),
+                "paced_p50_ms": ms(percentile(lag.request_ms, 50)),
+                "paced_p99_ms": ms(percentile(lag.request_ms, 99)),
+                "lag_p50_ms": ms(percentile(lag.lag_ms, 50)),
+                "lag_p99_ms": ms(percentile(lag.lag_ms, 99)),
+                "lag_unseen": lag.unseen,
                 "burst_events": args.burst,
                 "burst_groups": counts["groups"],
                 "burst_times_seen": counts["times_seen"],
                 "burst_runs": counts["runs"],
                 "lost": args.burst - min(accepted, counts["events"]),
+                "burst_drain_s": round(burst_drain_s, 2),
+                "mixed_errors": args.mixed_errors,
+                "mixed_events": mixed_accepted,
+                "mixed_groups": mixed["groups"],
+                "mixed_runs": mixed["runs"],
+                "mixed_exact": mixed_exact,
+                "digest_worker_exits": worker_exits,
             }
         )
     )
