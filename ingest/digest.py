@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from ingest.models import ErrorGroup, Event, IncomingEvent
@@ -154,14 +154,31 @@ def from_db(model_field, value: Any) -> Any:
 # --- digesting -----------------------------------------------------------------------------------------
 
 
+# A batch that met an event id another worker stored meanwhile is rolled back and claimed again this often.
+DUPLICATE_RETRIES = 3
+
+
 def digest_batch(limit: int | None = None) -> int:
-    """Digest up to ``limit`` accepted events in one transaction; the number of rows claimed."""
+    """Digest up to ``limit`` accepted events in one transaction; the number of rows claimed.
+
+    Two workers may hold copies of one event id (an SDK's retry) in their batches at once. Each checks the
+    ids already stored, but neither sees the other's before it commits: the second insert breaks the
+    unique (project, event_id) constraint, its whole batch rolls back, and claimed again it finds the id.
+    """
     limit = limit or settings.BUGSTACK_DIGEST_BATCH
-    with transaction.atomic():
-        claimed = claim(limit)
-        if claimed:
-            store(new_events(claimed), timezone.now())
-    return len(claimed)
+    retries = DUPLICATE_RETRIES
+    while True:
+        try:
+            with transaction.atomic():
+                claimed = claim(limit)
+                if claimed:
+                    store(new_events(claimed), timezone.now())
+            return len(claimed)
+        except IntegrityError:
+            # Any other broken constraint breaks again on every try, and is raised after the last.
+            if not retries:
+                raise
+            retries -= 1
 
 
 def new_events(claimed: list[Claimed]) -> list[Claimed]:

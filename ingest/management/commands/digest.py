@@ -8,7 +8,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from ingest.digest import digest_backlog
+from ingest.digest import digest_backlog, digest_batch
 
 
 class Command(BaseCommand):
@@ -33,5 +33,5 @@ class Command(BaseCommand):
             signal.signal(signum, lambda *_: stopping.append(True))
         while not stopping:
             close_old_connections()
-            if not digest_backlog(seconds=10, limit=batch):
+            if not digest_batch(batch):  # one batch at a time: a stop request waits for one at most
                 time.sleep(poll)
