@@ -568,17 +568,18 @@ def stored(project_id: int) -> int:
     return ErrorGroup.objects.filter(project_id=project_id).aggregate(n=Sum("times_seen"))["n"] or 0
 
 
-def drain(workers: DigestWorkers) -> float:
-    """Wait until no accepted event waits for digest; when that was first seen (``time.monotonic()``).
-
-    Looks at the oldest waiting row by the primary key, as digest's own claim does: a count would read
-    every page of a table whose deleted rows only a vacuum takes away.
-    """
+def waiting_any() -> bool:
+    """Whether any accepted event waits, from the oldest by the primary key, as digest's own claim finds it:
+    a count would read every page of a table whose deleted rows only a vacuum takes away."""
     from ingest.models import IncomingEvent
 
-    oldest = IncomingEvent.objects.order_by("pk").values_list("pk", flat=True)
+    return IncomingEvent.objects.order_by("pk").values_list("pk", flat=True).first() is not None
+
+
+def drain(workers: DigestWorkers) -> float:
+    """Wait until no accepted event waits for digest; when that was first seen (``time.monotonic()``)."""
     deadline = time.monotonic() + DRAIN_TIMEOUT
-    while oldest.first() is not None:
+    while waiting_any():
         workers.check()
         if time.monotonic() > deadline:
             raise SystemExit(f"{waiting()} accepted events still wait for digest after {DRAIN_TIMEOUT} s")
@@ -628,14 +629,15 @@ def accept_run(
 
 @dataclass(frozen=True)
 class DigestCapacity:
-    """Digest with work waiting throughout: beside accept at full load, then alone."""
+    """Digest with work waiting: alone, and beside accept at full load."""
 
-    processed_rps: float  # events stored per second while accept ran at full load
+    drain_rps: float  # events stored per second alone, from a backlog until nothing waited
+    processed_rps: float  # events stored per second beside accept at full load, while work waited
     accept_rps: float  # the accept rate of that same run
+    busy_s: float  # how long work waited in that run (its length if digest never caught up)
     backlog_before: int  # accepted events waiting when that run started
-    backlog_after: int  # and when it ended: digest had work throughout if this is above 0
-    drain_rps: float  # events stored per second after it, alone, until nothing waited
-    cpu_ms: float | None  # the digest workers' own CPU per event they stored beside accept
+    backlog_after: int  # and when it ended
+    cpu_ms: float | None  # the digest workers' own CPU per event they stored in that run
 
 
 def digest_capacity(
@@ -648,34 +650,65 @@ def digest_capacity(
     workers: DigestWorkers,
     project_id: int,
 ) -> tuple[LoadResult, DigestCapacity]:
-    """How many events digest stores per second when it always has work, beside accept at full load and
-    alone. ``accept_run`` cannot tell: a digest that keeps up only stores what arrives.
+    """How many events digest stores per second when it has work waiting, alone and beside accept at full
+    load. ``accept_run`` cannot tell: a digest that keeps up only stores what arrives.
 
-    The workers are paused (SIGSTOP) while accept runs alone for twice ``seconds``, so that a backlog piles
-    up; then they go on (SIGCONT) while accept runs at full load again for ``seconds``, with the events
-    stored meanwhile counted; then they drain what is left, alone. The backlog grows during the second run
-    unless digest stores at least as many events per second as accept takes in.
+    Twice the digest workers are paused (SIGSTOP) while accept runs alone, so that a backlog piles up.
+    The first backlog they drain alone. For the second (twice as large), accept runs at full load again as
+    they go on, and the events stored are counted for as long as work waits: the backlog shrinks during
+    that run only if digest stores more events per second than accept takes in.
     """
-    workers.pause()
-    try:
-        run_wrk(url, bodies, headers, connections, 2 * seconds)
-    finally:
-        workers.resume()
-    backlog_before = waiting()
-    before, cpu_before, started = stored(project_id), workers.cpu_seconds(), time.monotonic()
-    result = run_wrk(url, bodies, headers, connections, seconds, web_session, digest_pids=workers.pids)
-    at_end, cpu_at_end, ended = stored(project_id), workers.cpu_seconds(), time.monotonic()
-    backlog_after = waiting()
+    pile_up(url, bodies, headers, connections, seconds, workers)
+    before, started = stored(project_id), time.monotonic()
     drained = drain(workers)
-    after = stored(project_id)
-    return result, DigestCapacity(
-        processed_rps=round((at_end - before) / (ended - started), 1),
-        accept_rps=result.rps,
+    drain_rps = (stored(project_id) - before) / (drained - started)
+
+    pile_up(url, bodies, headers, connections, 2 * seconds, workers)
+    backlog_before, cpu_before = waiting(), workers.cpu_seconds()
+    result: list[LoadResult] = []
+    load = threading.Thread(
+        target=lambda: result.append(
+            run_wrk(url, bodies, headers, connections, seconds, web_session, digest_pids=workers.pids)
+        )
+    )
+    load.start()
+    first = last = (time.monotonic(), stored(project_id))
+    while load.is_alive():
+        time.sleep(POLL_SECONDS)
+        now, count = time.monotonic(), stored(project_id)
+        if not waiting_any():  # digest caught up: from here on it stores only what arrives
+            break
+        last = (now, count)
+    load.join()
+    if not result:
+        raise SystemExit("wrk failed; see above")
+    backlog_after, cpu_after, at_end = waiting(), workers.cpu_seconds(), stored(project_id)
+    drain(workers)
+    return result[0], DigestCapacity(
+        drain_rps=round(drain_rps, 1),
+        processed_rps=round((last[1] - first[1]) / (last[0] - first[0]), 1) if last > first else 0.0,
+        accept_rps=result[0].rps,
+        busy_s=round(last[0] - first[0], 2),
         backlog_before=backlog_before,
         backlog_after=backlog_after,
-        drain_rps=round((after - at_end) / (drained - ended), 1),
-        cpu_ms=round((cpu_at_end - cpu_before) * 1000 / (at_end - before), 3) if at_end > before else None,
+        cpu_ms=round((cpu_after - cpu_before) * 1000 / (at_end - first[1]), 3) if at_end > first[1] else None,
     )
+
+
+def pile_up(
+    url: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    connections: int,
+    seconds: int,
+    workers: DigestWorkers,
+) -> None:
+    """Accept alone for ``seconds``, digest paused, so that accepted events wait; digest goes on after."""
+    workers.pause()
+    try:
+        run_wrk(url, bodies, headers, connections, seconds)
+    finally:
+        workers.resume()
 
 
 @dataclass(frozen=True)
@@ -1098,11 +1131,13 @@ def main() -> None:
                 # the same cores, so the ratio above follows bare_cpu_ms / accept_cpu_ms.
                 "bare_cpu_ms": bare_cpu,
                 "accept_cpu_ms": accept_cpu,
-                # Digest with work waiting throughout: the events it stored per second beside accept at
-                # full load (the backlog grows unless that is at least the same run's accept rate, given
-                # next, and the change in the backlog over the run), then alone, and its own CPU per event.
+                # Digest with work waiting: the events it stored per second beside accept at full load
+                # (the backlog grows unless that is at least the same run's accept rate, given next) for
+                # as long as work waited in that run, the change in the backlog over it, then alone, and
+                # its own CPU per event beside accept.
                 "processed_rps": round(capacity.processed_rps),
                 "accept_rps_same_run": round(capacity.accept_rps),
+                "processed_busy_s": capacity.busy_s,
                 "backlog_change": capacity.backlog_after - capacity.backlog_before,
                 "drain_rps": round(capacity.drain_rps),
                 "digest_cpu_ms": capacity.cpu_ms,
