@@ -1111,7 +1111,7 @@ def main() -> None:
         file=sys.stderr,
     )
     bare_rps = median(r.rps for r in bare)
-    errors = sum(r.errors for r in [*bare, *ingest, *latency])
+    errors = sum(r.errors for r in [*bare, *ingest, *latency, full])
     print(f"non-2xx or socket errors during the load runs: {errors}", file=sys.stderr)
     bare_cpu, accept_cpu = median_cpu(bare), median_cpu(ingest)
 
