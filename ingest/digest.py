@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, OperationalError, connection, transaction
 from django.utils import timezone
 
 from ingest.models import ErrorGroup, Event, IncomingEvent
@@ -154,8 +154,10 @@ def from_db(model_field, value: Any) -> Any:
 # --- digesting -----------------------------------------------------------------------------------------
 
 
-# A batch that met an event id another worker stored meanwhile is rolled back and claimed again this often.
-DUPLICATE_RETRIES = 3
+# A batch that met another worker's concurrent write is rolled back and claimed again this often.
+RETRIES = 3
+# PostgreSQL's deadlock_detected and serialization_failure: another transaction won; trying again works.
+CONFLICT_STATES = frozenset({"40P01", "40001"})
 
 
 def digest_batch(limit: int | None = None) -> int:
@@ -164,9 +166,11 @@ def digest_batch(limit: int | None = None) -> int:
     Two workers may hold copies of one event id (an SDK's retry) in their batches at once. Each checks the
     ids already stored, but neither sees the other's before it commits: the second insert breaks the
     unique (project, event_id) constraint, its whole batch rolls back, and claimed again it finds the id.
+    Rows are written in key order, so workers wait on each other rather than deadlock; should the database
+    still pick one to abort, that batch too is rolled back and tried again.
     """
     limit = limit or settings.BUGSTACK_DIGEST_BATCH
-    retries = DUPLICATE_RETRIES
+    retries = RETRIES
     while True:
         try:
             with transaction.atomic():
@@ -174,11 +178,16 @@ def digest_batch(limit: int | None = None) -> int:
                 if claimed:
                     store(new_events(claimed), timezone.now())
             return len(claimed)
-        except IntegrityError:
-            # Any other broken constraint breaks again on every try, and is raised after the last.
-            if not retries:
+        except (IntegrityError, OperationalError) as exc:
+            # Any other failure happens again on every try, and is raised after the last.
+            if not retries or not concurrent_write(exc):
                 raise
             retries -= 1
+
+
+def concurrent_write(exc: Exception) -> bool:
+    """A broken unique constraint, a deadlock or a serialization failure: another worker's write won."""
+    return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) in CONFLICT_STATES
 
 
 def new_events(claimed: list[Claimed]) -> list[Claimed]:
@@ -215,6 +224,7 @@ def store(items: list[Claimed], now: datetime) -> None:
     ErrorGroup.objects.bulk_update(
         groups.values(), ["times_seen", "last_seen", "status", "releases", "seen_after_fix"]
     )
+    arrivals = [(key, item) for key, batch in by_group.items() for item in batch]
     events = Event.objects.bulk_create(
         Event(
             project_id=item.project_id,
@@ -231,12 +241,16 @@ def store(items: list[Claimed], now: datetime) -> None:
             message=item.event.message,
             data=item.event.data,
         )
-        for key, batch in by_group.items()
-        for item in batch
+        # In event id order, as every worker writes them: two inserting the same ids never deadlock.
+        for key, item in sorted(
+            arrivals, key=lambda arrival: (arrival[1].project_id, arrival[1].event.event_id)
+        )
     )
-    first_event = {}
-    for event in events:
-        first_event.setdefault(event.group_id, event.pk)
+    stored = {(event.project_id, event.event_id): event.pk for event in events}
+    first_event = {
+        groups[key].pk: stored[(batch[0].project_id, batch[0].event.event_id)]
+        for key, batch in by_group.items()
+    }
     groups_digested.send(
         sender=IncomingEvent,
         activities=[
@@ -269,7 +283,7 @@ def create_missing_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> Non
                 first_seen=batch[0].received_at,
                 last_seen=batch[0].received_at,
             )
-            for (project_id, fingerprint), batch in by_group.items()
+            for (project_id, fingerprint), batch in sorted(by_group.items())
         ),
         ignore_conflicts=True,
     )
