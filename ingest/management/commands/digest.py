@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import time
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
@@ -20,7 +21,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="Digest what is waiting, then exit.")
         parser.add_argument(
-            "--poll", type=float, default=0.2, help="Seconds to wait when nothing is waiting (default 0.2)."
+            "--poll", type=float, default=0.2, help="Seconds to wait once caught up (default 0.2)."
         )
         parser.add_argument("--batch", type=int, default=None, help="Events per batch (default: setting).")
 
@@ -31,7 +32,11 @@ class Command(BaseCommand):
         stopping = []
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.append(True))
+        size = batch or settings.BUGSTACK_DIGEST_BATCH
         while not stopping:
             close_old_connections()
-            if not digest_batch(batch):  # one batch at a time: a stop request waits for one at most
+            # One batch at a time, so a stop request waits for one at most. A batch that was not full
+            # caught up: waiting a moment lets the next one gather events, and a full batch costs far
+            # less per event than a trickle of small ones.
+            if digest_batch(size) < size:
                 time.sleep(poll)
