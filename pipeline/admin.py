@@ -88,12 +88,19 @@ class ErrorGroupAdmin(admin.ModelAdmin):
         return False
 
     def save_model(self, request, obj, form, change):
-        """A category set by staff is a label, applied and recorded as the dashboard does it."""
-        if "category" in form.changed_data:
-            reason = obj.triage_reason if "triage_reason" in form.changed_data else ""
+        """A category set by staff is a label, applied and recorded as the dashboard does it.
+
+        Only the fields the form changed are written: digest moves the counts, last seen and releases
+        meanwhile, and writing the whole row would put back the values the page was loaded with.
+        """
+        changed = list(form.changed_data)
+        if "category" in changed:
+            reason = obj.triage_reason if "triage_reason" in changed else ""
             relabel(obj, obj.category, request.user, reason=reason)
             obj.refresh_from_db(fields=LABEL_FIELDS)
-        super().save_model(request, obj, form, change)
+            changed = [name for name in changed if name not in ("category", "triage_reason")]
+        if changed:
+            obj.save(update_fields=changed)
 
     @admin.display(description="Labels")
     def label_history(self, obj):

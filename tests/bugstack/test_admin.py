@@ -1,10 +1,12 @@
 import pytest
 from django.contrib import admin
+from django.db.models import F
+from django.db.models.signals import pre_save
 from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import SettingsChange
-from ingest.models import IncomingEvent
+from ingest.models import ErrorGroup, IncomingEvent
 from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
 from tests.factories import (
     CredentialFactory,
@@ -137,3 +139,22 @@ def test_staff_start_a_fix_run_from_admin_but_never_a_second_one_in_flight(staff
     assert (run.trigger, run.state) == ("manual", "queued")
     assert f"run #{run.pk} queued" in first.content.decode()
     assert f"Run #{run.pk} is still in progress" in second.content.decode()
+
+
+def test_saving_a_group_in_the_admin_keeps_what_digest_counted_meanwhile(staff_client, one_of_each):
+    group = ErrorGroup.objects.get()
+    url = reverse("admin:ingest_errorgroup_change", args=[group.pk])
+
+    def digest_meanwhile(sender, instance, **kwargs):
+        # Between the admin loading the group and writing it, a digest batch commits five more events.
+        ErrorGroup.objects.filter(pk=instance.pk).update(times_seen=F("times_seen") + 5)
+
+    pre_save.connect(digest_meanwhile, sender=ErrorGroup, dispatch_uid="test-digest-meanwhile")
+    try:
+        response = staff_client.post(url, {"status": "ignored", "category": "", "triage_reason": ""})
+    finally:
+        pre_save.disconnect(sender=ErrorGroup, dispatch_uid="test-digest-meanwhile")
+
+    assert response.status_code == 302
+    saved = ErrorGroup.objects.get()
+    assert (saved.status, saved.times_seen) == ("ignored", group.times_seen + 5)
