@@ -16,7 +16,6 @@ that starts a fix run is the pipeline's decision, not ingest's.
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -315,15 +314,11 @@ def count(group: ErrorGroup, batch: list[Claimed], observation: Observation) -> 
 # --- running -------------------------------------------------------------------------------------------
 
 
-def digest_backlog(seconds: float | None = None, limit: int | None = None) -> int:
-    """Digest batches until none is left (or ``seconds`` have passed); the number of rows claimed."""
-    deadline = None if seconds is None else time.monotonic() + seconds
+def digest_backlog(limit: int | None = None) -> int:
+    """Digest batches until none is left; the number of rows claimed."""
     total = 0
-    while deadline is None or time.monotonic() < deadline:
-        claimed = digest_batch(limit)
+    while claimed := digest_batch(limit):
         total += claimed
-        if not claimed:
-            break
     return total
 
 
