@@ -34,7 +34,7 @@ class ErrorGroup(models.Model):
     fingerprint = models.CharField(max_length=64)
     # Plain integers, not Django's Positive*Fields: those add CHECK (… >= 0) constraints, and PostgreSQL
     # reads every CHECK of a row back from its stored form at each statement that updates the row, i.e. at
-    # every event's count. The counts only ever grow; forms still refuse negatives.
+    # each digest batch's count. The counts only ever grow; forms still refuse negatives.
     fingerprint_version = models.SmallIntegerField(default=1, validators=[MinValueValidator(0)])
 
     title = models.CharField(max_length=500)
@@ -65,9 +65,9 @@ class ErrorGroup(models.Model):
 
     class Meta:
         ordering = ["-last_seen"]
-        # No index on last_seen: every event moves it, and an indexed column changed means an update that
-        # is not heap-only, i.e. a new entry in every index of the table per event. A project's groups are
-        # listed by sorting them; the unique constraint below leads with the project.
+        # No index on last_seen: every digest batch moves it, and an indexed column changed means an update
+        # that is not heap-only, i.e. a new entry in every index of the table per batch. A project's groups
+        # are listed by sorting them; the unique constraint below leads with the project.
         constraints = [
             models.UniqueConstraint(fields=["project", "fingerprint"], name="unique_group_fingerprint"),
         ]
@@ -82,9 +82,9 @@ class Event(models.Model):
     # Every event writes each index: these two are covered by the unique (project, event_id) constraint
     # and the (group, -timestamp) index, which lead with them. Neither has a database constraint: the
     # project is the group's (the group's own foreign key guards it), and a constraint would make every
-    # concurrent event share-lock the one project row, which PostgreSQL turns into contended multixacts;
-    # the group is the row the event's own statement has just counted it in, and holds locked until
-    # commit, so a check at commit would only look it up again. Deletes cascade through the ORM.
+    # inserted event share-lock the one project row, which concurrent digest workers would contend on;
+    # the group is a row the digest batch that inserts the event has locked and counted it in, so a
+    # check would only look it up again. Deletes cascade through the ORM.
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
     )
