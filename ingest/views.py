@@ -116,13 +116,7 @@ class EventIngestView(APIView):
                 "", detail="Send the event with Content-Type: application/json."
             )
         key: IngestKey = request.auth
-        received_at = timezone.now()
-        try:
-            data = normalise(validate_payload(request.data), received_at, key.redact_terms)
-        except SchemaError as exc:
-            return Response(
-                {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
-            )
+        # Refused before the body is parsed: an event that cannot be kept costs no normalising.
         if backlog_full():
             response = Response(
                 {
@@ -133,6 +127,13 @@ class EventIngestView(APIView):
             )
             response["Retry-After"] = str(RETRY_AFTER_BACKLOG)
             return response
+        received_at = timezone.now()
+        try:
+            data = normalise(validate_payload(request.data), received_at, key.redact_terms)
+        except SchemaError as exc:
+            return Response(
+                {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
+            )
         accept(key.project_id, received_at, data)
         return accepted(data["event_id"])
 
