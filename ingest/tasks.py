@@ -22,8 +22,9 @@ def digest() -> int:
     task waits a moment, so the next one gathers events: a full batch costs far less per event.
     """
     size = settings.BUGSTACK_DIGEST_BATCH
+    quiet_for = settings.BUGSTACK_DIGEST_KICK_SECONDS + IDLE_POLL_SECONDS
     deadline = time.monotonic() + TASK_SECONDS
-    idle_until = time.monotonic() + settings.BUGSTACK_DIGEST_KICK_SECONDS + IDLE_POLL_SECONDS
+    idle_until = time.monotonic() + quiet_for
     total = 0
     while time.monotonic() < deadline:
         digested = digest_batch(size)
@@ -31,7 +32,7 @@ def digest() -> int:
         if digested == size:
             continue
         if digested:
-            idle_until = time.monotonic() + settings.BUGSTACK_DIGEST_KICK_SECONDS + IDLE_POLL_SECONDS
+            idle_until = time.monotonic() + quiet_for
         elif time.monotonic() >= idle_until:
             break
         time.sleep(IDLE_POLL_SECONDS)
