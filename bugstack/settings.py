@@ -250,6 +250,10 @@ BUGSTACK_DIGEST_BATCH = env.int("BUGSTACK_DIGEST_BATCH", default=500)
 BUGSTACK_INGEST_BACKLOG_LIMIT = env.int("BUGSTACK_INGEST_BACKLOG_LIMIT", default=100_000)
 # A web process counts the backlog at most this often (the count is bounded by the limit, not free).
 BUGSTACK_INGEST_BACKLOG_CHECK_SECONDS = env.float("BUGSTACK_INGEST_BACKLOG_CHECK_SECONDS", default=1.0)
+# Accept: most incoming rows one INSERT appends (rows handed in while the previous one ran), and how long a
+# request waits for its row to be committed before it answers 503.
+BUGSTACK_ACCEPT_BATCH = env.int("BUGSTACK_ACCEPT_BATCH", default=32)
+BUGSTACK_ACCEPT_WAIT_SECONDS = env.float("BUGSTACK_ACCEPT_WAIT_SECONDS", default=10.0)
 # How digest is started after an event is accepted: "queue" (a django-q2 task, at most one kick per web
 # process every DIGEST_KICK_SECONDS, and a schedule every minute), "loop" (nothing: `manage.py digest`
 # workers poll for accepted events) or "inline" (by the accepting request after its insert: tests).

@@ -27,7 +27,7 @@ class EventAdmin(admin.ModelAdmin):
 class IncomingEventAdmin(admin.ModelAdmin):
     """Accepted events not digested yet: read-only, and their count against the bound for accept's 429."""
 
-    list_display = ["id", "project", "received_at"]
+    list_display = ["id", "project", "title", "received_at"]
     list_select_related = ["project"]
     show_full_result_count = False
 

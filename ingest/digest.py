@@ -1,13 +1,14 @@
 """Digest: turn accepted events into groups and stored events, a batch at a time, each exactly once.
 
-Accept (``ingest.views``) only appends each event, normalised and redacted, to ``IncomingEvent``. Digest
-claims a batch of those rows and, in one transaction: fingerprints the events, drops event ids already
-stored, creates the groups it has not seen (an insert that ignores conflicts, so concurrent workers create
-each group once), locks the batch's groups in id order, counts each group's events in Python and writes
-every group once, inserts the events, tells the pipeline what happened to each group (``groups_digested``,
-inside the same transaction), and deletes the claimed rows. A crash anywhere rolls all of it back, and the
-rows are claimed again; two workers never claim the same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the
-database's single writer on SQLite).
+Accept (``ingest.accept``) only appends each event, normalised, redacted and fingerprinted, to
+``IncomingEvent``. Digest claims a batch of those rows and, in one transaction: drops event ids already
+stored, locks the batch's existing groups in id order and creates the missing ones (an insert that ignores
+conflicts, so concurrent workers create each group once), counts each group's events in Python and writes
+every group once, copies the events into ``Event`` inside the database (the payloads never come back to
+Python), tells the pipeline what happened to each group (``groups_digested``, inside the same transaction),
+and deletes the claimed rows. A crash anywhere rolls all of it back, and the rows are claimed again; two
+workers never claim the same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database's single writer on
+SQLite).
 
 What a group's events do to its status is decided here, once per group per batch (``observe``): a fixed
 group seen from code that contains the fix regressed, a resolved group seen again is open again. Whether
@@ -16,9 +17,10 @@ that starts a fix run is the pipeline's decision, not ingest's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -26,7 +28,6 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from ingest.models import ErrorGroup, Event, IncomingEvent
-from ingest.normalize import PreparedEvent, derive
 from ingest.signals import groups_digested
 
 MAX_RELEASES = 50
@@ -64,7 +65,7 @@ class Observation:
     activity: str
 
 
-def observe(group: ErrorGroup, events: list[PreparedEvent], created: bool, now: datetime) -> Observation:
+def observe(group: ErrorGroup, events: list[Claimed], created: bool, now: datetime) -> Observation:
     """Walk the group's events in arrival order, as if each came alone (DESIGN.md, "When an event starts
     a run", for the group's side of it)."""
     status, releases, after_fix = group.status, list(group.releases or ()), 0
@@ -111,44 +112,32 @@ def from_code_before_fix(group: ErrorGroup, releases: list[str], release: str, n
 
 @dataclass(frozen=True)
 class Claimed:
+    """What digest reads of a waiting event: enough to count it and make its group, not its payload."""
+
+    id: int
     project_id: int
     received_at: datetime
-    event: PreparedEvent
+    event_id: uuid.UUID
+    release: str
+    fingerprint: str
+    fingerprint_version: int
+    title: str
+    culprit: str
+    exception_type: str
+    platform: str
+
+
+CLAIMED_FIELDS = [field.name for field in fields(Claimed)]
 
 
 def claim(limit: int) -> list[Claimed]:
-    """Delete up to ``limit`` of the oldest incoming rows and return them, inside the caller's transaction.
+    """Lock up to ``limit`` of the oldest incoming rows until the caller's transaction ends; read them.
 
-    The rows come back if the transaction rolls back. On PostgreSQL rows another worker holds are skipped;
-    SQLite has one writer, so a second worker waits for the first to commit and then finds them gone.
+    On PostgreSQL rows another worker holds are skipped. SQLite has one writer and every transaction
+    takes it first (immediate mode), so a second worker waits for the first to commit and finds them gone.
     """
-    qn = connection.ops.quote_name
-    table = qn(IncomingEvent._meta.db_table)
-    lock = " FOR UPDATE SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
-        f"DELETE FROM {table} WHERE {qn('id')} IN "  # noqa: S608 - names from the model only
-        f"(SELECT {qn('id')} FROM {table} ORDER BY {qn('id')} LIMIT %s{lock}) "
-        f"RETURNING {qn('id')}, {qn('project_id')}, {qn('received_at')}, {qn('data')}"
-    )
-    data_field = IncomingEvent._meta.get_field("data")
-    received_field = IncomingEvent._meta.get_field("received_at")
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [limit])
-        rows = sorted(cursor.fetchall())
-    claimed = []
-    for _, project_id, received_at, data in rows:
-        received_at = from_db(received_field, received_at)
-        claimed.append(Claimed(project_id, received_at, derive(from_db(data_field, data))))
-    return claimed
-
-
-def from_db(model_field, value: Any) -> Any:
-    """A raw column value as the model field reads it (SQLite returns text for JSON and datetimes)."""
-    column = model_field.get_col(model_field.model._meta.db_table)
-    converters = connection.ops.get_db_converters(column) + model_field.get_db_converters(connection)
-    for converter in converters:
-        value = converter(value, column, connection)
-    return value
+    waiting = IncomingEvent.objects.select_for_update(skip_locked=True).order_by("id")
+    return [Claimed(*row) for row in waiting.values_list(*CLAIMED_FIELDS)[:limit]]
 
 
 # --- digesting -----------------------------------------------------------------------------------------
@@ -177,6 +166,7 @@ def digest_batch(limit: int | None = None) -> int:
                 claimed = claim(limit)
                 if claimed:
                     store(new_events(claimed), timezone.now())
+                    IncomingEvent.objects.filter(id__in=[item.id for item in claimed]).delete()
             return len(claimed)
         except (IntegrityError, OperationalError) as exc:
             # Any other failure happens again on every try, and is raised after the last.
@@ -195,12 +185,12 @@ def new_events(claimed: list[Claimed]) -> list[Claimed]:
     stored = set(
         Event.objects.filter(
             project_id__in={item.project_id for item in claimed},
-            event_id__in={item.event.event_id for item in claimed},
+            event_id__in={item.event_id for item in claimed},
         ).values_list("project_id", "event_id")
     )
     fresh = []
     for item in claimed:
-        key = (item.project_id, item.event.event_id)
+        key = (item.project_id, item.event_id)
         if key not in stored:
             stored.add(key)
             fresh.append(item)
@@ -210,46 +200,24 @@ def new_events(claimed: list[Claimed]) -> list[Claimed]:
 def store(items: list[Claimed], now: datetime) -> None:
     by_group: dict[tuple[int, str], list[Claimed]] = {}
     for item in items:
-        by_group.setdefault((item.project_id, item.event.fingerprint), []).append(item)
+        by_group.setdefault((item.project_id, item.fingerprint), []).append(item)
     if not by_group:
         return
-    create_missing_groups(by_group)
     groups = locked_groups(by_group)
+    missing = {key: batch for key, batch in by_group.items() if key not in groups}
+    if missing:
+        create_groups(missing)
+        groups |= locked_groups(missing)
     observations = {}
     for key, group in groups.items():
         batch = by_group[key]
         created = group.times_seen == 0
-        observations[key] = observe(group, [item.event for item in batch], created, now)
+        observations[key] = observe(group, batch, created, now)
         count(group, batch, observations[key])
-    ErrorGroup.objects.bulk_update(
-        groups.values(), ["times_seen", "last_seen", "status", "releases", "seen_after_fix"]
-    )
-    arrivals = [(key, item) for key, batch in by_group.items() for item in batch]
-    events = Event.objects.bulk_create(
-        Event(
-            project_id=item.project_id,
-            group_id=groups[key].pk,
-            event_id=item.event.event_id,
-            timestamp=item.event.timestamp,
-            received_at=item.received_at,
-            platform=item.event.platform,
-            level=item.event.level,
-            environment=item.event.environment,
-            release=item.event.release,
-            server_name=item.event.server_name,
-            exception_type=item.event.exception_type,
-            message=item.event.message,
-            data=item.event.data,
-        )
-        # In event id order, as every worker writes them: two inserting the same ids never deadlock.
-        for key, item in sorted(
-            arrivals, key=lambda arrival: (arrival[1].project_id, arrival[1].event.event_id)
-        )
-    )
-    stored = {(event.project_id, event.event_id): event.pk for event in events}
+    update_groups(groups.values())
+    stored = copy_events([item.id for batch in by_group.values() for item in batch])
     first_event = {
-        groups[key].pk: stored[(batch[0].project_id, batch[0].event.event_id)]
-        for key, batch in by_group.items()
+        groups[key].pk: stored[(batch[0].project_id, batch[0].event_id)] for key, batch in by_group.items()
     }
     groups_digested.send(
         sender=IncomingEvent,
@@ -267,18 +235,51 @@ def store(items: list[Claimed], now: datetime) -> None:
     )
 
 
-def create_missing_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> None:
-    """Insert the groups of this batch that do not exist, uncounted; an existing one is left alone."""
+def copy_events(incoming_ids: list[int]) -> dict[tuple[int, uuid.UUID], int]:
+    """Insert these incoming rows as events of their (existing) groups; each one's new primary key.
+
+    One INSERT … SELECT: the payload goes from one table to the other inside the database. The events are
+    written in event id order, as every worker writes them, so two inserting the same ids never deadlock.
+    """
+    qn = connection.ops.quote_name
+    event_columns = {field.column for field in Event._meta.concrete_fields}
+    copied = [
+        qn(field.column)
+        for field in IncomingEvent._meta.concrete_fields
+        if field.column in event_columns and not field.primary_key
+    ]
+    # The key, project, fingerprint and event id columns are named alike in the three tables.
+    key, project, fingerprint, event_id = (
+        qn(IncomingEvent._meta.get_field(name).column)
+        for name in ("id", "project", "fingerprint", "event_id")
+    )
+    group = qn(Event._meta.get_field("group").column)
+    sql = (
+        f"INSERT INTO {qn(Event._meta.db_table)} ({', '.join(copied)}, {group}) "  # noqa: S608 - model names
+        f"SELECT {', '.join(f'i.{name}' for name in copied)}, g.{key} "
+        f"FROM {qn(IncomingEvent._meta.db_table)} i JOIN {qn(ErrorGroup._meta.db_table)} g "
+        f"ON g.{project} = i.{project} AND g.{fingerprint} = i.{fingerprint} "
+        f"WHERE i.{key} IN ({', '.join(['%s'] * len(incoming_ids))}) ORDER BY i.{project}, i.{event_id} "
+        f"RETURNING {key}, {project}, {event_id}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, incoming_ids)
+        # PostgreSQL returns the event id as a UUID, SQLite as its hex: either reads back as a UUID.
+        return {(project_id, uuid.UUID(str(event_id))): pk for pk, project_id, event_id in cursor.fetchall()}
+
+
+def create_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> None:
+    """Insert these groups, uncounted, in key order; one another worker created meanwhile is left alone."""
     ErrorGroup.objects.bulk_create(
         (
             ErrorGroup(
                 project_id=project_id,
                 fingerprint=fingerprint,
-                fingerprint_version=batch[0].event.fingerprint_version,
-                title=batch[0].event.title,
-                culprit=batch[0].event.culprit,
-                exception_type=batch[0].event.exception_type,
-                platform=batch[0].event.platform,
+                fingerprint_version=batch[0].fingerprint_version,
+                title=batch[0].title,
+                culprit=batch[0].culprit,
+                exception_type=batch[0].exception_type,
+                platform=batch[0].platform,
                 times_seen=0,
                 first_seen=batch[0].received_at,
                 last_seen=batch[0].received_at,
@@ -300,6 +301,27 @@ def locked_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> dict[tuple[
         for group in candidates.order_by("pk")
         if (group.project_id, group.fingerprint) in by_group
     }
+
+
+COUNTED_FIELDS = ("times_seen", "last_seen", "status", "releases", "seen_after_fix")
+
+
+def update_groups(groups: Iterable[ErrorGroup]) -> None:
+    """Write each group's counted fields: one UPDATE statement, sent once with every group's values.
+
+    ``bulk_update`` would build a CASE of every group for every field, and that cost most of a batch.
+    """
+    qn = connection.ops.quote_name
+    counted = [ErrorGroup._meta.get_field(name) for name in COUNTED_FIELDS]
+    table, key = qn(ErrorGroup._meta.db_table), qn(ErrorGroup._meta.pk.column)
+    assignments = ", ".join(f"{qn(field.column)} = %s" for field in counted)
+    sql = f"UPDATE {table} SET {assignments} WHERE {key} = %s"  # noqa: S608 - model names
+    rows = [
+        [field.get_db_prep_save(getattr(group, field.attname), connection) for field in counted] + [group.pk]
+        for group in groups
+    ]
+    with connection.cursor() as cursor:
+        cursor.executemany(sql, rows)
 
 
 def count(group: ErrorGroup, batch: list[Claimed], observation: Observation) -> None:

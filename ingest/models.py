@@ -76,21 +76,13 @@ class ErrorGroup(models.Model):
         return self.title
 
 
-class Event(models.Model):
-    """One occurrence, stored normalised and redacted."""
+class EventColumns(models.Model):
+    """What an event stores besides its group: the same columns while it waits and once digested.
 
-    # Every event writes each index: these two are covered by the unique (project, event_id) constraint
-    # and the (group, -timestamp) index, which lead with them. Neither has a database constraint: the
-    # project is the group's (the group's own foreign key guards it), and a constraint would make every
-    # inserted event share-lock the one project row, which concurrent digest workers would contend on;
-    # the group is a row the digest batch that inserts the event has locked and counted it in, so a
-    # check would only look it up again. Deletes cascade through the ORM.
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
-    )
-    group = models.ForeignKey(
-        ErrorGroup, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
-    )
+    Accept fills them (``ingest.normalize.derive``) and digest copies them from ``IncomingEvent`` to
+    ``Event`` in the database, so a digested event's payload never travels back through Python.
+    """
+
     event_id = models.UUIDField(default=uuid.uuid4)
     timestamp = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now, help_text="When accept took it.")
@@ -105,6 +97,26 @@ class Event(models.Model):
     data = models.JSONField(help_text="The normalised, redacted payload.")
 
     class Meta:
+        abstract = True
+
+
+class Event(EventColumns):
+    """One occurrence, stored normalised and redacted."""
+
+    # Every event writes each index: these two are covered by the unique (project, event_id) constraint
+    # and the (group, -timestamp) index, which lead with them. Neither has a database constraint: the
+    # project is the group's (the group's own foreign key guards it), and a constraint would make every
+    # inserted event share-lock the one project row, which concurrent digest workers would contend on;
+    # the group is a row the digest batch that inserts the event has locked and counted it in, so a
+    # check would only look it up again. Deletes cascade through the ORM.
+    project = models.ForeignKey(
+        Project, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
+    group = models.ForeignKey(
+        ErrorGroup, on_delete=models.CASCADE, related_name="events", db_index=False, db_constraint=False
+    )
+
+    class Meta:
         ordering = ["-timestamp"]
         constraints = [
             models.UniqueConstraint(fields=["project", "event_id"], name="unique_event_id"),
@@ -115,19 +127,22 @@ class Event(models.Model):
         return f"{self.exception_type}: {self.message[:80]}"
 
 
-class IncomingEvent(models.Model):
+class IncomingEvent(EventColumns):
     """An accepted event waiting for digest: inserted once by accept, claimed and deleted by digest.
 
     Append-only: no index but the primary key, which digest claims in order, and no constraint a request
-    would wait on. ``data`` is the event already normalised and redacted; nothing unredacted is stored.
+    would wait on. The event is already normalised and redacted (nothing unredacted is stored), and carries
+    what its group is made from when it is the first: fingerprint, title and culprit.
     """
 
     id = models.BigAutoField(primary_key=True)
     project = models.ForeignKey(
         Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
     )
-    received_at = models.DateTimeField()
-    data = models.JSONField()
+    fingerprint = models.CharField(max_length=64)
+    fingerprint_version = models.SmallIntegerField()
+    title = models.CharField(max_length=500)
+    culprit = models.CharField(max_length=500, blank=True)
 
     class Meta:
         verbose_name = "incoming event"

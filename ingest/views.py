@@ -1,4 +1,4 @@
-"""The events API: authenticate, check size, parse, redact, append for digest, answer 202."""
+"""The events API: authenticate, check size, parse, redact, fingerprint, append for digest, answer 202."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from rest_framework.views import APIView
 
 from ingest.accept import accept, backlog_full
 from ingest.auth import IngestKey, ProjectKeyAuthentication, ProjectKeyRateThrottle
-from ingest.normalize import normalise
+from ingest.normalize import prepare_event
 from ingest.openapi import EventPayloadSchema  # noqa: F401 - registers the schema extension
 from ingest.parsers import EventJSONParser
 from ingest.schema import EventPayload, SchemaError, validate_payload
@@ -129,13 +129,13 @@ class EventIngestView(APIView):
             return response
         received_at = timezone.now()
         try:
-            data = normalise(validate_payload(request.data), received_at, key.redact_terms)
+            event = prepare_event(validate_payload(request.data), received_at, key.redact_terms)
         except SchemaError as exc:
             return Response(
                 {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
             )
-        accept(key.project_id, received_at, data)
-        return accepted(data["event_id"])
+        accept(key.project_id, received_at, event)
+        return accepted(event.event_id.hex)
 
     def throttled(self, request: Request, wait: float | None) -> None:
         raise exceptions.Throttled(

@@ -3,6 +3,7 @@
 import pytest
 
 from bugstack.models import Membership
+from ingest.accept import stop_appender
 from tests.factories import AccountFactory, MembershipFactory, ProjectFactory, UserFactory
 
 
@@ -34,3 +35,14 @@ def member(account):
 def outsider(db):
     other = AccountFactory(name="Other", slug="other")
     return MembershipFactory(account=other, user=UserFactory(username="eve"), role=Membership.Role.OWNER).user
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup):
+    """The test database, as pytest-django sets it up; before it is dropped, this process's appender stops.
+
+    Events accepted outside a transaction go through the appender's thread, whose connection would keep
+    the database from being dropped.
+    """
+    yield
+    stop_appender()

@@ -41,7 +41,14 @@ def one_of_each(db):
     SettingsChange.objects.create(
         project=project, username="olivia", field="auto_deploy", label="Auto-deploy"
     )
-    IncomingEvent.objects.create(project=project, received_at=timezone.now(), data={"event_id": "0" * 32})
+    IncomingEvent.objects.create(
+        project=project,
+        timestamp=timezone.now(),
+        fingerprint="0" * 64,
+        fingerprint_version=2,
+        title="ZeroDivisionError",
+        data={"event_id": "0" * 32},
+    )
     return key
 
 

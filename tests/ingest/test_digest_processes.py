@@ -130,11 +130,12 @@ def accept_backlog(key) -> dict[str, str]:
 def write_transaction_open() -> bool:
     """Whether another process is inside a write transaction: a digest worker in the middle of a batch."""
     if connection.vendor == "postgresql":
-        # Claiming a batch deletes incoming rows; the table lock that takes is held until the batch commits.
+        # Claiming a batch locks incoming rows (FOR UPDATE), and the batch ends by deleting them: the table
+        # lock either takes is held until the batch commits.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation "
-                "WHERE pg_class.relname = %s AND pg_locks.mode = 'RowExclusiveLock' "
+                "WHERE pg_class.relname = %s AND pg_locks.mode IN ('RowShareLock', 'RowExclusiveLock') "
                 "AND pg_locks.granted AND pg_locks.pid <> pg_backend_pid()",
                 [IncomingEvent._meta.db_table],
             )
