@@ -240,9 +240,13 @@ else:
 
 # --- ingest ---------------------------------------------------------------------------------------------
 
-# Largest event body accepted, measured after gzip/deflate decompression.
+# Largest event body accepted, measured after decompression.
 BUGSTACK_INGEST_MAX_BYTES = env.int("BUGSTACK_INGEST_MAX_BYTES", default=1024 * 1024)
 # How long a web process trusts its cached view of a project key (deactivation takes effect within it).
+# Sentry envelopes (``/api/<project id>/envelope/``): the whole body after decompression, and its items. Each
+# event item is held to BUGSTACK_INGEST_MAX_BYTES like a native event.
+BUGSTACK_ENVELOPE_MAX_BYTES = env.int("BUGSTACK_ENVELOPE_MAX_BYTES", default=20 * 1024 * 1024)
+BUGSTACK_ENVELOPE_MAX_ITEMS = env.int("BUGSTACK_ENVELOPE_MAX_ITEMS", default=100)
 BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
 # Accepted events wait in an append-only table for digest (ingest/digest.py), which takes them in batches
 # of this many. Past BACKLOG waiting events, accept answers 429 with Retry-After instead of growing it.
@@ -275,7 +279,10 @@ BUGSTACK_WEB_HEADER_TIMEOUT = env.float("BUGSTACK_WEB_HEADER_TIMEOUT", default=1
 BUGSTACK_WEB_READ_TIMEOUT = env.float("BUGSTACK_WEB_READ_TIMEOUT", default=30.0)
 # Largest request body the server reads at all: the largest any endpoint accepts (413 past it).
 BUGSTACK_WEB_MAX_BODY_BYTES = max(
-    BUGSTACK_INGEST_MAX_BYTES, BUGSTACK_WEBHOOK_MAX_BYTES, global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    BUGSTACK_INGEST_MAX_BYTES,
+    BUGSTACK_ENVELOPE_MAX_BYTES,
+    BUGSTACK_WEBHOOK_MAX_BYTES,
+    global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE,
 )
 # Request bodies one web process holds at once, read or being read; past it new ones are refused (503).
 BUGSTACK_WEB_BUFFER_BYTES = env.int("BUGSTACK_WEB_BUFFER_BYTES", default=64 * 1024 * 1024)

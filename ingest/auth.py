@@ -137,23 +137,28 @@ class ProjectKeyAuthentication(BaseAuthentication):
         return 'Bearer realm="bugstack"'
 
 
+def rate_limit_wait(key: IngestKey) -> int | None:
+    """Counts one event against the key's per-minute limit (fixed one-minute windows): None while under it,
+    else the seconds until the next window."""
+    if not key.rate_limit_per_minute:
+        return None
+    now = time.time()
+    window = f"ingest:rate:{key.key_id}:{int(now // 60)}"
+    cache.add(window, 0, timeout=120)
+    try:
+        count = cache.incr(window)
+    except ValueError:  # the window expired between add and incr
+        cache.set(window, 1, timeout=120)
+        count = 1
+    return None if count <= key.rate_limit_per_minute else math.ceil(60 - now % 60)
+
+
 class ProjectKeyRateThrottle(BaseThrottle):
-    """The project's events-per-minute limit for each key, in fixed one-minute windows."""
+    """The project's events-per-minute limit for each key (``rate_limit_wait``)."""
 
     def allow_request(self, request, view) -> bool:
-        key: IngestKey = request.auth
-        if not key.rate_limit_per_minute:
-            return True
-        now = time.time()
-        window = f"ingest:rate:{key.key_id}:{int(now // 60)}"
-        cache.add(window, 0, timeout=120)
-        try:
-            count = cache.incr(window)
-        except ValueError:  # the window expired between add and incr
-            cache.set(window, 1, timeout=120)
-            count = 1
-        self.retry_after = math.ceil(60 - now % 60)
-        return count <= key.rate_limit_per_minute
+        self.retry_after = rate_limit_wait(request.auth)
+        return self.retry_after is None
 
     def wait(self) -> float:
         return self.retry_after

@@ -1,4 +1,4 @@
-"""Reading an event body: size limit after decompression, gzip/deflate, strict UTF-8 JSON."""
+"""Reading an event body: size limit after decompression, gzip/deflate/br/zstd, strict UTF-8 JSON."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import re
 import zlib
 from typing import Any
 
+import brotli
 import orjson
+import zstandard
 from django.conf import settings
 from rest_framework import exceptions, status
 from rest_framework.parsers import BaseParser
@@ -23,7 +25,7 @@ class PayloadTooLarge(exceptions.APIException):
 
 
 class EventJSONParser(BaseParser):
-    """JSON events, optionally gzip- or deflate-encoded, cut off at ``BUGSTACK_INGEST_MAX_BYTES``."""
+    """JSON events, compressed or not (``decompress``), cut off at ``BUGSTACK_INGEST_MAX_BYTES``."""
 
     media_type = "application/json"
 
@@ -44,13 +46,23 @@ def read_limited(stream, limit: int) -> bytes:
 
 
 def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
-    """The decoded body; inflates at most ``limit + 1`` bytes, so a compression bomb costs nothing."""
+    """The decoded body; inflates at most about ``limit + 1`` bytes, so a compression bomb costs nothing."""
     if encoding in ("", "identity"):
         return raw
-    if encoding not in ("gzip", "x-gzip", "deflate"):
-        raise exceptions.UnsupportedMediaType(
-            encoding, detail=f"Content-Encoding {encoding!r} is not supported: use gzip, deflate or none."
-        )
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return inflate(raw, encoding, limit)
+    if encoding == "br":
+        return unbrotli(raw, limit)
+    if encoding == "zstd":
+        return unzstd(raw, limit)
+    raise exceptions.UnsupportedMediaType(
+        encoding,
+        detail=f"Content-Encoding {encoding!r} is not supported: use gzip, deflate, br, zstd or none.",
+    )
+
+
+def inflate(raw: bytes, encoding: str, limit: int) -> bytes:
+    """A gzip or deflate body, through zlib with an output cap."""
     # gzip wrapper (16 + MAX_WBITS); deflate is zlib-wrapped per the RFC, but some clients send it raw.
     attempts = [16 + zlib.MAX_WBITS] if encoding != "deflate" else [zlib.MAX_WBITS, -zlib.MAX_WBITS]
     for wbits in attempts:
@@ -60,11 +72,105 @@ def decompress(raw: bytes, encoding: str, limit: int) -> bytes:
         except zlib.error:
             continue
         if len(body) > limit or inflater.unconsumed_tail:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes once decompressed.")
+            raise too_large_decompressed(limit)
         if not inflater.eof:
             break
         return body
-    raise exceptions.ParseError(f"The body is not valid {encoding} data.")
+    raise not_valid_encoding(encoding)
+
+
+# Most output asked of brotli per call. brotli keeps ``output_buffer_limit`` only to a block of its output
+# buffer (google/brotli#1396), the first of 32,752 bytes: asked for less, it hands over one block a call, so a
+# body over the limit is refused having produced less than one block more than ``limit + 1`` bytes.
+BROTLI_STEP = 16 * 1024
+
+
+def unbrotli(raw: bytes, limit: int) -> bytes:
+    """A brotli body, decoded a step at a time until it ends or passes ``limit``."""
+    decompressor = brotli.Decompressor()
+    parts: list[bytes] = []
+    size = 0
+    pending = raw  # brotli keeps the input it has not used yet: later calls pass none
+    try:
+        while size <= limit and not decompressor.is_finished():
+            part = decompressor.process(pending, output_buffer_limit=min(limit + 1 - size, BROTLI_STEP))
+            pending = b""
+            if not part:  # it needs more input than the body holds
+                break
+            parts.append(part)
+            size += len(part)
+    except brotli.error:
+        raise not_valid_encoding("br") from None
+    if size > limit:
+        raise too_large_decompressed(limit)
+    if not decompressor.is_finished():  # empty or cut short
+        raise not_valid_encoding("br")
+    return b"".join(parts)
+
+
+# RFC 9659: HTTP decoders need not accept zstd windows over 8 MiB; a larger one would cost that much memory.
+ZSTD_MAX_WINDOW = 8 * 1024 * 1024
+# The first piece of a frame that ``whole_zstd_frames`` feeds to the decoder; each next piece is twice as big.
+ZSTD_FIRST_PIECE = 256
+
+
+def unzstd(raw: bytes, limit: int) -> bytes:
+    """A zstd body (one or more frames), read up to ``limit + 1`` bytes of output."""
+    decompressor = zstandard.ZstdDecompressor(max_window_size=ZSTD_MAX_WINDOW)
+    try:
+        with decompressor.stream_reader(raw, read_across_frames=True) as reader:
+            body = read_at_most(reader, limit + 1)
+        if len(body) > limit:
+            raise too_large_decompressed(limit)
+        if not whole_zstd_frames(decompressor, raw):
+            raise not_valid_encoding("zstd")
+    except zstandard.ZstdError:
+        raise not_valid_encoding("zstd") from None
+    return body
+
+
+def read_at_most(reader, size: int) -> bytes:
+    parts: list[bytes] = []
+    left = size
+    while left > 0:
+        part = reader.read(left)
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def whole_zstd_frames(decompressor: zstandard.ZstdDecompressor, raw: bytes) -> bool:
+    """Whether ``raw`` holds one or more zstd frames, the last one whole.
+
+    The stream reader ends quietly where the input does, even inside a frame, so the frames are decoded once
+    more, each until it ends; ``unzstd`` calls this only once the whole output is known to fit the limit.
+    Each frame is fed pieces that double in size: what it leaves over (and the decoder copies) is at most the
+    last piece, so the work stays linear in the body however many frames it holds.
+    """
+    view = memoryview(raw)
+    offset = 0
+    while offset < len(raw):
+        frame = decompressor.decompressobj()
+        piece_size = ZSTD_FIRST_PIECE
+        while not frame.eof:
+            if offset == len(raw):
+                return False
+            piece = view[offset : offset + piece_size]
+            frame.decompress(piece)
+            offset += len(piece)
+            piece_size *= 2
+        offset -= len(frame.unused_data)
+    return offset > 0
+
+
+def too_large_decompressed(limit: int) -> PayloadTooLarge:
+    return PayloadTooLarge(f"The body is larger than {limit} bytes once decompressed.")
+
+
+def not_valid_encoding(encoding: str) -> exceptions.ParseError:
+    return exceptions.ParseError(f"The body is not valid {encoding} data.")
 
 
 # Digits to "0" and every other byte to " ": a run of 19 zeros then marks a number orjson might not hold.

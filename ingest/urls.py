@@ -1,7 +1,11 @@
 from django.urls import path
 
+from ingest.sentry_views import SentryEnvelopeView, SentryStoreView
 from ingest.views import EventIngestView
 
 urlpatterns = [
     path("v1/events/", EventIngestView.as_view(), name="ingest-events"),
+    # Sentry's endpoints, where a Sentry SDK given the project's DSN sends.
+    path("<int:project_id>/store/", SentryStoreView.as_view(), name="sentry-store"),
+    path("<int:project_id>/envelope/", SentryEnvelopeView.as_view(), name="sentry-envelope"),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError
@@ -46,15 +47,14 @@ class ProjectKeyScheme(OpenApiAuthenticationExtension):
         return {"type": "http", "scheme": "bearer", "description": "The project key (also `X-Bugstack-Key`)."}
 
 
-def accepted(event_id: str) -> HttpResponse:
-    """202 with the event id, byte for byte what ``JSONRenderer`` renders for ``{"id": …}``.
+def accepted(event_id: str, ok_status: int = status.HTTP_202_ACCEPTED) -> HttpResponse:
+    """202 (or the protocol's own status) with the event id, byte for byte what ``JSONRenderer`` renders
+    for ``{"id": …}``.
 
     Built directly because it answers nearly every request, and DRF's ``Response`` and rendering of one
     short, fixed-shape body cost more than the body; the hex id needs no escaping.
     """
-    return HttpResponse(
-        f'{{"id":"{event_id}"}}', status=status.HTTP_202_ACCEPTED, content_type="application/json"
-    )
+    return HttpResponse(f'{{"id":"{event_id}"}}', status=ok_status, content_type="application/json")
 
 
 class JSONFirstNegotiation(DefaultContentNegotiation):
@@ -115,27 +115,7 @@ class EventIngestView(APIView):
             raise exceptions.UnsupportedMediaType(
                 "", detail="Send the event with Content-Type: application/json."
             )
-        key: IngestKey = request.auth
-        # Refused before the body is parsed: an event that cannot be kept costs no normalising.
-        if backlog_full():
-            response = Response(
-                {
-                    "detail": f"More than {settings.BUGSTACK_INGEST_BACKLOG_LIMIT} events wait to be "
-                    f"grouped; retry in {RETRY_AFTER_BACKLOG} s."
-                },
-                status=status.HTTP_429_TOO_MANY_REQUESTS,
-            )
-            response["Retry-After"] = str(RETRY_AFTER_BACKLOG)
-            return response
-        received_at = timezone.now()
-        try:
-            event = prepare_event(validate_payload(request.data), received_at, key.redact_terms)
-        except SchemaError as exc:
-            return Response(
-                {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
-            )
-        accept(key.project_id, received_at, event)
-        return accepted(event.event_id.hex)
+        return ingest_event(request.auth, request.data)
 
     def throttled(self, request: Request, wait: float | None) -> None:
         raise exceptions.Throttled(
@@ -145,13 +125,44 @@ class EventIngestView(APIView):
         )
 
     def handle_exception(self, exc: Exception) -> Response:
-        # The database being away is not the sender's fault and worth retrying: 503, never a bare 500.
-        if isinstance(exc, DatabaseError):
-            logger.exception("event not stored")
-            response = Response(
-                {"detail": "Events cannot be stored right now; retry later."},
-                status=status.HTTP_503_SERVICE_UNAVAILABLE,
-            )
-            response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
-            return response
-        return super().handle_exception(exc)
+        return unavailable(exc) or super().handle_exception(exc)
+
+
+def ingest_event(key: IngestKey, payload: Any, ok_status: int = status.HTTP_202_ACCEPTED) -> HttpResponse:
+    """Accept one event for the key's project: its id, or why not (backlog full, not the protocol).
+
+    Every ingest endpoint ends here, whatever protocol it speaks, once it has its key and the event's JSON.
+    """
+    # Refused before the event is validated: an event that cannot be kept costs no normalising.
+    if backlog_full():
+        response = Response(
+            {
+                "detail": f"More than {settings.BUGSTACK_INGEST_BACKLOG_LIMIT} events wait to be "
+                f"grouped; retry in {RETRY_AFTER_BACKLOG} s."
+            },
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        response["Retry-After"] = str(RETRY_AFTER_BACKLOG)
+        return response
+    received_at = timezone.now()
+    try:
+        event = prepare_event(validate_payload(payload), received_at, key.redact_terms)
+    except SchemaError as exc:
+        return Response(
+            {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
+        )
+    accept(key.project_id, received_at, event)
+    return accepted(event.event_id.hex, ok_status)
+
+
+def unavailable(exc: Exception) -> Response | None:
+    """503 when the database is away: not the sender's fault and worth retrying; never a bare 500."""
+    if not isinstance(exc, DatabaseError):
+        return None
+    logger.exception("event not stored")
+    response = Response(
+        {"detail": "Events cannot be stored right now; retry later."},
+        status=status.HTTP_503_SERVICE_UNAVAILABLE,
+    )
+    response["Retry-After"] = str(RETRY_AFTER_UNAVAILABLE)
+    return response

@@ -120,4 +120,4 @@ def test_a_web_server_setting_out_of_range_is_refused_at_start():
     assert result.returncode != 0
     assert "BUGSTACK_WEB_THREADS must be at least 1" in result.stderr
     assert "BUGSTACK_WEB_HEADER_TIMEOUT must be from 0.001 to 60 seconds" in result.stderr
-    assert "BUGSTACK_WEB_BUFFER_BYTES must be at least 5242880" in result.stderr
+    assert "BUGSTACK_WEB_BUFFER_BYTES must be at least 20971520" in result.stderr

@@ -1,0 +1,156 @@
+"""Sentry's ingestion endpoints: ``/api/<project id>/store/`` and ``/api/<project id>/envelope/``.
+
+A Sentry SDK given the project's DSN (``http(s)://<public key>@<host>/<project id>``, shown beside the native
+key) sends here. The key comes from the ``X-Sentry-Auth`` header, the ``sentry_key`` query parameter (browser
+SDKs) or, for an envelope, the ``dsn`` in its header line; it must belong to the project in the path. The
+event is read into the native protocol (``ingest.sentry``) and accepted exactly as a native event is. Other
+envelope items (transactions, sessions, attachments, client reports…) are read past and not stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from drf_spectacular.utils import extend_schema
+from rest_framework import exceptions, status
+from rest_framework.parsers import BaseParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ingest.auth import KEY_FORMAT, IngestKey, lookup_key, rate_limit_wait
+from ingest.envelope import EnvelopeError, EnvelopeTooLarge, dsn_public_key, parse_envelope, parse_sentry_auth
+from ingest.parsers import EventJSONParser, PayloadTooLarge, decompress, read_limited
+from ingest.sentry import native_event
+from ingest.views import RETRY_AFTER_BACKLOG, JSONFirstNegotiation, ingest_event, unavailable
+
+AUTH_HINT = (
+    "send 'X-Sentry-Auth: Sentry sentry_key=<public key>, sentry_version=7', or ?sentry_key=<public key>, "
+    "or the project's DSN in the envelope header"
+)
+
+
+class EnvelopeParser(BaseParser):
+    """Any body, decompressed and cut off at ``BUGSTACK_ENVELOPE_MAX_BYTES``: the envelope's bytes."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> bytes:
+        limit = settings.BUGSTACK_ENVELOPE_MAX_BYTES
+        request = (parser_context or {}).get("request")
+        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
+        return decompress(read_limited(stream, limit), encoding, limit)
+
+
+class SentryView(APIView):
+    """What both endpoints share: the key, its project, the rate limits as Sentry clients read them."""
+
+    authentication_classes: list = []  # the key may be in the body: each view finds it (``key_for``)
+    permission_classes: list = []
+    throttle_classes: list = []
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONFirstNegotiation
+
+    def key_for(self, request: Request, project_id: int, dsn: str | None = None) -> IngestKey:
+        public_key = sentry_key(request) or (dsn_public_key(dsn) if dsn else None)
+        if not public_key:
+            raise exceptions.NotAuthenticated(f"No project key: {AUTH_HINT}.")
+        public_key = public_key.strip().lower()
+        key = lookup_key(public_key) if KEY_FORMAT.match(public_key) else None
+        if key is None:
+            raise exceptions.AuthenticationFailed("Unknown project key.")
+        if not key.is_active:
+            raise exceptions.AuthenticationFailed(
+                "This project key is inactive; use the project's current DSN."
+            )
+        if key.project_id != project_id:
+            raise exceptions.PermissionDenied(
+                f"This key belongs to another project than {project_id}; use the DSN shown for this project."
+            )
+        return key
+
+    def accept_event(self, key: IngestKey, event: Any) -> Response:
+        """Accept one Sentry event for the key's project: 200 with its id, or what stood in the way."""
+        wait = rate_limit_wait(key)
+        if wait is not None:
+            return rate_limited(
+                wait, f"This key sends more than {key.rate_limit_per_minute} events a minute (the project's "
+                f"limit); retry in {wait} s."
+            )  # fmt: skip
+        if not isinstance(event, dict):
+            return Response(
+                {"detail": f"Invalid event: the event must be a JSON object, not {type(event).__name__}"},
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        response = ingest_event(key, native_event(event), ok_status=status.HTTP_200_OK)
+        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
+            response["X-Sentry-Rate-Limits"] = f"{RETRY_AFTER_BACKLOG}:error;default:project"
+        return response
+
+    def get_authenticate_header(self, request: Request) -> str:
+        return 'Sentry realm="bugstack"'
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return unavailable(exc) or super().handle_exception(exc)
+
+
+class SentryStoreView(SentryView):
+    """One event as JSON (Sentry's older ``store`` endpoint)."""
+
+    parser_classes = [EventJSONParser]
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, project_id: int) -> Response:
+        key = self.key_for(request, project_id)
+        return self.accept_event(key, request.data)
+
+
+class SentryEnvelopeView(SentryView):
+    """An envelope: its event item is accepted; every other item is read past."""
+
+    parser_classes = [EnvelopeParser]
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, project_id: int) -> Response:
+        try:
+            envelope = parse_envelope(
+                request.data,
+                max_items=settings.BUGSTACK_ENVELOPE_MAX_ITEMS,
+                max_item_bytes=settings.BUGSTACK_INGEST_MAX_BYTES,
+            )
+        except EnvelopeTooLarge as exc:
+            raise PayloadTooLarge(str(exc)) from None
+        except EnvelopeError as exc:
+            raise exceptions.ParseError(f"Not a valid envelope: {exc}") from None
+        dsn = envelope.headers.get("dsn")
+        key = self.key_for(request, project_id, dsn if isinstance(dsn, str) else None)
+        events = [item for item in envelope.items if item.type == "event"]
+        if not events:
+            return Response({}, status=status.HTTP_200_OK)
+        try:
+            event = events[0].json()
+        except EnvelopeError as exc:
+            raise exceptions.ParseError(f"The event item is not valid JSON: {exc}") from None
+        return self.accept_event(key, event)
+
+
+def sentry_key(request: Request) -> str | None:
+    """The key from ``X-Sentry-Auth`` (or ``Authorization: Sentry …``), else from ``?sentry_key=``."""
+    for header in ("HTTP_X_SENTRY_AUTH", "HTTP_AUTHORIZATION"):
+        value = request.META.get(header, "")
+        if value.lstrip().lower().startswith("sentry "):
+            found = parse_sentry_auth(value).get("sentry_key")
+            if found:
+                return found
+    return request.query_params.get("sentry_key") or None
+
+
+def rate_limited(wait: int, detail: str) -> Response:
+    """429 with both headers official SDKs read: ``Retry-After``, and Sentry's own, which makes them hold
+    back error events (and every other category) for ``wait`` seconds."""
+    response = Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(wait)
+    response["X-Sentry-Rate-Limits"] = f"{wait}:error;default:project"
+    return response

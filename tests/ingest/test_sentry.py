@@ -1,0 +1,269 @@
+"""Sentry's endpoints: an unmodified Sentry SDK, given the project's DSN, reports to bugstack.
+
+The SDK test runs the real ``sentry-sdk`` against a live server; the rest post what official SDKs send (an
+envelope, or a store body) through Django's test client, and read the group back.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+
+import pytest
+import sentry_sdk
+
+from ingest.models import ErrorGroup, Event
+from ingest.sentry import native_event
+from tests.factories import ProjectFactory, ProjectKeyFactory
+from tests.ingest.conftest import python_event
+
+SENTRY_AUTH = "Sentry sentry_key={key}, sentry_version=7, sentry_client=sentry.python/2.76.0"
+
+
+def envelope(*items: tuple[dict, bytes], header: dict | None = None, lengths: bool = True) -> bytes:
+    lines = [json.dumps(header or {}).encode()]
+    for item_header, payload in items:
+        if lengths:
+            item_header = {**item_header, "length": len(payload)}
+        lines += [json.dumps(item_header).encode(), payload]
+    return b"\n".join(lines) + b"\n"
+
+
+def event_item(event: dict) -> tuple[dict, bytes]:
+    return {"type": "event", "content_type": "application/json"}, json.dumps(event).encode()
+
+
+def post_envelope(client, project_id: int, body: bytes, **headers):
+    return client.generic(
+        "POST",
+        f"/api/{project_id}/envelope/",
+        body,
+        content_type=headers.pop("content_type", "application/x-sentry-envelope"),
+        **headers,
+    )
+
+
+# --- reading Sentry's event into the native protocol --------------------------------------------------
+
+
+def test_the_fields_sentry_shares_with_the_native_protocol_are_copied_as_they_are():
+    event = python_event(event_id=uuid.uuid4().hex, breadcrumbs={"values": [{"message": "clicked"}]})
+    native = native_event(event)
+    assert native["exception"] == event["exception"]
+    assert native["release"] == "1.4.0" and native["request"] == event["request"]
+    assert native["breadcrumbs"] == {"values": [{"message": "clicked"}]}  # kept, as an extra field
+
+
+def test_legacy_interfaces_and_a_bare_exception_list_are_read():
+    frames = [{"filename": "app.py", "function": "run", "lineno": 3, "in_app": True}]
+    native = native_event(
+        {
+            "sentry.interfaces.Exception": [{"type": "KeyError", "value": "'id'"}],
+            "sentry.interfaces.Stacktrace": {"frames": frames},
+            "sentry.interfaces.Http": {"url": "https://shop.example.com/", "method": "GET"},
+        }
+    )
+    assert native["exception"]["values"] == [
+        {"type": "KeyError", "value": "'id'", "stacktrace": {"frames": frames}}
+    ]
+    assert native["request"]["method"] == "GET"
+    assert "sentry.interfaces.Exception" not in native
+
+
+def test_an_exception_without_a_stack_takes_the_crashed_threads():
+    crashed = {"frames": [{"function": "handle", "module": "main", "lineno": 9}]}
+    native = native_event(
+        {
+            "exception": {"values": [{"type": "panic", "value": "nil map", "thread_id": 2}]},
+            "threads": {
+                "values": [
+                    {"id": 1, "current": True, "stacktrace": {"frames": [{"function": "idle"}]}},
+                    {"id": 2, "crashed": True, "stacktrace": crashed},
+                ]
+            },
+        }
+    )
+    assert native["exception"]["values"][0]["stacktrace"] == crashed
+
+
+def test_a_message_event_becomes_one_exception_named_by_its_logger_with_the_current_threads_stack():
+    stack = {"frames": [{"filename": "shop/cart.py", "function": "checkout", "lineno": 7, "in_app": True}]}
+    native = native_event(
+        {
+            "logger": "shop.cart",
+            "logentry": {"message": "cart %s is empty", "params": ["42"], "formatted": "cart 42 is empty"},
+            "threads": {"values": [{"current": True, "stacktrace": stack}]},
+        }
+    )
+    assert native["exception"]["values"] == [
+        {"type": "shop.cart", "value": "cart 42 is empty", "stacktrace": stack}
+    ]
+    assert native["message"] == "cart 42 is empty"
+    assert native_event({"message": "disk almost full"})["exception"]["values"] == [
+        {"type": "Message", "value": "disk almost full"}
+    ]
+
+
+# --- the endpoints ------------------------------------------------------------------------------------
+
+
+def test_an_envelope_event_is_stored_in_its_group_and_answered_with_its_id(client, key):
+    event_id = uuid.uuid4().hex
+    body = envelope(event_item(python_event(event_id=event_id)), header={"event_id": event_id})
+    response = post_envelope(
+        client, key.project_id, body, HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key=key.public_key)
+    )
+
+    assert response.status_code == 200, response.content
+    assert response.json() == {"id": event_id}
+    group = ErrorGroup.objects.get()
+    assert group.title == "ZeroDivisionError: division by zero"
+    assert group.culprit == "shop/cart.py in average_price"
+    assert Event.objects.get().event_id == uuid.UUID(event_id)
+
+
+def test_the_key_may_come_in_the_query_string_or_as_the_dsn_in_the_envelope_header(client, key):
+    by_query = envelope(event_item(python_event(event_id=uuid.uuid4().hex)), lengths=False)
+    response = client.generic(
+        "POST", f"/api/{key.project_id}/envelope/?sentry_key={key.public_key}&sentry_version=7", by_query,
+        content_type="text/plain;charset=UTF-8",
+    )  # fmt: skip
+    assert response.status_code == 200, response.content
+
+    dsn = f"https://{key.public_key}@bugstack.example.com/{key.project_id}"
+    by_dsn = envelope(event_item(python_event(event_id=uuid.uuid4().hex)), header={"dsn": dsn})
+    assert post_envelope(client, key.project_id, by_dsn).status_code == 200
+    assert ErrorGroup.objects.get().times_seen == 2
+
+
+def test_the_store_endpoint_takes_one_gzipped_json_event(client, key):
+    event_id = uuid.uuid4().hex
+    response = client.generic(
+        "POST",
+        f"/api/{key.project_id}/store/",
+        gzip.compress(json.dumps(python_event(event_id=event_id)).encode()),
+        content_type="application/json",
+        HTTP_CONTENT_ENCODING="gzip",
+        HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key=key.public_key),
+    )
+    assert response.status_code == 200, response.content
+    assert response.json() == {"id": event_id}
+
+
+def test_a_missing_or_unknown_key_is_401_and_another_projects_key_is_403(client, key, account):
+    body = envelope(event_item(python_event()))
+    missing = post_envelope(client, key.project_id, body)
+    assert missing.status_code == 401
+    assert "X-Sentry-Auth" in missing.json()["detail"]
+    unknown = post_envelope(client, key.project_id, body, HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key="0" * 32))
+    assert unknown.status_code == 401
+    assert unknown.json()["detail"] == "Unknown project key."
+
+    other = ProjectKeyFactory(project=ProjectFactory(account=account, name="Other", slug="other"))
+    wrong = post_envelope(
+        client, key.project_id, body, HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key=other.public_key)
+    )
+    assert wrong.status_code == 403
+    assert "another project" in wrong.json()["detail"]
+    assert not Event.objects.exists()
+
+
+def test_an_envelope_without_an_event_is_read_past_and_never_rate_limited(client, key):
+    key.project.rate_limit_per_minute = 1
+    key.project.save()
+    report = {
+        "timestamp": 1733480000,
+        "discarded_events": [{"reason": "queue_overflow", "category": "error", "quantity": 3}],
+    }
+    body = envelope(
+        ({"type": "client_report"}, json.dumps(report).encode()),
+        ({"type": "attachment", "filename": "log.txt"}, b"line one\nline two\n"),
+        ({"type": "session"}, b'{"sid": "x", "status": "ok"}'),
+    )
+    auth = SENTRY_AUTH.format(key=key.public_key)
+    for _ in range(3):
+        response = post_envelope(client, key.project_id, body, HTTP_X_SENTRY_AUTH=auth)
+        assert (response.status_code, response.json()) == (200, {})
+    assert not Event.objects.exists()
+
+
+def test_over_the_projects_limit_the_answer_carries_retry_after_and_sentrys_rate_limit_header(client, key):
+    key.project.rate_limit_per_minute = 1
+    key.project.save()
+    auth = SENTRY_AUTH.format(key=key.public_key)
+    first = post_envelope(
+        client, key.project_id, envelope(event_item(python_event())), HTTP_X_SENTRY_AUTH=auth
+    )
+    assert first.status_code == 200
+    second = post_envelope(
+        client, key.project_id, envelope(event_item(python_event())), HTTP_X_SENTRY_AUTH=auth
+    )
+    assert second.status_code == 429
+    wait = int(second["Retry-After"])
+    assert 0 < wait <= 60
+    assert second["X-Sentry-Rate-Limits"] == f"{wait}:error;default:project"
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"not json\n", "Not a valid envelope"),
+        (b'{}\n{"type": "event", "length": 500}\n{}\n', "Not a valid envelope"),
+        (b'{}\n{"type": "event"}\nnot json\n', "not valid JSON"),
+    ],
+)
+def test_a_malformed_envelope_is_400_naming_the_problem(client, key, body, problem):
+    response = post_envelope(
+        client, key.project_id, body, HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key=key.public_key)
+    )
+    assert response.status_code == 400
+    assert problem in response.json()["detail"]
+
+
+def test_an_event_item_over_the_event_limit_is_413_naming_it(client, key, settings):
+    settings.BUGSTACK_INGEST_MAX_BYTES = 2000
+    big = python_event(extra={"blob": "x" * 5000})
+    response = post_envelope(
+        client,
+        key.project_id,
+        envelope(event_item(big)),
+        HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key=key.public_key),
+    )
+    assert response.status_code == 413
+    assert "2000" in response.json()["detail"]
+
+
+# --- the real SDK ---------------------------------------------------------------------------------------
+
+
+def average_price(items: list[float]) -> float:
+    return sum(items) / len(items)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sentry_python_sdk_given_the_projects_dsn_reports_an_error_that_groups_with_its_frames(
+    live_server, project
+):
+    key = ProjectKeyFactory(project=project)
+    host = live_server.url.split("://", 1)[1]
+    client = sentry_sdk.Client(
+        dsn=f"http://{key.public_key}@{host}/{project.pk}", default_integrations=False, release="shop@1.4.0"
+    )
+    with sentry_sdk.isolation_scope() as scope:
+        scope.set_client(client)
+        try:
+            average_price([])
+        except ZeroDivisionError:
+            sentry_sdk.capture_exception()
+    client.flush(timeout=10)
+    client.close()
+
+    group = ErrorGroup.objects.get(project=project)
+    assert group.title == "ZeroDivisionError: division by zero"
+    assert group.culprit.endswith("in average_price")
+    event = Event.objects.get(group=group)
+    assert event.release == "shop@1.4.0"
+    frames = event.data["exception"]["values"][-1]["stacktrace"]["frames"]
+    assert frames[-1]["function"] == "average_price"
+    assert frames[-1]["context_line"].strip() == "return sum(items) / len(items)"
