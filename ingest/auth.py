@@ -115,23 +115,26 @@ def key_from_headers(meta: dict) -> str:
     return meta.get("HTTP_X_BUGSTACK_KEY", "").strip()
 
 
+def active_key(public_key: str | None, how_to_send: str) -> IngestKey:
+    """The active key sent, or the DRF error every ingest endpoint answers: 401 naming ``how_to_send``
+    when none was sent, 401 for an unknown or inactive one."""
+    public_key = (public_key or "").strip().lower()
+    if not public_key:
+        raise exceptions.NotAuthenticated(f"No project key: {how_to_send}.")
+    key = lookup_key(public_key) if KEY_FORMAT.match(public_key) else None
+    if key is None:
+        raise exceptions.AuthenticationFailed("Unknown project key.")
+    if not key.is_active:
+        raise exceptions.AuthenticationFailed("This project key is inactive; use the project's current key.")
+    return key
+
+
 class ProjectKeyAuthentication(BaseAuthentication):
     """``Authorization: Bearer <key>`` or ``X-Bugstack-Key: <key>``; ``request.auth`` is the ``IngestKey``."""
 
     def authenticate(self, request) -> tuple[None, IngestKey]:
-        public_key = key_from_headers(request.META)
-        if not public_key:
-            raise exceptions.NotAuthenticated(
-                "No project key: send 'Authorization: Bearer <key>' or 'X-Bugstack-Key: <key>'."
-            )
-        key = lookup_key(public_key.lower()) if KEY_FORMAT.match(public_key.lower()) else None
-        if key is None:
-            raise exceptions.AuthenticationFailed("Unknown project key.")
-        if not key.is_active:
-            raise exceptions.AuthenticationFailed(
-                "This project key is inactive; use the project's current key."
-            )
-        return None, key
+        how = "send 'Authorization: Bearer <key>' or 'X-Bugstack-Key: <key>'"
+        return None, active_key(key_from_headers(request.META), how)
 
     def authenticate_header(self, request) -> str:
         return 'Bearer realm="bugstack"'

@@ -20,7 +20,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.auth import KEY_FORMAT, IngestKey, lookup_key, rate_limit_wait
+from ingest.auth import IngestKey, active_key, rate_limit_wait
 from ingest.envelope import EnvelopeError, EnvelopeTooLarge, dsn_public_key, parse_envelope, parse_sentry_auth
 from ingest.parsers import EventJSONParser, PayloadTooLarge, decompress, read_limited
 from ingest.sentry import native_event
@@ -54,17 +54,7 @@ class SentryView(APIView):
     content_negotiation_class = JSONFirstNegotiation
 
     def key_for(self, request: Request, project_id: int, dsn: str | None = None) -> IngestKey:
-        public_key = sentry_key(request) or (dsn_public_key(dsn) if dsn else None)
-        if not public_key:
-            raise exceptions.NotAuthenticated(f"No project key: {AUTH_HINT}.")
-        public_key = public_key.strip().lower()
-        key = lookup_key(public_key) if KEY_FORMAT.match(public_key) else None
-        if key is None:
-            raise exceptions.AuthenticationFailed("Unknown project key.")
-        if not key.is_active:
-            raise exceptions.AuthenticationFailed(
-                "This project key is inactive; use the project's current DSN."
-            )
+        key = active_key(sentry_key(request) or (dsn_public_key(dsn) if dsn else None), AUTH_HINT)
         if key.project_id != project_id:
             raise exceptions.PermissionDenied(
                 f"This key belongs to another project than {project_id}; use the DSN shown for this project."
