@@ -22,7 +22,7 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install lint chromium toolchains
+test: install lint chromium toolchains sentry-node
 	$(VENV)/bin/pytest
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
@@ -36,6 +36,16 @@ chromium:
 .PHONY: toolchains
 toolchains:
 	@command -v ruby >/dev/null && command -v go >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby golang-go)
+
+# The Sentry SDK tests run an Express app with @sentry/node, from the modules its lock file pins; Node.js and
+# npm from Debian where the machine has none.
+SENTRY_NODE := tests/ingest/sentry_node
+.PHONY: sentry-node
+sentry-node: $(SENTRY_NODE)/node_modules/.package-lock.json
+
+$(SENTRY_NODE)/node_modules/.package-lock.json: $(SENTRY_NODE)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
+	npm ci --prefix $(SENTRY_NODE) --no-audit --no-fund
 
 migrate: install
 	mkdir -p var

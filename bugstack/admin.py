@@ -114,7 +114,18 @@ class ProjectAdmin(admin.ModelAdmin):
                 ]
             },
         ),
-        ("Ingest", {"fields": ["dedup_window_seconds", "rate_limit_per_minute", "redact_keys"]}),
+        (
+            "Ingest",
+            {
+                "fields": [
+                    "dedup_window_seconds",
+                    "rate_limit_per_minute",
+                    "redact_keys",
+                    "allowed_origins",
+                    "keep_client_ip",
+                ]
+            },
+        ),
     ]
 
 

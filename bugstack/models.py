@@ -128,6 +128,15 @@ class Project(models.Model):
     redact_keys = models.TextField(
         blank=True, help_text="Extra field names to filter, one per line, on top of the built-in denylist."
     )
+    allowed_origins = models.TextField(
+        blank=True,
+        help_text="Web origins browser SDKs may send events from, one per line (https://shop.example.com), "
+        "or * for any. Empty: none; events sent from a web page are refused.",
+    )
+    keep_client_ip = models.BooleanField(
+        default=False,
+        help_text="Keep the IP address SDKs send with the user or request. Off: it is dropped on arrival.",
+    )
 
     # Triage: what happens to an error whose verdict is uncertain.
     uncertain_policy = models.CharField(
@@ -184,6 +193,11 @@ class Project(models.Model):
     @property
     def extra_redact_keys(self) -> list[str]:
         return [key.lower() for key in lines(self.redact_keys)]
+
+    @property
+    def origins(self) -> frozenset[str]:
+        """The allowed origins as browsers send them: scheme://host[:port], lower case, no trailing slash."""
+        return frozenset(origin.lower().rstrip("/") for origin in lines(self.allowed_origins))
 
 
 class ProjectKeyQuerySet(models.QuerySet):

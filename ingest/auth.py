@@ -31,6 +31,16 @@ class IngestKey:
     is_active: bool
     rate_limit_per_minute: int | None
     redact_terms: tuple[str, ...]
+    allowed_origins: frozenset[str] = frozenset()
+    keep_client_ip: bool = False
+
+    def allows_origin(self, origin: str) -> bool:
+        return origin_allowed(self.allowed_origins, origin)
+
+
+def origin_allowed(origins: frozenset[str], origin: str) -> bool:
+    """Whether a browser's ``Origin`` is among a project's allowed origins (``*``: any)."""
+    return "*" in origins or origin.lower().rstrip("/") in origins
 
 
 # Each process also keeps the keys it looked up for a few seconds, in front of the shared cache: nearly
@@ -76,6 +86,8 @@ def cached_key(public_key: str) -> IngestKey | None:
             is_active=key.is_active,
             rate_limit_per_minute=key.project.rate_limit_per_minute,
             redact_terms=denylist(key.project.extra_redact_keys),
+            allowed_origins=key.project.origins,
+            keep_client_ip=key.project.keep_client_ip,
         )
     cache.set(name, found, settings.BUGSTACK_KEY_CACHE_SECONDS)
     return found

@@ -20,7 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingest.auth import active_key, rate_limit_wait
-from ingest.parsers import EventJSONParser
+from ingest.parsers import EventJSONParser, require_length
 from ingest.stacktrace_text import parse_stack_trace
 from ingest.views import JSONFirstNegotiation, ingest_event, unavailable
 
@@ -109,6 +109,7 @@ class CaptureView(APIView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request) -> Response:
+        require_length(request.META)
         body = request.data
         if not isinstance(body, dict):
             raise exceptions.ParseError(f"The body must be a JSON object, not {type(body).__name__}.")

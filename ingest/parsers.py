@@ -38,6 +38,25 @@ class EventJSONParser(BaseParser):
         return loads(body, needs_cleaning=b"\\u" in body)
 
 
+class LengthRequired(exceptions.APIException):
+    status_code = status.HTTP_411_LENGTH_REQUIRED
+    default_code = "length_required"
+
+
+def require_length(meta: dict) -> None:
+    """Refuse a chunked body the server passed on without its length: Django reads such a body as empty, so
+    the event would be lost behind a misleading "empty" error. ``manage.py serve`` reads the body first and
+    gives its length; a server that does not (runserver, gunicorn) gets a 411 that says what to do."""
+    if (
+        meta.get("CONTENT_LENGTH") in (None, "", "0")
+        and "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower()
+    ):
+        raise LengthRequired(
+            "The body came chunked and the server passed it on without its length: run bugstack with "
+            "`manage.py serve`, or put a proxy in front that sets Content-Length."
+        )
+
+
 def read_limited(stream, limit: int) -> bytes:
     raw = stream.read(limit + 1) if stream is not None else b""
     if len(raw) > limit:

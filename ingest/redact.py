@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 FILTERED = "[Filtered]"
@@ -205,3 +206,18 @@ def filter_url(url: str, terms: tuple[str, ...] = DENYLIST) -> str:
     except ValueError:
         return mask_text(url)
     return urlunsplit(parts._replace(query=filter_query(parts.query, terms)))
+
+
+def without_client_ip(payload: Any) -> Any:
+    """The raw payload without the client IP addresses SDKs send (``user.ip_address``, and the request's
+    ``REMOTE_ADDR``), for projects that do not keep them; anything else as it is."""
+    if not isinstance(payload, dict):
+        return payload
+    user, request = payload.get("user"), payload.get("request")
+    changed = dict(payload)
+    if isinstance(user, dict) and "ip_address" in user:
+        changed["user"] = {key: value for key, value in user.items() if key != "ip_address"}
+    if isinstance(request, dict) and isinstance(request.get("env"), dict) and "REMOTE_ADDR" in request["env"]:
+        env = {key: value for key, value in request["env"].items() if key != "REMOTE_ADDR"}
+        changed["request"] = {**request, "env": env}
+    return changed

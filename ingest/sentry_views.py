@@ -20,9 +20,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.auth import IngestKey, active_key, rate_limit_wait
+from bugstack.models import Project
+from ingest.auth import IngestKey, active_key, origin_allowed, rate_limit_wait
 from ingest.envelope import EnvelopeError, EnvelopeTooLarge, dsn_public_key, parse_envelope, parse_sentry_auth
-from ingest.parsers import EventJSONParser, PayloadTooLarge, decompress, read_limited
+from ingest.parsers import EventJSONParser, PayloadTooLarge, decompress, read_limited, require_length
 from ingest.sentry import native_event
 from ingest.views import RETRY_AFTER_BACKLOG, JSONFirstNegotiation, ingest_event, unavailable
 
@@ -52,6 +53,7 @@ class SentryView(APIView):
     throttle_classes: list = []
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONFirstNegotiation
+    allowed_origin: str | None = None  # set once the request's Origin is found among the project's
 
     def key_for(self, request: Request, project_id: int, dsn: str | None = None) -> IngestKey:
         key = active_key(sentry_key(request) or (dsn_public_key(dsn) if dsn else None), AUTH_HINT)
@@ -59,7 +61,37 @@ class SentryView(APIView):
             raise exceptions.PermissionDenied(
                 f"This key belongs to another project than {project_id}; use the DSN shown for this project."
             )
+        origin = request.META.get("HTTP_ORIGIN")
+        if origin is not None:
+            if not key.allows_origin(origin):
+                raise exceptions.PermissionDenied(
+                    f"Events from {origin[:200]} are refused: it is not among the project's allowed origins."
+                )
+            self.allowed_origin = origin
         return key
+
+    def finalize_response(self, request: Request, response, *args, **kwargs):
+        """The page of an allowed origin may read the answer, and the rate-limit headers its SDK obeys."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        if self.allowed_origin:
+            response["Access-Control-Allow-Origin"] = self.allowed_origin
+            response["Access-Control-Expose-Headers"] = "X-Sentry-Rate-Limits, Retry-After"
+            response["Vary"] = "Origin"
+        return response
+
+    def options(self, request: Request, project_id: int) -> Response:
+        """A browser's preflight: allowed for the project's origins, as the POST that follows will be."""
+        origin = request.META.get("HTTP_ORIGIN", "")
+        project = Project.objects.filter(pk=project_id).only("allowed_origins").first()
+        origins = project.origins if project else frozenset()
+        if not origin or not origin_allowed(origins, origin):
+            raise exceptions.PermissionDenied("This origin may not send events to this project.")
+        self.allowed_origin = origin
+        response = Response(status=status.HTTP_200_OK)
+        response["Access-Control-Allow-Methods"] = "POST"
+        response["Access-Control-Allow-Headers"] = "Content-Type, Content-Encoding, X-Sentry-Auth"
+        response["Access-Control-Max-Age"] = "3600"
+        return response
 
     def accept_event(self, key: IngestKey, event: Any) -> Response:
         """Accept one Sentry event for the key's project: 200 with its id, or what stood in the way."""
@@ -93,6 +125,7 @@ class SentryStoreView(SentryView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request, project_id: int) -> Response:
+        require_length(request.META)
         key = self.key_for(request, project_id)
         return self.accept_event(key, request.data)
 
@@ -104,6 +137,7 @@ class SentryEnvelopeView(SentryView):
 
     @extend_schema(exclude=True)
     def post(self, request: Request, project_id: int) -> Response:
+        require_length(request.META)
         try:
             envelope = parse_envelope(
                 request.data,

@@ -22,7 +22,8 @@ from ingest.accept import accept, backlog_full
 from ingest.auth import IngestKey, ProjectKeyAuthentication, ProjectKeyRateThrottle
 from ingest.normalize import prepare_event
 from ingest.openapi import EventPayloadSchema  # noqa: F401 - registers the schema extension
-from ingest.parsers import EventJSONParser
+from ingest.parsers import EventJSONParser, require_length
+from ingest.redact import without_client_ip
 from ingest.schema import EventPayload, SchemaError, validate_payload
 
 RETRY_AFTER_UNAVAILABLE = 5
@@ -111,6 +112,7 @@ class EventIngestView(APIView):
         tags=["events"],
     )
     def post(self, request: Request) -> Response:
+        require_length(request.META)
         if not request.content_type:
             raise exceptions.UnsupportedMediaType(
                 "", detail="Send the event with Content-Type: application/json."
@@ -145,6 +147,8 @@ def ingest_event(key: IngestKey, payload: Any, ok_status: int = status.HTTP_202_
         response["Retry-After"] = str(RETRY_AFTER_BACKLOG)
         return response
     received_at = timezone.now()
+    if not key.keep_client_ip:
+        payload = without_client_ip(payload)
     try:
         event = prepare_event(validate_payload(payload), received_at, key.redact_terms)
     except SchemaError as exc:

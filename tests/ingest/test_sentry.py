@@ -267,3 +267,79 @@ def test_the_sentry_python_sdk_given_the_projects_dsn_reports_an_error_that_grou
     frames = event.data["exception"]["values"][-1]["stacktrace"]["frames"]
     assert frames[-1]["function"] == "average_price"
     assert frames[-1]["context_line"].strip() == "return sum(items) / len(items)"
+
+
+# --- browsers and privacy -----------------------------------------------------------------------------
+
+
+def test_a_browser_sdk_may_send_only_from_the_projects_allowed_origins_and_then_reads_the_answer(client, key):
+    body = envelope(event_item(python_event(event_id=uuid.uuid4().hex)))
+    url = f"/api/{key.project_id}/envelope/?sentry_key={key.public_key}&sentry_version=7"
+    refused = client.generic(
+        "POST", url, body, content_type="text/plain", HTTP_ORIGIN="https://shop.example.com"
+    )
+    assert refused.status_code == 403
+    assert "allowed origins" in refused.json()["detail"]
+    assert "Access-Control-Allow-Origin" not in refused
+
+    key.project.allowed_origins = "https://shop.example.com/\nhttps://admin.example.com"
+    key.project.save()
+    sent = client.generic(
+        "POST", url, body, content_type="text/plain", HTTP_ORIGIN="https://shop.example.com"
+    )
+    assert sent.status_code == 200
+    assert sent["Access-Control-Allow-Origin"] == "https://shop.example.com"
+    assert "X-Sentry-Rate-Limits" in sent["Access-Control-Expose-Headers"]
+
+    preflight = client.options(url, HTTP_ORIGIN="https://admin.example.com")
+    assert preflight.status_code == 200
+    assert preflight["Access-Control-Allow-Origin"] == "https://admin.example.com"
+    assert "X-Sentry-Auth" in preflight["Access-Control-Allow-Headers"]
+    assert client.options(url, HTTP_ORIGIN="https://evil.example").status_code == 403
+
+
+def test_the_client_ip_is_dropped_unless_the_project_keeps_it(client, key):
+    auth = SENTRY_AUTH.format(key=key.public_key)
+    sent = python_event(
+        user={"id": "7", "ip_address": "203.0.113.9"},
+        request={"url": "https://s/", "env": {"REMOTE_ADDR": "203.0.113.9"}},
+    )
+    post_envelope(
+        client,
+        key.project_id,
+        envelope(event_item({**sent, "event_id": uuid.uuid4().hex})),
+        HTTP_X_SENTRY_AUTH=auth,
+    )
+    dropped = Event.objects.get().data
+    assert dropped["user"] == {"id": "7"}
+    assert "REMOTE_ADDR" not in json.dumps(dropped)
+
+    key.project.keep_client_ip = True
+    key.project.save()
+    post_envelope(
+        client,
+        key.project_id,
+        envelope(event_item({**sent, "event_id": uuid.uuid4().hex})),
+        HTTP_X_SENTRY_AUTH=auth,
+    )
+    kept = Event.objects.order_by("-pk").first().data
+    assert kept["user"]["ip_address"] == "203.0.113.9"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/{project}/envelope/", "/api/{project}/store/", "/api/v1/events/", "/api/capture"]
+)
+def test_a_chunked_body_the_server_passed_on_without_its_length_is_411_not_lost_quietly(client, key, path):
+    # What runserver and gunicorn pass Django for a chunked request (as @sentry/node sends): no length.
+    response = client.generic(
+        "POST",
+        path.format(project=key.project_id) + f"?sentry_key={key.public_key}",
+        b"",
+        content_type="application/json",
+        CONTENT_LENGTH="",
+        HTTP_TRANSFER_ENCODING="chunked",
+        HTTP_AUTHORIZATION=f"Bearer {key.public_key}",
+        HTTP_X_BUGSTACK_API_KEY=key.public_key,
+    )
+    assert response.status_code == 411
+    assert "manage.py serve" in response.json()["detail"]
