@@ -247,6 +247,8 @@ BUGSTACK_INGEST_MAX_BYTES = env.int("BUGSTACK_INGEST_MAX_BYTES", default=1024 * 
 # event item is held to BUGSTACK_INGEST_MAX_BYTES like a native event.
 BUGSTACK_ENVELOPE_MAX_BYTES = env.int("BUGSTACK_ENVELOPE_MAX_BYTES", default=20 * 1024 * 1024)
 BUGSTACK_ENVELOPE_MAX_ITEMS = env.int("BUGSTACK_ENVELOPE_MAX_ITEMS", default=100)
+# How long a web process gathers its counts of envelope items not stored before it writes them.
+BUGSTACK_DROPPED_FLUSH_SECONDS = env.float("BUGSTACK_DROPPED_FLUSH_SECONDS", default=10.0)
 BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
 # Accepted events wait in an append-only table for digest (ingest/digest.py), which takes them in batches
 # of this many. Past BACKLOG waiting events, accept answers 429 with Retry-After instead of growing it.

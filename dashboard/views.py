@@ -475,6 +475,7 @@ def render_setup(request: HttpRequest, project: Project, status: int = 200) -> H
         "snippets": SNIPPETS,
         "open_snippet": next((s.slug for s in SNIPPETS if s.platform == project.platform), SNIPPETS[0].slug),
         "can_manage": can_manage(request, project),
+        "dropped": list(project.dropped_items.all()),
     }
     return render(request, "dashboard/setup.html", context, status=status)
 

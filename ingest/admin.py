@@ -2,7 +2,7 @@ from django.conf import settings
 from django.contrib import admin
 
 from ingest.digest import backlog
-from ingest.models import Event, IncomingEvent
+from ingest.models import DroppedItems, Event, IncomingEvent
 
 # ``ErrorGroup``'s admin, with its labels' history, is registered by ``pipeline.admin``: its actions start and
 # settle fix runs, and ingest does not reach into the pipeline.
@@ -37,6 +37,21 @@ class IncomingEventAdmin(admin.ModelAdmin):
         title = f"Accepted events waiting for digest: {waiting if waiting <= limit else f'more than {limit}'}"
         extra_context = {**(extra_context or {}), "title": f"{title} (accept answers 429 from {limit})"}
         return super().changelist_view(request, extra_context)
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DroppedItems)
+class DroppedItemsAdmin(admin.ModelAdmin):
+    """What SDKs sent that is not stored, by project, kind and reason: read-only."""
+
+    list_display = ["project", "category", "reason", "count", "last_seen"]
+    list_filter = ["category"]
+    list_select_related = ["project"]
 
     def has_add_permission(self, request):
         return False

@@ -151,6 +151,27 @@ class IncomingEvent(EventColumns):
         return f"Incoming event {self.pk} of project {self.project_id}"
 
 
+class DroppedItems(models.Model):
+    """What a project's SDKs sent that is not stored, by kind and reason: envelope items other than events
+    (transactions, sessions, attachments…), and what the SDKs' own client reports say they discarded."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="dropped_items")
+    category = models.CharField(max_length=64, help_text="The item type, or the client report's category.")
+    reason = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+    last_seen = models.DateTimeField()
+
+    class Meta:
+        verbose_name_plural = "dropped items"
+        ordering = ["category", "reason"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "category", "reason"], name="unique_dropped_items"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category} ({self.reason}): {self.count}"
+
+
 class CategoryChange(models.Model):
     """One person's label on a group: who, when, old category → new category."""
 

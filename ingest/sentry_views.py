@@ -22,7 +22,15 @@ from rest_framework.views import APIView
 
 from bugstack.models import Project
 from ingest.auth import IngestKey, active_key, origin_allowed, rate_limit_wait
-from ingest.envelope import EnvelopeError, EnvelopeTooLarge, dsn_public_key, parse_envelope, parse_sentry_auth
+from ingest.dropped import count_client_report, count_dropped
+from ingest.envelope import (
+    Envelope,
+    EnvelopeError,
+    EnvelopeTooLarge,
+    dsn_public_key,
+    parse_envelope,
+    parse_sentry_auth,
+)
 from ingest.parsers import EventJSONParser, PayloadTooLarge, decompress, read_limited, require_length
 from ingest.sentry import native_event
 from ingest.views import RETRY_AFTER_BACKLOG, JSONFirstNegotiation, ingest_event, unavailable
@@ -150,6 +158,7 @@ class SentryEnvelopeView(SentryView):
             raise exceptions.ParseError(f"Not a valid envelope: {exc}") from None
         dsn = envelope.headers.get("dsn")
         key = self.key_for(request, project_id, dsn if isinstance(dsn, str) else None)
+        count_items_not_stored(key.project_id, envelope)
         events = [item for item in envelope.items if item.type == "event"]
         if not events:
             return Response({}, status=status.HTTP_200_OK)
@@ -158,6 +167,31 @@ class SentryEnvelopeView(SentryView):
         except EnvelopeError as exc:
             raise exceptions.ParseError(f"The event item is not valid JSON: {exc}") from None
         return self.accept_event(key, event)
+
+
+# Item types Sentry SDKs send that bugstack reads past; any other type is counted as unknown.
+NOT_STORED = frozenset({
+    "transaction", "session", "sessions", "attachment", "client_report", "check_in", "profile",
+    "profile_chunk", "replay_event", "replay_recording", "replay_video", "span", "log", "otel_log",
+    "statsd", "metric_buckets", "user_report", "feedback",
+})  # fmt: skip
+
+
+def count_items_not_stored(project_id: int, envelope: Envelope) -> None:
+    """Count the envelope's items other than its event, and what its client reports say was discarded."""
+    for item in envelope.items:
+        if item.type == "event":
+            continue
+        if item.type == "client_report":
+            try:
+                count_client_report(project_id, item.json())
+            except EnvelopeError:
+                count_dropped(project_id, "client_report", "not valid JSON")
+            continue
+        known = item.type in NOT_STORED
+        count_dropped(
+            project_id, item.type if known else "unknown", "not stored" if known else "unknown type"
+        )
 
 
 def sentry_key(request: Request) -> str | None:

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import SettingsChange
-from ingest.models import ErrorGroup, IncomingEvent
+from ingest.models import DroppedItems, ErrorGroup, IncomingEvent
 from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
 from tests.factories import (
     CredentialFactory,
@@ -48,6 +48,9 @@ def one_of_each(db):
         fingerprint_version=2,
         title="ZeroDivisionError",
         data={"event_id": "0" * 32},
+    )
+    DroppedItems.objects.create(
+        project=project, category="transaction", reason="not stored", last_seen=timezone.now()
     )
     return key
 

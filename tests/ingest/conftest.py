@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.core.cache import cache
 
+from ingest import dropped
 from ingest.auth import forget_all_keys
 from tests.factories import ProjectKeyFactory
 
@@ -72,12 +73,15 @@ def last_exception(event: dict[str, Any]) -> dict[str, Any]:
 
 @pytest.fixture(autouse=True)
 def fresh_cache():
-    # Key lookups and rate-limit windows live in the cache; tests must not see each other's.
+    # Key lookups and rate-limit windows live in the cache, dropped items' counts in the process until
+    # written; tests must not see each other's.
     cache.clear()
     forget_all_keys()
+    dropped._counts.clear()
     yield
     cache.clear()
     forget_all_keys()
+    dropped._counts.clear()
 
 
 @pytest.fixture

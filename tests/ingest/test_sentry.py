@@ -343,3 +343,34 @@ def test_a_chunked_body_the_server_passed_on_without_its_length_is_411_not_lost_
     )
     assert response.status_code == 411
     assert "manage.py serve" in response.json()["detail"]
+
+
+def test_items_not_stored_and_client_reports_are_counted_per_project_and_shown_on_the_setup_page(
+    client, key, owner
+):
+    from ingest.dropped import flush_dropped
+    from ingest.models import DroppedItems
+
+    report = {"discarded_events": [{"reason": "queue_overflow", "category": "error", "quantity": 3}, "junk"]}
+    body = envelope(
+        event_item(python_event(event_id=uuid.uuid4().hex)),
+        ({"type": "transaction"}, b'{"type": "transaction"}'),
+        ({"type": "client_report"}, json.dumps(report).encode()),
+        ({"type": "made_up"}, b"?"),
+    )
+    for _ in range(2):
+        post_envelope(client, key.project_id, body, HTTP_X_SENTRY_AUTH=SENTRY_AUTH.format(key=key.public_key))
+    flush_dropped()
+
+    counts = {
+        (row.category, row.reason): row.count for row in DroppedItems.objects.filter(project=key.project)
+    }
+    assert counts == {
+        ("transaction", "not stored"): 2,
+        ("error", "client: queue_overflow"): 6,
+        ("unknown", "unknown type"): 2,
+    }
+    client.force_login(owner)
+    page = client.get(f"/projects/{key.project.slug}/setup/")
+    assert "Sent but not stored" in page.text
+    assert "client: queue_overflow" in page.text
