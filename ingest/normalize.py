@@ -58,6 +58,8 @@ PLATFORMS = {
     "node.js": "node",
     "javascript": "javascript",
     "js": "javascript",
+    "typescript": "javascript",
+    "ts": "javascript",
     "ruby": "ruby",
     "rb": "ruby",
     "go": "go",

@@ -44,6 +44,8 @@ from typing import Any
 
 import re2
 
+from ingest.normalize import PLATFORMS
+
 MAX_TEXT = 64 * 1024  # characters
 MAX_LINE = 1000
 MAX_FRAMES = 200
@@ -65,12 +67,13 @@ def parse_stack_trace(text: str, platform_hint: str | None = None) -> ParsedTrac
     """The trace in ``text``: the hinted platform's reading if it finds frames, else the one finding most."""
     if not isinstance(text, str):
         return None
-    hinted = PLATFORM_NAMES.get(platform_hint.strip().lower()) if isinstance(platform_hint, str) else None
+    name = PLATFORMS.get(platform_hint.strip().lower()) if isinstance(platform_hint, str) else None
+    hinted = PARSERS.get(name or "")
     if hinted is not None:
-        found = PARSERS[hinted](text)
+        found = hinted(text)
         if found is not None:
             return found
-    others = (parse for platform, parse in PARSERS.items() if platform != hinted)
+    others = [parse for parse in dict.fromkeys(PARSERS.values()) if parse is not hinted]
     traces = [found for parse in others if (found := parse(text)) is not None]
     return max(traces, key=lambda found: len(found.frames), default=None)
 
@@ -398,25 +401,11 @@ def without_capture(frames: list[tuple[str, Frame]]) -> list[tuple[str, Frame]]:
 
 # --- choosing ----------------------------------------------------------------------------------------------
 
+# By the platform names of ``ingest.normalize.PLATFORMS``; a browser's stack is V8's (or close to it) as well.
 PARSERS: dict[str, Callable[[str], ParsedTrace | None]] = {
     "python": parse_python,
     "node": parse_v8,
+    "javascript": parse_v8,
     "ruby": parse_ruby,
     "go": parse_go,
-}
-PLATFORM_NAMES = {
-    "python": "python",
-    "py": "python",
-    "cpython": "python",
-    "node": "node",
-    "nodejs": "node",
-    "node.js": "node",
-    "javascript": "node",
-    "js": "node",
-    "typescript": "node",
-    "ts": "node",
-    "ruby": "ruby",
-    "rb": "ruby",
-    "go": "go",
-    "golang": "go",
 }
