@@ -260,6 +260,7 @@ def describe_frame(
         else:
             # The lines nearest the frame's own: the last ones before it, the first ones after it.
             kept = value[-MAX_CONTEXT_LINES:] if name == "pre_context" else value[:MAX_CONTEXT_LINES]
+            kept = ["" if line is None else line for line in kept]
             if len(kept) < len(value):
                 scrub.cut(len(value), frames, index, name)
             result[name] = scrub.items(kept, MAX_DEPTH, f"{frames}.{index}.{name}")

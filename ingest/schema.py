@@ -35,8 +35,9 @@ class Frame(BaseModel):
     colno: StrictInt | None = None
     in_app: StrictBool | None = None
     context_line: Text | None = None
-    pre_context: list[Text] | None = None
-    post_context: list[Text] | None = None
+    # A line may be null: SDKs send null for the lines past a file's start or end (sentry-ruby does).
+    pre_context: list[Text | None] | None = None
+    post_context: list[Text | None] | None = None
     vars: JSONMap | None = None
 
 

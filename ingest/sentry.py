@@ -30,6 +30,7 @@ SHARED_FIELDS = (
 # Read, turned into native fields, and not kept again.
 CONSUMED_FIELDS = frozenset({"exception", "logentry", "message", "threads", "stacktrace"})
 MESSAGE_TYPE = "Message"
+EXCEPTION_FIELDS = frozenset({"type", "value", "stacktrace", "module", "mechanism"})
 
 
 def native_event(event: dict[str, Any]) -> dict[str, Any]:
@@ -56,8 +57,11 @@ def native_event(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def exception_values(event: dict[str, Any]) -> list[Any]:
-    """The exception chain as a list: ``{"values": [...]}`` as the protocol says, or a bare list."""
+    """The exception chain as a list: ``{"values": [...]}`` as the protocol says, a bare list, or one
+    exception object."""
     exception = event.get("exception")
+    if isinstance(exception, dict) and "values" not in exception and exception.keys() & EXCEPTION_FIELDS:
+        return [exception]  # one exception as an object (raven-go), as Sentry reads it
     if isinstance(exception, dict):
         values = exception.get("values")
         return list(values) if isinstance(values, list) else []

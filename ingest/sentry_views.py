@@ -9,6 +9,8 @@ envelope items (transactions, sessions, attachments, client reports…) are read
 
 from __future__ import annotations
 
+import base64
+import binascii
 from typing import Any
 
 from django.conf import settings
@@ -31,7 +33,7 @@ from ingest.envelope import (
     parse_envelope,
     parse_sentry_auth,
 )
-from ingest.parsers import EventJSONParser, PayloadTooLarge, decompress, read_limited, require_length
+from ingest.parsers import PayloadTooLarge, decompress, loads, read_limited, require_length
 from ingest.sentry import native_event
 from ingest.views import RETRY_AFTER_BACKLOG, JSONFirstNegotiation, ingest_event, unavailable
 
@@ -51,6 +53,33 @@ class EnvelopeParser(BaseParser):
         request = (parser_context or {}).get("request")
         encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
         return decompress(read_limited(stream, limit), encoding, limit)
+
+
+class StoreParser(BaseParser):
+    """A store body whatever its content type (browser SDKs send text/plain, Raven clients octet-stream):
+    JSON, or the legacy encoding Raven clients send by default, JSON deflated with zlib and base64-encoded."""
+
+    media_type = "*/*"
+
+    def parse(self, stream, media_type=None, parser_context=None) -> Any:
+        limit = settings.BUGSTACK_INGEST_MAX_BYTES
+        request = (parser_context or {}).get("request")
+        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
+        body = decompress(read_limited(stream, limit), encoding, limit)
+        if body.lstrip()[:1] not in (b"{", b""):
+            body = legacy_body(body, limit)
+        return loads(body, needs_cleaning=b"\\u" in body)
+
+
+def legacy_body(body: bytes, limit: int) -> bytes:
+    """Raven's base64 of zlib-deflated JSON, decoded (inflating at most ``limit`` bytes)."""
+    try:
+        deflated = base64.b64decode(body.strip(), validate=True)
+    except binascii.Error:
+        raise exceptions.ParseError(
+            "The body is neither JSON nor base64-encoded zlib-deflated JSON."
+        ) from None
+    return decompress(deflated, "deflate", limit)
 
 
 class SentryView(APIView):
@@ -129,7 +158,7 @@ class SentryView(APIView):
 class SentryStoreView(SentryView):
     """One event as JSON (Sentry's older ``store`` endpoint)."""
 
-    parser_classes = [EventJSONParser]
+    parser_classes = [StoreParser]
 
     @extend_schema(exclude=True)
     def post(self, request: Request, project_id: int) -> Response:
