@@ -10,8 +10,10 @@ import gzip
 import json
 import uuid
 
+import hypothesis
 import pytest
 import sentry_sdk
+from hypothesis import strategies as st
 
 from ingest.models import ErrorGroup, Event
 from ingest.sentry import native_event
@@ -374,3 +376,77 @@ def test_items_not_stored_and_client_reports_are_counted_per_project_and_shown_o
     page = client.get(f"/projects/{key.project.slug}/setup/")
     assert "Sent but not stored" in page.text
     assert "client: queue_overflow" in page.text
+
+
+# --- hostile input at the endpoints ---------------------------------------------------------------------
+
+ITEM_LINES = [b'{"type": "event"}', b'{"type": "event", "length": 3}', b"{}", b"null", b""]
+ENCODINGS = ["", "gzip", "deflate", "br", "zstd", "identity", "compress", "gzip, br"]
+
+
+def encoded(body: bytes, encoding: str) -> bytes:
+    import zlib
+
+    import brotli
+    import zstandard
+
+    return {
+        "gzip": gzip.compress,
+        "deflate": zlib.compress,
+        "br": brotli.compress,
+        "zstd": zstandard.ZstdCompressor().compress,
+    }.get(encoding, lambda raw: raw)(body)
+
+
+@pytest.fixture(scope="module")
+def fuzz_key(django_db_setup, django_db_blocker):
+    """One project and key for every example: hypothesis runs its examples inside one test."""
+    with django_db_blocker.unblock():
+        key = ProjectKeyFactory(project=ProjectFactory(name="Fuzz", slug="fuzz"))
+    yield key
+    with django_db_blocker.unblock():
+        key.project.account.delete()
+
+
+@pytest.mark.django_db
+@hypothesis.settings(max_examples=150, deadline=None, database=None)
+@hypothesis.given(
+    body=st.one_of(
+        st.binary(max_size=2048),
+        st.builds(
+            lambda header, items: b"\n".join([header, *items]),
+            st.sampled_from([b"{}", b'{"dsn": 7}', b'{"event_id": "x"}', b"[]", b"{"]),
+            st.lists(
+                st.sampled_from(
+                    [b'{"type": "event"}', b'{"type": "event", "length": 3}', b"{}", b"null", b""]
+                )
+                | st.binary(max_size=64),
+                max_size=6,
+            ),
+        ),
+    ),
+    encoding=st.sampled_from(ENCODINGS),
+    compress=st.booleans(),
+    endpoint=st.sampled_from(["envelope", "store"]),
+    auth=st.sampled_from(["header", "query", "none", "garbled"]),
+)
+def test_no_malformed_envelope_header_or_encoding_gets_a_5xx(
+    fuzz_key, body, encoding, compress, endpoint, auth
+):
+    from django.test import Client
+
+    headers = {"HTTP_CONTENT_ENCODING": encoding} if encoding else {}
+    if auth == "header":
+        headers["HTTP_X_SENTRY_AUTH"] = SENTRY_AUTH.format(key=fuzz_key.public_key)
+    elif auth == "garbled":
+        headers["HTTP_X_SENTRY_AUTH"] = "Sentry sentry_key=" + body[:40].decode("latin-1")
+    query = f"?sentry_key={fuzz_key.public_key}" if auth == "query" else ""
+    response = Client().generic(
+        "POST",
+        f"/api/{fuzz_key.project_id}/{endpoint}/{query}",
+        encoded(body, encoding) if compress else body,
+        content_type="application/x-sentry-envelope",
+        **headers,
+    )
+    assert response.status_code < 500, response.content
+    assert response.status_code in (200, 400, 401, 403, 411, 413, 415, 429), response.content
