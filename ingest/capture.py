@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 
 from ingest.auth import active_key, rate_limit_wait
 from ingest.parsers import EventJSONParser, require_length
+from ingest.paths import is_library_path
 from ingest.stacktrace_text import parse_stack_trace
 from ingest.views import JSONFirstNegotiation, ingest_event, unavailable
 
@@ -43,7 +44,7 @@ def native_capture(body: dict[str, Any]) -> dict[str, Any]:
         or "Error",
         "value": message or (trace.message if trace else None) or "",
     }
-    frames = trace.frames if trace else raise_site(error)
+    frames = [with_in_app(frame) for frame in trace.frames] if trace else raise_site(error)
     if frames:
         exception["stacktrace"] = {"frames": frames}
     native: dict[str, Any] = {"exception": {"values": [exception]}}
@@ -88,6 +89,11 @@ def runtime_hint(environment: dict[str, Any]) -> str | None:
         if isinstance(value, str) and value:
             return value.split()[0].lower()[:40]
     return None
+
+
+def with_in_app(frame: dict[str, Any]) -> dict[str, Any]:
+    """A frame of a stack string marked as the app's own unless its file lives with a library's."""
+    return {**frame, "in_app": not is_library_path(frame.get("abs_path") or frame.get("filename") or "")}
 
 
 def raise_site(error: dict[str, Any]) -> list[dict[str, Any]]:

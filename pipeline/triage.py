@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.models import ErrorGroup
+from ingest.paths import STANDARD_LIBRARY, THIRD_PARTY, is_globally_installed_application, is_library_path
 
 CODE = ErrorGroup.Category.CODE.value
 INFRASTRUCTURE = ErrorGroup.Category.INFRASTRUCTURE.value
@@ -44,37 +45,6 @@ class Verdict:
 
 # --- reading the event --------------------------------------------------------------------------------
 
-# Third-party code, whatever the SDK's in_app says: package directories of every platform we ingest, read
-# on paths whose separators are already "/" (``path_of``). Each alternative begins with a literal.
-THIRD_PARTY_DIRECTORIES: tuple[str, ...] = (
-    r"(?:^|/)(?:site|dist)-packages/",  # pip, any OS, any virtualenv layout
-    r"(?:^|/)node_modules/",  # npm and Yarn; pnpm's node_modules/.pnpm/<name>@<version>/node_modules/<name>
-    r"(?:^|/)\.yarn/(?:cache|unplugged)/",  # Yarn Plug'n'Play: packages read from zip archives
-    r"(?:^|/)gems/",  # RubyGems and Bundler, with or without a leading directory
-    r"(?:^|/)vendor/",  # vendor/bundle (Bundler), Go's vendor/ directory, Composer
-    r"/pkg/mod/",  # Go module cache
-    r"@v\d+\.\d+\.\d+",  # a Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go
-)
-THIRD_PARTY = re.compile("|".join(THIRD_PARTY_DIRECTORIES))
-# The language's own library and runtime: neither the application's code nor a dependency's. Go's lives in
-# GOROOT (/usr/local/go/src/net/...), whose packages have no dot in their first element; an application
-# built inside GOPATH (/go/src/github.com/org/app/...) does.
-STANDARD_LIBRARY_LOCATIONS: tuple[str, ...] = (
-    r"^<frozen ",
-    r"^<anonymous>$",
-    r"^<internal:",
-    r"^node:",
-    r"^internal/",
-    r"/lib/python\d[\d.]*/",
-    r"/lib/ruby/(?:site_ruby/)?\d",
-    r"/go/src/[\w-]+/",
-    r"/go-[\d.]+/src/",
-    r"/goroot/src/",
-)
-STANDARD_LIBRARY = re.compile("|".join(STANDARD_LIBRARY_LOCATIONS), re.IGNORECASE)
-# ``npm install --global`` (and npx) puts the application being run under <prefix>/lib/node_modules/<name>/;
-# its own files are the application's, however the SDK marked them. Its dependencies nest one level deeper.
-GLOBAL_NODE_INSTALL = "/lib/node_modules/"
 DEPLOY_PREFIX = re.compile(r"^(?:webpack://[^/]*/|file://|app:///|/srv/[^/]+/|/app/|/src/|/usr/src/app/)")
 
 
@@ -138,17 +108,6 @@ def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
 def path_of(raw: Mapping) -> str:
     """The frame's file as a "/"-separated path, so that one set of patterns serves Windows too."""
     return clip(raw.get("abs_path") or raw.get("filename")).replace("\\", "/")
-
-
-def is_globally_installed_application(path: str) -> bool:
-    return GLOBAL_NODE_INSTALL in path and path.count("node_modules/") == 1
-
-
-def is_library_path(path: str) -> bool:
-    """Third-party or standard-library code, judged by where the file lives."""
-    if is_globally_installed_application(path):
-        return False
-    return bool(THIRD_PARTY.search(path) or STANDARD_LIBRARY.search(path))
 
 
 def is_app_frame(raw: Mapping) -> bool:

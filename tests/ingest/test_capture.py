@@ -71,7 +71,11 @@ def test_each_runtimes_payload_becomes_a_group_with_the_frames_of_its_stack(
     assert group.title == title
     assert group.culprit.endswith(culprit)
     event = Event.objects.get()
-    assert len(event.data["exception"]["values"][-1]["stacktrace"]["frames"]) >= 2
+    frames = event.data["exception"]["values"][-1]["stacktrace"]["frames"]
+    assert len(frames) >= 2
+    # Marked by where each file lives: the app's own files in-app, the runtime's (node:, <anonymous>) not.
+    assert frames[-1]["in_app"] is True
+    assert all(frame["in_app"] is not ("<anonymous>" in frame.get("filename", "")) for frame in frames)
     assert event.environment == "production"
     assert event.data["tags"]["client_fingerprint"] == "f:12"
     assert event.data["request"] == {"method": "GET", "route": "/orders/:id"}
