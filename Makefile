@@ -22,9 +22,10 @@ lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-test: install lint chromium toolchains sentry-node
+test: install lint chromium toolchains sentry-node sdk-js-modules
 	$(VENV)/bin/pytest
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
+	cd sdks/javascript && npm test
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
 
 # The dashboard's browser tests use Debian's chromium at /usr/bin/chromium; Playwright downloads nothing.
@@ -46,6 +47,19 @@ sentry-node: $(SENTRY_NODE)/node_modules/.package-lock.json
 $(SENTRY_NODE)/node_modules/.package-lock.json: $(SENTRY_NODE)/package-lock.json
 	@command -v node >/dev/null && command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
 	npm ci --prefix $(SENTRY_NODE) --no-audit --no-fund
+
+# The JavaScript SDK's tests (node --test) run a real Express app and type-check index.d.ts, with the dev
+# modules its lock file pins; reinstalled when node_modules is missing or older than the lock file.
+SDK_JS := sdks/javascript
+.PHONY: sdk-js sdk-js-modules
+sdk-js: sdk-js-modules
+	cd $(SDK_JS) && npm test
+
+sdk-js-modules: $(SDK_JS)/node_modules/.package-lock.json
+
+$(SDK_JS)/node_modules/.package-lock.json: $(SDK_JS)/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm)
+	npm ci --prefix $(SDK_JS) --no-audit --no-fund
 
 migrate: install
 	mkdir -p var

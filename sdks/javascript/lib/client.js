@@ -1,0 +1,138 @@
+'use strict';
+
+/** The client: builds events on the caller's turn (cheap), hands them to the worker, and never throws. */
+
+const { buildEvent, clientFingerprint, encodeEvent } = require('./event');
+const { Logger } = require('./log');
+const { Redactor } = require('./redact');
+const { currentRequest } = require('./request');
+const { SourceCache } = require('./source');
+const { FAILED, HttpTransport } = require('./transport');
+const { Worker } = require('./worker');
+
+const DISCARDED = 'discarded';
+
+class Client {
+  constructor(options, log = new Logger(options.debug)) {
+    this.options = options;
+    this.log = log;
+    this.framework = null;
+    this.redactor = new Redactor(options.redactKeys);
+    this.sources = new SourceCache();
+    // Errors already reported: the Express handler and a crash may see the same one.
+    this.captured = new WeakSet();
+    this.worker = null;
+    if (options.destination !== null) {
+      this.transport = new HttpTransport(options.destination, {
+        timeout: options.timeout,
+        maxRetries: options.maxRetries,
+        log,
+      });
+      this.worker = new Worker((event, signal) => this.deliver(event, signal), options.maxQueueSize, log);
+    }
+  }
+
+  get enabled() {
+    return this.worker !== null && !this.worker.stopped;
+  }
+
+  get stats() {
+    if (this.worker === null) return { queued: 0, sent: 0, dropped: 0, rejected: 0, failed: 0, discarded: 0 };
+    return this.worker.stats;
+  }
+
+  /**
+   * Queue `error` and return its event id; null when nothing will be sent (off, sampled out, already
+   * reported, queue full, closed). `request` describes the request it failed (default: the one
+   * `requestHandler()` is serving, if any).
+   */
+  captureException(error, { request, mechanism = 'generic', level = 'error' } = {}) {
+    if (!this.enabled) return null;
+    try {
+      return this.capture(error, request, mechanism, level);
+    } catch (failure) {
+      // Reporting an error must never become one.
+      this.log.warn('bugstack could not capture an error', failure);
+      return null;
+    }
+  }
+
+  capture(error, request, mechanism, level) {
+    if (this.alreadyCaptured(error)) return null;
+    if (this.options.sampleRate < 1 && Math.random() >= this.options.sampleRate) return null;
+    if (!this.worker.hasRoom()) {
+      this.worker.drop(); // an error storm should not also pay for events that cannot be sent
+      return null;
+    }
+    const data = request === undefined ? this.currentRequestData() : request;
+    const event = buildEvent(error, this.options, {
+      mechanism,
+      level,
+      request: data,
+      framework: this.framework,
+    });
+    return this.worker.submit(event) ? event.event_id : null;
+  }
+
+  alreadyCaptured(error) {
+    if ((typeof error !== 'object' && typeof error !== 'function') || error === null) return false;
+    if (this.captured.has(error)) return true;
+    this.captured.add(error);
+    return false;
+  }
+
+  currentRequestData() {
+    const store = currentRequest.getStore();
+    return store && typeof store.describe === 'function' ? store.describe(this.options) : null;
+  }
+
+  /** In the background: source lines, the client fingerprint, `beforeSend`, redaction, then the wire. */
+  async deliver(event, signal) {
+    const values = event.exception.values;
+    for (const value of values) await this.sources.addContext(value.stacktrace.frames);
+    event.tags.client_fingerprint = clientFingerprint(values);
+    const final = this.options.beforeSend === null ? event : await this.runBeforeSend(event);
+    if (final === null || typeof final !== 'object') {
+      this.log.debug(`bugstack event ${event.event_id}: dropped by beforeSend`);
+      return DISCARDED;
+    }
+    let body;
+    try {
+      body = encodeEvent(this.redactor.redact(final));
+    } catch (error) {
+      this.log.warn('bugstack could not encode an event; it was dropped', error);
+      return FAILED;
+    }
+    const outcome = await this.transport.deliver(body, signal);
+    this.log.debug(`bugstack event ${event.event_id}: ${outcome}`);
+    return outcome;
+  }
+
+  async runBeforeSend(event) {
+    try {
+      return await this.options.beforeSend(event);
+    } catch (error) {
+      // The hook is often where an app scrubs data of its own: sending what it failed on could leak it.
+      this.log.warn("bugstack's beforeSend threw; the event was dropped", error);
+      return null;
+    }
+  }
+
+  /** Resolve true once queued events were sent (or given up on); false if `timeoutMs` passed first. */
+  flush(timeoutMs = this.options.shutdownTimeout) {
+    if (this.worker === null) return Promise.resolve(true);
+    return this.worker.flush(timeoutMs);
+  }
+
+  /** Flush, then stop sending; later captures are dropped. */
+  close(timeoutMs = this.options.shutdownTimeout) {
+    if (this.worker === null) return Promise.resolve(true);
+    return this.worker.close(timeoutMs);
+  }
+
+  hasPendingEvents() {
+    return this.worker !== null && !this.worker.isIdle();
+  }
+}
+
+module.exports = { Client };
