@@ -7,7 +7,7 @@
  *     bugstack.init(); // reads BUGSTACK_DSN; or init({ dsn }), or init({ key, endpoint })
  *
  * Express: `app.use(bugstack.requestHandler())` first, `app.use(bugstack.expressErrorHandler())` after the
- * routes. Nothing here throws into the app.
+ * routes. Next.js: `@bugstack/sdk/next` (next.js). Nothing here throws into the app.
  */
 
 const { Client } = require('./lib/client');
@@ -19,7 +19,8 @@ const { buildOptions } = require('./lib/options');
 const { listenFor } = require('./lib/process');
 const { VERSION } = require('./lib/version');
 
-current.client = new Client(buildOptions({ enabled: false }, {}));
+// Another copy of the SDK in the same process (a bundled route) may have configured the client already.
+current.client ??= new Client(buildOptions({ enabled: false }, {}));
 
 /**
  * Configure the SDK (arguments first, then `BUGSTACK_*` variables) and return the client.

@@ -44,12 +44,12 @@ class Client {
   /**
    * Queue `error` and return its event id; null when nothing will be sent (off, sampled out, already
    * reported, queue full, closed). `request` describes the request it failed (default: the one
-   * `requestHandler()` is serving, if any).
+   * `requestHandler()` is serving, if any). `tags` and `contexts` are added to the event as given.
    */
-  captureException(error, { request, mechanism = 'generic', level = 'error' } = {}) {
+  captureException(error, { request, mechanism = 'generic', level = 'error', tags, contexts } = {}) {
     if (!this.enabled) return null;
     try {
-      return this.capture(error, request, mechanism, level);
+      return this.capture(error, request, mechanism, level, { tags, contexts });
     } catch (failure) {
       // Reporting an error must never become one.
       this.log.warn('bugstack could not capture an error', failure);
@@ -57,7 +57,7 @@ class Client {
     }
   }
 
-  capture(error, request, mechanism, level) {
+  capture(error, request, mechanism, level, { tags, contexts }) {
     if (this.alreadyCaptured(error)) return null;
     if (this.options.sampleRate < 1 && Math.random() >= this.options.sampleRate) return null;
     if (!this.worker.hasRoom()) {
@@ -70,6 +70,8 @@ class Client {
       level,
       request: data,
       framework: this.framework,
+      tags,
+      contexts,
     });
     return this.worker.submit(event) ? event.event_id : null;
   }

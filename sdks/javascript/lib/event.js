@@ -20,7 +20,7 @@ const MAX_MESSAGE_LENGTH = 8192;
 function buildEvent(
   error,
   options,
-  { mechanism = 'generic', level = 'error', request = null, framework = null } = {},
+  { mechanism = 'generic', level = 'error', request = null, framework = null, tags = {}, contexts = {} } = {},
 ) {
   const values = exceptionValues(error, options.projectRoot);
   values[values.length - 1].mechanism = { type: mechanism, handled: mechanism === 'generic' };
@@ -32,9 +32,9 @@ function buildEvent(
     environment: options.environment,
     server_name: options.serverName,
     exception: { values },
-    contexts: runtimeContexts(framework),
+    contexts: { ...runtimeContexts(framework), ...contexts },
     sdk: { name: SDK_NAME, version: VERSION },
-    tags: {},
+    tags: { ...tags },
   };
   if (options.release) event.release = options.release;
   if (request !== null) {

@@ -168,4 +168,13 @@ function expressVersion() {
   return null;
 }
 
-module.exports = { errorStatus, expressErrorHandler, requestHandler, routeOf };
+module.exports = {
+  bodyOf,
+  errorStatus,
+  expressErrorHandler,
+  headersOf,
+  pathOf,
+  queryOf,
+  requestHandler,
+  routeOf,
+};

@@ -25,6 +25,7 @@ test("an app's use of the SDK type-checks against index.d.ts, and misuse does no
       '--module',
       'nodenext',
       'testing/types-usage.ts',
+      'testing/types-next-usage.ts',
     ],
     { cwd: ROOT, encoding: 'utf8' },
   );
@@ -37,4 +38,18 @@ test('index.d.ts declares every export of index.js, and nothing more', () => {
     (m) => m[1],
   );
   assert.deepEqual(declared.sort(), Object.keys(require('..')).sort());
+});
+
+test('next.d.ts declares every export of next.js, and nothing more', () => {
+  const declarations = fs.readFileSync(path.join(ROOT, 'next.d.ts'), 'utf8');
+  const declared = [...declarations.matchAll(/^export declare function (\w+)/gm)].map((m) => m[1]);
+  assert.deepEqual(declared.sort(), Object.keys(require('../next')).sort());
+});
+
+test('package.json exports the SDK and @bugstack/sdk/next, with their types', () => {
+  assert.equal(require.resolve('@bugstack/sdk'), path.join(ROOT, 'index.js'));
+  assert.equal(require.resolve('@bugstack/sdk/next'), path.join(ROOT, 'next.js'));
+  const { exports } = require('../package.json');
+  assert.equal(exports['.'].types, './index.d.ts');
+  assert.equal(exports['./next'].types, './next.d.ts');
 });
