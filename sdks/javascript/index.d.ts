@@ -1,14 +1,19 @@
 // Type declarations for @bugstack/sdk (index.js). Hand-written: keep them in step with the code.
 
+/** An event's level; `captureMessage` reads any other value as "info". */
+export type Level = 'fatal' | 'error' | 'warning' | 'info' | 'debug';
+
 /** An event in bugstack's native protocol v1, as `beforeSend` receives it. */
 export interface BugstackEvent {
   event_id: string;
   timestamp: number;
   platform: 'node';
-  level: 'error' | 'fatal';
+  level: Level;
   environment: string;
   server_name: string;
   release?: string;
+  /** The text `captureMessage` was given (its exception value, of type "Message", says it too). */
+  message?: string;
   exception: { values: ExceptionValue[] };
   request?: RequestPayload;
   contexts: Record<string, Record<string, unknown>>;
@@ -69,7 +74,7 @@ export interface Options {
   redactKeys?: string[];
   /** Change or drop (return null) an event, in the background just before it is sent. */
   beforeSend?: (event: BugstackEvent) => BugstackEvent | null | Promise<BugstackEvent | null>;
-  /** The share of errors sent, 0 to 1; default 1. */
+  /** The share of events (errors and messages) sent, 0 to 1; default 1. */
   sampleRate?: number;
   /** false turns the SDK off whatever the DSN; default true. */
   enabled?: boolean;
@@ -126,6 +131,7 @@ export declare class Client {
   readonly enabled: boolean;
   readonly stats: Stats;
   captureException(error: unknown): string | null;
+  captureMessage(message: string, level?: Level): string | null;
   flush(timeoutMs?: number): Promise<boolean>;
   close(timeoutMs?: number): Promise<boolean>;
 }
@@ -140,6 +146,8 @@ export declare function init(options?: Options): Client;
 export declare function getClient(): Client;
 /** Report any thrown value; the event id, or null when nothing will be sent. */
 export declare function captureException(error: unknown): string | null;
+/** Report `message` (level default "info") with the caller's stack; the event id, or null. */
+export declare function captureMessage(message: string, level?: Level): string | null;
 /** True once queued events were sent; false if `timeoutMs` (default `shutdownTimeout`) passed first. */
 export declare function flush(timeoutMs?: number): Promise<boolean>;
 /** Flush, then stop sending; later captures are dropped. */

@@ -58,6 +58,14 @@ function captureException(error) {
   return current.client.captureException(error);
 }
 
+/**
+ * Report `message` at `level` ("fatal", "error", "warning", "info" or "debug"; anything else is "info"),
+ * with the stack of the code that called it; returns the event id, or null when nothing will be sent.
+ */
+function captureMessage(message, level = 'info') {
+  return current.client.captureMessage(message, level, { stackStart: captureMessage });
+}
+
 /** Resolve true once queued events were sent; false if `timeoutMs` passed first. Never rejects. */
 function flush(timeoutMs) {
   return current.client.flush(timeoutMs);
@@ -73,6 +81,7 @@ module.exports = {
   DsnError,
   VERSION,
   captureException,
+  captureMessage,
   close,
   expressErrorHandler,
   flush,

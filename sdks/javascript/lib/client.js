@@ -2,7 +2,7 @@
 
 /** The client: builds events on the caller's turn (cheap), hands them to the worker, and never throws. */
 
-const { buildEvent, clientFingerprint, encodeEvent } = require('./event');
+const { buildEvent, buildMessageEvent, clientFingerprint, encodeEvent } = require('./event');
 const { Logger } = require('./log');
 const { Redactor } = require('./redact');
 const { currentRequest } = require('./request');
@@ -58,12 +58,7 @@ class Client {
   }
 
   capture(error, request, mechanism, level, { tags, contexts }) {
-    if (this.alreadyCaptured(error)) return null;
-    if (this.options.sampleRate < 1 && Math.random() >= this.options.sampleRate) return null;
-    if (!this.worker.hasRoom()) {
-      this.worker.drop(); // an error storm should not also pay for events that cannot be sent
-      return null;
-    }
+    if (this.alreadyCaptured(error) || !this.admits()) return null;
     const data = request === undefined ? this.currentRequestData() : request;
     const event = buildEvent(error, this.options, {
       mechanism,
@@ -74,6 +69,41 @@ class Client {
       contexts,
     });
     return this.worker.submit(event) ? event.event_id : null;
+  }
+
+  /**
+   * Queue `message` (level "fatal", "error", "warning", "info" or "debug"; anything else is "info") with
+   * the stack of the code that called it, and return its event id; null when nothing will be sent.
+   * `internal.stackStart` is the function whose caller the stack begins at (default: this method), so the
+   * SDK's own frames are left out.
+   */
+  captureMessage(message, level = 'info', internal = {}) {
+    if (!this.enabled) return null;
+    try {
+      if (!this.admits()) return null;
+      const given = internal?.stackStart;
+      const holder = {};
+      Error.captureStackTrace(holder, typeof given === 'function' ? given : Client.prototype.captureMessage);
+      const event = buildMessageEvent(message, holder.stack, this.options, {
+        level,
+        request: this.currentRequestData(),
+        framework: this.framework,
+      });
+      return this.worker.submit(event) ? event.event_id : null;
+    } catch (failure) {
+      this.log.warn('bugstack could not capture a message', failure);
+      return null;
+    }
+  }
+
+  /** Whether an event may be built: sampled in, and with room in the queue (else counted as dropped). */
+  admits() {
+    if (this.options.sampleRate < 1 && Math.random() >= this.options.sampleRate) return false;
+    if (!this.worker.hasRoom()) {
+      this.worker.drop(); // an error storm should not also pay for events that cannot be sent
+      return false;
+    }
+    return true;
   }
 
   alreadyCaptured(error) {

@@ -12,6 +12,8 @@ const MAX_CHAIN = 10; // what the server keeps: the last ten, nearest the handle
 const MAX_VISITED = 50; // errors looked at while walking causes and AggregateError's errors
 const MAX_AGGREGATED = 10;
 const MAX_MESSAGE_LENGTH = 8192;
+const MESSAGE_TYPE = 'Message'; // as the server names a Sentry message-only event's exception
+const LEVELS = new Set(['fatal', 'error', 'warning', 'info', 'debug']);
 
 /**
  * The event for `error`, built on the caller's turn of the event loop: everything here is cheap. Source
@@ -24,6 +26,34 @@ function buildEvent(
 ) {
   const values = exceptionValues(error, options.projectRoot);
   values[values.length - 1].mechanism = { type: mechanism, handled: mechanism === 'generic' };
+  return envelope(values, options, { level, request, framework, tags, contexts });
+}
+
+/**
+ * The event for a message: no error was raised, so it is said the way bugstack's server says a Sentry
+ * message-only event (ingest/sentry.py, `native_event`): one exception value of type "Message" whose value
+ * is the message, with `stack` (the caller's, from `Error.captureStackTrace`) as its frames. The protocol
+ * requires an exception, and this keeps grouping and the issue page the same whichever SDK sent it.
+ */
+function buildMessageEvent(message, stack, options, { level, request = null, framework = null } = {}) {
+  const text = safeString(message).slice(0, MAX_MESSAGE_LENGTH);
+  const value = {
+    type: MESSAGE_TYPE,
+    value: text,
+    stacktrace: { frames: framesFromStack(stack, null, options.projectRoot) },
+  };
+  const event = envelope([value], options, { level: messageLevel(level), request, framework });
+  event.message = text;
+  return event;
+}
+
+/** One of the protocol's levels; anything else is "info", the level of a message nobody graded. */
+function messageLevel(level) {
+  return typeof level === 'string' && LEVELS.has(level) ? level : 'info';
+}
+
+/** The fields every event carries around its exception values. */
+function envelope(values, options, { level, request = null, framework = null, tags = {}, contexts = {} }) {
   const event = {
     event_id: crypto.randomUUID().replaceAll('-', ''),
     timestamp: Date.now() / 1000,
@@ -217,7 +247,9 @@ function keepInnerFrames(event) {
 module.exports = {
   MAX_CHAIN,
   MAX_EVENT_BYTES,
+  MESSAGE_TYPE,
   buildEvent,
+  buildMessageEvent,
   clientFingerprint,
   encodeEvent,
   exceptionValues,

@@ -27,6 +27,9 @@ const client: bugstack.Client = bugstack.init({
 bugstack.init({ key: 'k', endpoint: 'http://localhost:8000' });
 
 const id: string | null = bugstack.captureException(new Error('x'));
+const messageId: string | null = bugstack.captureMessage('cache is cold', 'warning');
+const level: bugstack.Level = 'debug';
+const fromClient: string | null = client.captureMessage('started') ?? client.captureMessage('again', level);
 const flushed: Promise<boolean> = bugstack.flush(2000);
 const closed: Promise<boolean> = client.close();
 const stats: bugstack.Stats = bugstack.getClient().stats;
@@ -42,7 +45,20 @@ const errorHandler: (err: any, req: any, res: any, next: (err?: unknown) => void
 bugstack.init({ sampleRate: 'half' });
 // @ts-expect-error beforeSend returns an event or null
 bugstack.init({ beforeSend: () => 'drop' });
+// @ts-expect-error the levels are the protocol's: "warning", not "warn"
+bugstack.captureMessage('x', 'warn');
 // @ts-expect-error option names are camelCase
 bugstack.init({ server_name: 'web-1' });
 
-export { closed, errorHandler, flushed, id, isDsnError, requestHandler, sent, version };
+export {
+  closed,
+  errorHandler,
+  flushed,
+  fromClient,
+  id,
+  isDsnError,
+  messageId,
+  requestHandler,
+  sent,
+  version,
+};
