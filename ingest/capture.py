@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import extend_schema
-from rest_framework import exceptions, status
+from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -23,7 +23,7 @@ from ingest.auth import active_key, rate_limit_wait
 from ingest.parsers import EventJSONParser, require_length
 from ingest.paths import is_library_path
 from ingest.stacktrace_text import parse_stack_trace
-from ingest.views import JSONFirstNegotiation, ingest_event, unavailable
+from ingest.views import JSONFirstNegotiation, ingest_event, over_rate_limit, unavailable
 
 MAX_TEXT = 8192
 # Keys of the SDK's ``environment`` object that may name the deployment (production, staging…).
@@ -123,11 +123,7 @@ class CaptureView(APIView):
         key = active_key(public_key, "send 'X-BugStack-API-Key: <project key>'")
         wait = rate_limit_wait(key)
         if wait is not None:
-            limit = key.rate_limit_per_minute
-            detail = f"This key sends more than {limit} events a minute; retry in {wait} s."
-            response = Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-            response["Retry-After"] = str(wait)
-            return response
+            return over_rate_limit(key, wait)
         return ingest_event(key, native_capture(body))
 
     def get_authenticate_header(self, request: Request) -> str:

@@ -30,12 +30,15 @@ class EventJSONParser(BaseParser):
     media_type = "application/json"
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
-        limit = settings.BUGSTACK_INGEST_MAX_BYTES
-        request = (parser_context or {}).get("request")
-        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
-        raw = read_limited(stream, limit)
-        body = decompress(raw, encoding, limit)
+        body = read_body(stream, parser_context, settings.BUGSTACK_INGEST_MAX_BYTES)
         return loads(body, needs_cleaning=b"\\u" in body)
+
+
+def read_body(stream, parser_context: dict | None, limit: int) -> bytes:
+    """The request body, read up to ``limit`` bytes and decoded by its ``Content-Encoding`` (413 past it)."""
+    request = (parser_context or {}).get("request")
+    encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
+    return decompress(read_limited(stream, limit), encoding, limit)
 
 
 class LengthRequired(exceptions.APIException):

@@ -33,9 +33,9 @@ from ingest.envelope import (
     parse_envelope,
     parse_sentry_auth,
 )
-from ingest.parsers import PayloadTooLarge, decompress, loads, read_limited, require_length
+from ingest.parsers import PayloadTooLarge, decompress, loads, read_body, require_length
 from ingest.sentry import native_event
-from ingest.views import RETRY_AFTER_BACKLOG, JSONFirstNegotiation, ingest_event, unavailable
+from ingest.views import JSONFirstNegotiation, ingest_event, over_rate_limit, unavailable
 
 AUTH_HINT = (
     "send 'X-Sentry-Auth: Sentry sentry_key=<public key>, sentry_version=7', or ?sentry_key=<public key>, "
@@ -49,10 +49,7 @@ class EnvelopeParser(BaseParser):
     media_type = "*/*"
 
     def parse(self, stream, media_type=None, parser_context=None) -> bytes:
-        limit = settings.BUGSTACK_ENVELOPE_MAX_BYTES
-        request = (parser_context or {}).get("request")
-        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
-        return decompress(read_limited(stream, limit), encoding, limit)
+        return read_body(stream, parser_context, settings.BUGSTACK_ENVELOPE_MAX_BYTES)
 
 
 class StoreParser(BaseParser):
@@ -63,9 +60,7 @@ class StoreParser(BaseParser):
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
         limit = settings.BUGSTACK_INGEST_MAX_BYTES
-        request = (parser_context or {}).get("request")
-        encoding = (request.META.get("HTTP_CONTENT_ENCODING", "") if request else "").strip().lower()
-        body = decompress(read_limited(stream, limit), encoding, limit)
+        body = read_body(stream, parser_context, limit)
         if body.lstrip()[:1] not in (b"{", b""):
             body = legacy_body(body, limit)
         return loads(body, needs_cleaning=b"\\u" in body)
@@ -108,8 +103,11 @@ class SentryView(APIView):
         return key
 
     def finalize_response(self, request: Request, response, *args, **kwargs):
-        """The page of an allowed origin may read the answer, and the rate-limit headers its SDK obeys."""
+        """A 429 also in Sentry's header, which makes official SDKs hold back error events (and every other
+        category) as long as ``Retry-After`` says; the page of an allowed origin may read the answer."""
         response = super().finalize_response(request, response, *args, **kwargs)
+        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS and response.has_header("Retry-After"):
+            response["X-Sentry-Rate-Limits"] = f"{response['Retry-After']}:error;default:project"
         if self.allowed_origin:
             response["Access-Control-Allow-Origin"] = self.allowed_origin
             response["Access-Control-Expose-Headers"] = "X-Sentry-Rate-Limits, Retry-After"
@@ -134,19 +132,13 @@ class SentryView(APIView):
         """Accept one Sentry event for the key's project: 200 with its id, or what stood in the way."""
         wait = rate_limit_wait(key)
         if wait is not None:
-            return rate_limited(
-                wait, f"This key sends more than {key.rate_limit_per_minute} events a minute (the project's "
-                f"limit); retry in {wait} s."
-            )  # fmt: skip
+            return over_rate_limit(key, wait)
         if not isinstance(event, dict):
             return Response(
                 {"detail": f"Invalid event: the event must be a JSON object, not {type(event).__name__}"},
                 status=status.HTTP_400_BAD_REQUEST,
             )
-        response = ingest_event(key, native_event(event), ok_status=status.HTTP_200_OK)
-        if response.status_code == status.HTTP_429_TOO_MANY_REQUESTS:
-            response["X-Sentry-Rate-Limits"] = f"{RETRY_AFTER_BACKLOG}:error;default:project"
-        return response
+        return ingest_event(key, native_event(event), ok_status=status.HTTP_200_OK)
 
     def get_authenticate_header(self, request: Request) -> str:
         return 'Sentry realm="bugstack"'
@@ -232,12 +224,3 @@ def sentry_key(request: Request) -> str | None:
             if found:
                 return found
     return request.query_params.get("sentry_key") or None
-
-
-def rate_limited(wait: int, detail: str) -> Response:
-    """429 with both headers official SDKs read: ``Retry-After``, and Sentry's own, which makes them hold
-    back error events (and every other category) for ``wait`` seconds."""
-    response = Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-    response["Retry-After"] = str(wait)
-    response["X-Sentry-Rate-Limits"] = f"{wait}:error;default:project"
-    return response

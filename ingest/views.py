@@ -137,15 +137,11 @@ def ingest_event(key: IngestKey, payload: Any, ok_status: int = status.HTTP_202_
     """
     # Refused before the event is validated: an event that cannot be kept costs no normalising.
     if backlog_full():
-        response = Response(
-            {
-                "detail": f"More than {settings.BUGSTACK_INGEST_BACKLOG_LIMIT} events wait to be "
-                f"grouped; retry in {RETRY_AFTER_BACKLOG} s."
-            },
-            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
+        return too_many(
+            RETRY_AFTER_BACKLOG,
+            f"More than {limit} events wait to be grouped; retry in {RETRY_AFTER_BACKLOG} s.",
         )
-        response["Retry-After"] = str(RETRY_AFTER_BACKLOG)
-        return response
     received_at = timezone.now()
     if not key.keep_client_ip:
         payload = without_client_ip(payload)
@@ -157,6 +153,21 @@ def ingest_event(key: IngestKey, payload: Any, ok_status: int = status.HTTP_202_
         )
     accept(key.project_id, received_at, event)
     return accepted(event.event_id.hex, ok_status)
+
+
+def too_many(wait: int, detail: str) -> Response:
+    """429 with ``Retry-After``: the sender is to wait ``wait`` seconds."""
+    response = Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+def over_rate_limit(key: IngestKey, wait: int) -> Response:
+    """429 for a key past its project's events-per-minute limit (``ingest.auth.rate_limit_wait``)."""
+    limit = key.rate_limit_per_minute
+    return too_many(
+        wait, f"This key sends more than {limit} events a minute (the project's limit); retry in {wait} s."
+    )
 
 
 def unavailable(exc: Exception) -> Response | None:
