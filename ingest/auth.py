@@ -13,7 +13,6 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from rest_framework import exceptions
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.throttling import BaseThrottle
 
 from bugstack.models import Project, ProjectKey
 from ingest.redact import denylist
@@ -166,14 +165,3 @@ def rate_limit_wait(key: IngestKey) -> int | None:
         cache.set(window, 1, timeout=120)
         count = 1
     return None if count <= key.rate_limit_per_minute else math.ceil(60 - now % 60)
-
-
-class ProjectKeyRateThrottle(BaseThrottle):
-    """The project's events-per-minute limit for each key (``rate_limit_wait``)."""
-
-    def allow_request(self, request, view) -> bool:
-        self.retry_after = rate_limit_wait(request.auth)
-        return self.retry_after is None
-
-    def wait(self) -> float:
-        return self.retry_after

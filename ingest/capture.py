@@ -19,11 +19,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from ingest.auth import active_key, rate_limit_wait
+from ingest.auth import active_key
 from ingest.parsers import EventJSONParser, require_length
 from ingest.paths import is_library_path
 from ingest.stacktrace_text import parse_stack_trace
-from ingest.views import JSONFirstNegotiation, ingest_event, over_rate_limit, unavailable
+from ingest.views import JSONFirstNegotiation, ingest_event, unavailable
 
 MAX_TEXT = 8192
 # Keys of the SDK's ``environment`` object that may name the deployment (production, staging…).
@@ -121,9 +121,6 @@ class CaptureView(APIView):
             raise exceptions.ParseError(f"The body must be a JSON object, not {type(body).__name__}.")
         public_key = request.META.get("HTTP_X_BUGSTACK_API_KEY", "").strip() or text(body.get("apiKey"))
         key = active_key(public_key, "send 'X-BugStack-API-Key: <project key>'")
-        wait = rate_limit_wait(key)
-        if wait is not None:
-            return over_rate_limit(key, wait)
         return ingest_event(key, native_capture(body))
 
     def get_authenticate_header(self, request: Request) -> str:

@@ -23,7 +23,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from bugstack.models import Project
-from ingest.auth import IngestKey, active_key, origin_allowed, rate_limit_wait
+from ingest.auth import IngestKey, active_key, origin_allowed
 from ingest.dropped import count_client_report, count_dropped
 from ingest.envelope import (
     Envelope,
@@ -35,7 +35,7 @@ from ingest.envelope import (
 )
 from ingest.parsers import PayloadTooLarge, decompress, loads, read_body, require_length
 from ingest.sentry import native_event
-from ingest.views import JSONFirstNegotiation, ingest_event, over_rate_limit, unavailable
+from ingest.views import JSONFirstNegotiation, ingest_event, unavailable
 
 AUTH_HINT = (
     "send 'X-Sentry-Auth: Sentry sentry_key=<public key>, sentry_version=7', or ?sentry_key=<public key>, "
@@ -130,9 +130,6 @@ class SentryView(APIView):
 
     def accept_event(self, key: IngestKey, event: Any) -> Response:
         """Accept one Sentry event for the key's project: 200 with its id, or what stood in the way."""
-        wait = rate_limit_wait(key)
-        if wait is not None:
-            return over_rate_limit(key, wait)
         if not isinstance(event, dict):
             return Response(
                 {"detail": f"Invalid event: the event must be a JSON object, not {type(event).__name__}"},

@@ -19,7 +19,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ingest.accept import accept, backlog_full
-from ingest.auth import IngestKey, ProjectKeyAuthentication, ProjectKeyRateThrottle
+from ingest.auth import IngestKey, ProjectKeyAuthentication, rate_limit_wait
 from ingest.normalize import prepare_event
 from ingest.openapi import EventPayloadSchema  # noqa: F401 - registers the schema extension
 from ingest.parsers import EventJSONParser, require_length
@@ -87,7 +87,7 @@ class EventIngestView(APIView):
 
     authentication_classes = [ProjectKeyAuthentication]
     permission_classes: list = []
-    throttle_classes = [ProjectKeyRateThrottle]
+    throttle_classes: list = []  # the key's rate limit is ingest_event's, as for every endpoint
     parser_classes = [EventJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = JSONFirstNegotiation
@@ -119,23 +119,20 @@ class EventIngestView(APIView):
             )
         return ingest_event(request.auth, request.data)
 
-    def throttled(self, request: Request, wait: float | None) -> None:
-        raise exceptions.Throttled(
-            wait,
-            detail=f"This key sends more than {request.auth.rate_limit_per_minute} events a minute "
-            f"(the project's limit); retry in {wait} s.",
-        )
-
     def handle_exception(self, exc: Exception) -> Response:
         return unavailable(exc) or super().handle_exception(exc)
 
 
 def ingest_event(key: IngestKey, payload: Any, ok_status: int = status.HTTP_202_ACCEPTED) -> HttpResponse:
-    """Accept one event for the key's project: its id, or why not (backlog full, not the protocol).
+    """Accept one event for the key's project: its id, or why not (the key's rate limit, backlog full, not
+    the protocol).
 
     Every ingest endpoint ends here, whatever protocol it speaks, once it has its key and the event's JSON.
     """
     # Refused before the event is validated: an event that cannot be kept costs no normalising.
+    wait = rate_limit_wait(key)
+    if wait is not None:
+        return over_rate_limit(key, wait)
     if backlog_full():
         limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
         return too_many(
