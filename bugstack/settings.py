@@ -242,13 +242,17 @@ else:
 
 # Largest event body accepted, measured after decompression.
 BUGSTACK_INGEST_MAX_BYTES = env.int("BUGSTACK_INGEST_MAX_BYTES", default=1024 * 1024)
-# How long a web process trusts its cached view of a project key (deactivation takes effect within it).
+# A batch of native events (``/api/v1/events/batch/``, what the Go and Ruby SDKs send when events queue up):
+# the whole body after decompression, and its events.
+BUGSTACK_BATCH_MAX_BYTES = env.int("BUGSTACK_BATCH_MAX_BYTES", default=20 * 1024 * 1024)
+BUGSTACK_BATCH_MAX_EVENTS = env.int("BUGSTACK_BATCH_MAX_EVENTS", default=100)
 # Sentry envelopes (``/api/<project id>/envelope/``): the whole body after decompression, and its items. Each
 # event item is held to BUGSTACK_INGEST_MAX_BYTES like a native event.
 BUGSTACK_ENVELOPE_MAX_BYTES = env.int("BUGSTACK_ENVELOPE_MAX_BYTES", default=20 * 1024 * 1024)
 BUGSTACK_ENVELOPE_MAX_ITEMS = env.int("BUGSTACK_ENVELOPE_MAX_ITEMS", default=100)
 # How long a web process gathers its counts of envelope items not stored before it writes them.
 BUGSTACK_DROPPED_FLUSH_SECONDS = env.float("BUGSTACK_DROPPED_FLUSH_SECONDS", default=10.0)
+# How long a web process trusts its cached view of a project key (deactivation takes effect within it).
 BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
 # Accepted events wait in an append-only table for digest (ingest/digest.py), which takes them in batches
 # of this many. Past BACKLOG waiting events, accept answers 429 with Retry-After instead of growing it.
@@ -282,6 +286,7 @@ BUGSTACK_WEB_READ_TIMEOUT = env.float("BUGSTACK_WEB_READ_TIMEOUT", default=30.0)
 # Largest request body the server reads at all: the largest any endpoint accepts (413 past it).
 BUGSTACK_WEB_MAX_BODY_BYTES = max(
     BUGSTACK_INGEST_MAX_BYTES,
+    BUGSTACK_BATCH_MAX_BYTES,
     BUGSTACK_ENVELOPE_MAX_BYTES,
     BUGSTACK_WEBHOOK_MAX_BYTES,
     global_settings.DATA_UPLOAD_MAX_MEMORY_SIZE,

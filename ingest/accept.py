@@ -29,13 +29,13 @@ _backlog_seen: tuple[float, int] = (float("-inf"), 0)
 _last_kick = float("-inf")
 
 
-def accept(project_id: int, received_at: datetime, event: PreparedEvent) -> None:
-    """Append the (normalised, redacted) event for digest, and see that digest runs once it commits."""
-    row = incoming_row(project_id, received_at, event)
+def accept(project_id: int, received_at: datetime, events: list[PreparedEvent]) -> None:
+    """Append the (normalised, redacted) events for digest, and see that digest runs once they commit."""
+    rows = [incoming_row(project_id, received_at, event) for event in events]
     if connection.in_atomic_block:
-        insert_rows([row])  # part of the caller's transaction: it commits, or not, with the rest
+        insert_rows(rows)  # part of the caller's transaction: it commits, or not, with the rest
     else:
-        appender().append(row)
+        appender().append(rows)
     if settings.BUGSTACK_DIGEST == "inline":
         digest_backlog()  # in the request's own transaction, if it has one
     elif settings.BUGSTACK_DIGEST == "queue":
@@ -81,12 +81,12 @@ def insert_rows(rows: list[list[Any]]) -> None:
 
 
 class Pending:
-    """A row handed to the appender, and what became of it."""
+    """Rows handed to the appender together (one request's), and what became of them."""
 
-    __slots__ = ("row", "done", "error")
+    __slots__ = ("rows", "done", "error")
 
-    def __init__(self, row: list[Any] | None) -> None:
-        self.row = row
+    def __init__(self, rows: list[list[Any]] | None) -> None:
+        self.rows = rows
         self.done = threading.Event()
         self.error: BaseException | None = None
 
@@ -106,9 +106,9 @@ class Appender:
         self.writer = threading.Thread(target=self.write, name="bugstack-appender", daemon=True)
         self.writer.start()
 
-    def append(self, row: list[Any]) -> None:
-        """Return once ``row`` is committed; raise ``DatabaseError`` if its statement failed."""
-        pending = Pending(row)
+    def append(self, rows: list[list[Any]]) -> None:
+        """Return once ``rows`` are committed (in one statement); raise ``DatabaseError`` if it failed."""
+        pending = Pending(rows)
         self.queue.put(pending)
         if not pending.done.wait(settings.BUGSTACK_ACCEPT_WAIT_SECONDS):
             # It may still be written: the sender's retry is then dropped by digest as a repeated event id.
@@ -126,22 +126,26 @@ class Appender:
     def write(self) -> None:
         while True:
             batch = [self.queue.get()]
-            if batch[0].row is None:
+            if batch[0].rows is None:
                 connection.close()
                 batch[0].done.set()
                 return
-            while len(batch) < settings.BUGSTACK_ACCEPT_BATCH:
+            # Rows, not requests, are counted: a statement stays well under the databases' bound on
+            # parameters (SQLite's 32,766) when one request brings a batch of events.
+            rows = list(batch[0].rows)
+            while len(rows) < settings.BUGSTACK_ACCEPT_BATCH:
                 try:
                     pending = self.queue.get_nowait()
                 except queue.Empty:
                     break
-                if pending.row is None:
+                if pending.rows is None:
                     self.queue.put(pending)  # after this batch
                     break
                 batch.append(pending)
+                rows.extend(pending.rows)
             try:
                 close_old_connections()  # one that failed or outlived CONN_MAX_AGE is opened again
-                insert_rows([pending.row for pending in batch])
+                insert_rows(rows)
             except Exception as exc:  # noqa: BLE001 - every waiting request is told, none left hanging
                 for pending in batch:
                     pending.error = exc

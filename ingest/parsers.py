@@ -28,10 +28,17 @@ class EventJSONParser(BaseParser):
     """JSON events, compressed or not (``decompress``), cut off at ``BUGSTACK_INGEST_MAX_BYTES``."""
 
     media_type = "application/json"
+    limit_setting = "BUGSTACK_INGEST_MAX_BYTES"
 
     def parse(self, stream, media_type=None, parser_context=None) -> Any:
-        body = read_body(stream, parser_context, settings.BUGSTACK_INGEST_MAX_BYTES)
+        body = read_body(stream, parser_context, getattr(settings, self.limit_setting))
         return loads(body, needs_cleaning=b"\\u" in body)
+
+
+class BatchJSONParser(EventJSONParser):
+    """A JSON array of events, cut off at ``BUGSTACK_BATCH_MAX_BYTES``."""
+
+    limit_setting = "BUGSTACK_BATCH_MAX_BYTES"
 
 
 def read_body(stream, parser_context: dict | None, limit: int) -> bytes:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +23,7 @@ from ingest.accept import accept, backlog_full
 from ingest.auth import IngestKey, ProjectKeyAuthentication, rate_limit_wait
 from ingest.normalize import prepare_event
 from ingest.openapi import EventPayloadSchema  # noqa: F401 - registers the schema extension
-from ingest.parsers import EventJSONParser, require_length
+from ingest.parsers import BatchJSONParser, EventJSONParser, require_length
 from ingest.redact import without_client_ip
 from ingest.schema import EventPayload, SchemaError, validate_payload
 
@@ -38,6 +39,18 @@ Problem = inline_serializer(
         "field": serializers.CharField(required=False, help_text="Dotted path of the offending field."),
     },
 )
+BatchResults = inline_serializer(
+    "EventBatchResults",
+    {
+        "results": serializers.ListField(
+            child=serializers.DictField(),
+            help_text='Per event: {"id", "status": 202}, or {"status", "detail", "field"?, "retry_after"?}.',
+        )
+    },
+)
+
+# The batch's body in the schema: the single event's component, as an array.
+EVENT_ARRAY = {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/EventPayload"}}
 
 
 class ProjectKeyScheme(OpenApiAuthenticationExtension):
@@ -123,48 +136,145 @@ class EventIngestView(APIView):
         return unavailable(exc) or super().handle_exception(exc)
 
 
+class EventBatchView(APIView):
+    """Accept a batch of events (native protocol v1): what an SDK sends when events queued while it sent.
+
+    Each event is judged on its own, as if it came alone: the answer lists, in order, its id or why it was
+    not stored; those stored are appended together. A refused batch (key, size, not an array) stores none.
+    """
+
+    authentication_classes = [ProjectKeyAuthentication]
+    permission_classes: list = []
+    throttle_classes: list = []
+    parser_classes = [BatchJSONParser]
+    renderer_classes = [JSONRenderer]
+    content_negotiation_class = JSONFirstNegotiation
+
+    @extend_schema(
+        operation_id="events_batch_create",
+        request={"application/json": EVENT_ARRAY},
+        responses={
+            200: OpenApiResponse(
+                BatchResults,
+                description="One result per event, in order: 202 with its id, 400 (not stored, do not "
+                "resend) or 429 (resend after `retry_after` seconds; the response then has Retry-After).",
+            ),
+            400: OpenApiResponse(Problem, description="Not JSON, or not an array of 1 to 100 events."),
+            401: OpenApiResponse(Problem, description="Missing, unknown or inactive project key."),
+            413: OpenApiResponse(Problem, description="Over the batch size limit after decompression."),
+            415: OpenApiResponse(
+                Problem, description="Not application/json, or an unknown Content-Encoding."
+            ),
+        },
+        tags=["events"],
+    )
+    def post(self, request: Request) -> Response:
+        require_length(request.META)
+        if not request.content_type:
+            raise exceptions.UnsupportedMediaType(
+                "", detail="Send the events with Content-Type: application/json."
+            )
+        payloads = request.data
+        most = settings.BUGSTACK_BATCH_MAX_EVENTS
+        if not isinstance(payloads, list) or not 1 <= len(payloads) <= most:
+            raise exceptions.ParseError(f"Send a JSON array of 1 to {most} events.")
+        results = [batch_result(outcome) for outcome in take_events(request.auth, payloads)]
+        response = Response({"results": results}, status=status.HTTP_200_OK)
+        waits = [result["retry_after"] for result in results if "retry_after" in result]
+        if waits:
+            response["Retry-After"] = str(max(waits))
+        return response
+
+    def handle_exception(self, exc: Exception) -> Response:
+        return unavailable(exc) or super().handle_exception(exc)
+
+
+def batch_result(outcome: str | Refusal) -> dict[str, Any]:
+    if isinstance(outcome, Refusal):
+        return {"status": outcome.status, **outcome.body()}
+    return {"id": outcome, "status": status.HTTP_202_ACCEPTED}
+
+
 def ingest_event(key: IngestKey, payload: Any, ok_status: int = status.HTTP_202_ACCEPTED) -> HttpResponse:
     """Accept one event for the key's project: its id, or why not (the key's rate limit, backlog full, not
     the protocol).
 
     Every ingest endpoint ends here, whatever protocol it speaks, once it has its key and the event's JSON.
     """
-    # Refused before the event is validated: an event that cannot be kept costs no normalising.
+    (outcome,) = take_events(key, [payload])
+    if isinstance(outcome, Refusal):
+        return outcome.response()
+    return accepted(outcome, ok_status)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why an event was not stored: an HTTP status, a message for a person, and when to resend, if ever."""
+
+    status: int
+    detail: str
+    retry_after: int | None = None
+    field: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        fields = {"detail": self.detail, "field": self.field, "retry_after": self.retry_after}
+        return {name: value for name, value in fields.items() if value is not None}
+
+    def response(self) -> Response:
+        response = Response(self.body(), status=self.status)
+        if self.retry_after is not None:
+            response["Retry-After"] = str(self.retry_after)
+        return response
+
+
+def take_events(key: IngestKey, payloads: list[Any]) -> list[str | Refusal]:
+    """Check, prepare and append the key's events: for each, in order, its stored id (hex) or a ``Refusal``.
+
+    The events that pass are appended together, after every one was checked: a batch costs one statement.
+    """
+    received_at = timezone.now()
+    outcomes: list[str | Refusal] = []
+    events = []
+    for payload in payloads:
+        outcome = refusal_before_reading(key)
+        if outcome is None:
+            try:
+                event = prepare_event(validate_payload(visible(key, payload)), received_at, key.redact_terms)
+            except SchemaError as exc:
+                outcome = Refusal(status.HTTP_400_BAD_REQUEST, f"Invalid event: {exc}", field=exc.field)
+            else:
+                events.append(event)
+                outcome = event.event_id.hex
+        outcomes.append(outcome)
+    if events:
+        accept(key.project_id, received_at, events)
+    return outcomes
+
+
+def refusal_before_reading(key: IngestKey) -> Refusal | None:
+    """The key's rate limit or a full backlog, checked before an event is validated: an event that cannot be
+    kept costs no normalising."""
     wait = rate_limit_wait(key)
     if wait is not None:
-        return over_rate_limit(key, wait)
+        limit = key.rate_limit_per_minute
+        return Refusal(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            f"This key sends more than {limit} events a minute (the project's limit); retry in {wait} s.",
+            retry_after=wait,
+        )
     if backlog_full():
         limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
-        return too_many(
-            RETRY_AFTER_BACKLOG,
+        return Refusal(
+            status.HTTP_429_TOO_MANY_REQUESTS,
             f"More than {limit} events wait to be grouped; retry in {RETRY_AFTER_BACKLOG} s.",
+            retry_after=RETRY_AFTER_BACKLOG,
         )
-    received_at = timezone.now()
-    if not key.keep_client_ip:
-        payload = without_client_ip(payload)
-    try:
-        event = prepare_event(validate_payload(payload), received_at, key.redact_terms)
-    except SchemaError as exc:
-        return Response(
-            {"detail": f"Invalid event: {exc}", "field": exc.field}, status=status.HTTP_400_BAD_REQUEST
-        )
-    accept(key.project_id, received_at, event)
-    return accepted(event.event_id.hex, ok_status)
+    return None
 
 
-def too_many(wait: int, detail: str) -> Response:
-    """429 with ``Retry-After``: the sender is to wait ``wait`` seconds."""
-    response = Response({"detail": detail}, status=status.HTTP_429_TOO_MANY_REQUESTS)
-    response["Retry-After"] = str(wait)
-    return response
-
-
-def over_rate_limit(key: IngestKey, wait: int) -> Response:
-    """429 for a key past its project's events-per-minute limit (``ingest.auth.rate_limit_wait``)."""
-    limit = key.rate_limit_per_minute
-    return too_many(
-        wait, f"This key sends more than {limit} events a minute (the project's limit); retry in {wait} s."
-    )
+def visible(key: IngestKey, payload: Any) -> Any:
+    """The payload as the project may keep it: without the client's IP address unless the project keeps it."""
+    return payload if key.keep_client_ip else without_client_ip(payload)
 
 
 def unavailable(exc: Exception) -> Response | None:
