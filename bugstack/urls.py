@@ -1,26 +1,9 @@
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.db import DatabaseError
-from django.http import JsonResponse
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from ingest.digest import backlog
-
-
-def healthz(request):
-    """Up, and how many accepted events wait for digest (counted up to the bound where accept says 429).
-
-    The database out of reach is 503: the process is up, but it can accept nothing.
-    """
-    limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
-    try:
-        waiting = backlog(limit)
-    except DatabaseError:
-        return JsonResponse({"status": "unavailable", "detail": "the database cannot be reached"}, status=503)
-    return JsonResponse({"status": "ok", "ingest": {"backlog": waiting, "backlog_limit": limit}})
-
+from bugstack.health import healthz
 
 admin.site.site_header = "bugstack administration"
 admin.site.site_title = "bugstack"
