@@ -23,10 +23,17 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 test: install lint chromium toolchains sentry-node sdk-js-modules
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -m "not reliability"
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
 	cd sdks/javascript && npm test
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
+
+# Real processes (two web workers, two task clusters, a digest worker) on PostgreSQL and Redis, a worker
+# SIGKILLed at each stage of the pipeline: each stage's line says what was killed and what came of it.
+RELIABILITY_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bugstack
+.PHONY: test-reliability
+test-reliability: install
+	DATABASE_URL=$${DATABASE_URL:-$(RELIABILITY_DATABASE_URL)} $(VENV)/bin/pytest -m reliability -s -q tests/reliability
 
 # The dashboard's browser tests use Debian's chromium at /usr/bin/chromium; Playwright downloads nothing.
 .PHONY: chromium
