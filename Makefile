@@ -26,7 +26,13 @@ test: install lint chromium toolchains sentry-node sdk-js-modules
 	$(VENV)/bin/pytest -m "not reliability"
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
 	cd sdks/javascript && npm test
+	$(MAKE) sdk-go
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
+
+# The Go SDK's tests, under the race detector; standard library only, so no module proxy is asked.
+.PHONY: sdk-go
+sdk-go: toolchains
+	cd sdks/go && GOPROXY=off GOFLAGS=-mod=mod go test -race -count=1 ./...
 
 # Real processes (two web workers, two task clusters, a digest worker) on PostgreSQL and Redis, a worker
 # SIGKILLed at each stage of the pipeline: each stage's line says what was killed and what came of it.

@@ -82,13 +82,21 @@ Rails.application.config.middleware.insert(0, Bugstack::Rack)""",
     Snippet(
         "go",
         "Go · net/http",
-        "go get github.com/bugstack/bugstack-go",
-        """client, err := bugstack.Init(bugstack.Options{}) // reads BUGSTACK_DSN
-if err != nil {
-    log.Fatal(err)
-}
-defer client.Flush(2 * time.Second)
-http.ListenAndServe(":8080", client.Handler(mux))""",
+        "# go.mod (the module is not published: use it from a bugstack checkout)\n"
+        "require bugstack.dev/sdk/go v0.0.0\n"
+        "replace bugstack.dev/sdk/go => ../bugstack/sdks/go",
+        """import bugstack "bugstack.dev/sdk/go"
+
+func main() {
+	if err := bugstack.Init(bugstack.Options{}); err != nil { // reads BUGSTACK_DSN
+		log.Fatal(err)
+	}
+	defer bugstack.Close(2 * time.Second) // sends what is queued
+
+	mux := http.NewServeMux()
+	// … your routes
+	log.Fatal(http.ListenAndServe(":8080", bugstack.Middleware(mux)))
+}""",
         "go",
     ),
 )

@@ -1,0 +1,3 @@
+module bugstack.dev/sdk/go
+
+go 1.19
