@@ -189,6 +189,8 @@ BUGSTACK_LOCAL_CI_TIMEOUT = env.int("BUGSTACK_LOCAL_CI_TIMEOUT", default=600)
 
 ANTHROPIC_API_KEY = env.str("ANTHROPIC_API_KEY", default="")
 BUGSTACK_ANTHROPIC_MODEL = env.str("BUGSTACK_ANTHROPIC_MODEL", default="claude-sonnet-4-5")
+# Seconds one model request may take (connecting: at most 10).
+BUGSTACK_ANTHROPIC_TIMEOUT = env.float("BUGSTACK_ANTHROPIC_TIMEOUT", default=180.0)
 
 # --- pipeline -------------------------------------------------------------------------------------------
 
@@ -201,6 +203,9 @@ BUGSTACK_MAX_STAGE_ATTEMPTS = env.int("BUGSTACK_MAX_STAGE_ATTEMPTS", default=3)
 # Transient outside errors (network, 5xx, rate limits, overload) are retried this many times per stage.
 BUGSTACK_TRANSIENT_RETRIES = env.int("BUGSTACK_TRANSIENT_RETRIES", default=3)
 BUGSTACK_TRANSIENT_BACKOFF_SECONDS = env.float("BUGSTACK_TRANSIENT_BACKOFF_SECONDS", default=2.0)
+# A model outage past those retries parks the run (waiting_for_model); it asks again after the backoff,
+# carried on and doubling, never waiting longer than this between two tries.
+BUGSTACK_MODEL_WAIT_MAX_SECONDS = env.int("BUGSTACK_MODEL_WAIT_MAX_SECONDS", default=30 * 60)
 # A repository that reports no CI check at all: wait this long for one, then ask for review.
 BUGSTACK_CI_NONE_GRACE_SECONDS = env.int("BUGSTACK_CI_NONE_GRACE_SECONDS", default=600)
 BUGSTACK_REVIEW_POLL_SECONDS = env.int("BUGSTACK_REVIEW_POLL_SECONDS", default=300)

@@ -98,6 +98,7 @@ STATE_TONES = {
     RunState.AWAITING_REVIEW: "warn",
     RunState.HELD: "warn",
     RunState.WAITING_FOR_SLOT: "warn",
+    RunState.WAITING_FOR_MODEL: "warn",
     RunState.CI_FAILED: "bad",
     RunState.FIX_FAILED: "bad",
     RunState.FAILED: "bad",

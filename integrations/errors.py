@@ -22,3 +22,11 @@ class PermanentError(IntegrationError):
 class TransientError(IntegrationError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message, permanent=False, retry_after=retry_after)
+
+
+class ModelUnavailable(TransientError):
+    """The model provider is down, overloaded or rate limiting (5xx, 429, timeouts, connection errors).
+
+    An outage says nothing about the error being fixed: past the stage's retries the run waits for the
+    model instead of failing.
+    """

@@ -295,13 +295,13 @@ def commit_message(run: FixRun, attempt: FixAttempt, summary: str) -> str:
 # --- CI and merge -------------------------------------------------------------------------------------
 
 
-def settled_by_people(host, run: FixRun) -> Outcome | None:
+def settled_by_people(host, run: FixRun, found_merged: str = "merged by people") -> Outcome | None:
     """A pull request merged or closed by people ends the run whatever the pipeline was doing."""
     if run.pr_number is None:
         return None
     pull = host.get_pull_request(run.pr_number)
     if pull.state == PRState.MERGED:
-        return merged(run, pull, "merged by people")
+        return merged(run, pull, found_merged)
     if pull.state == PRState.CLOSED:
         return Outcome(
             S.CLOSED, "closed without merge", {"reason": "The pull request was closed without merge."}
@@ -368,7 +368,8 @@ def apply_policy(run: FixRun) -> Outcome:
             f"confidence {run.confidence or 0:.2f} is below the threshold {project.confidence_threshold:.2f}",
         )
     host = host_for_project(project)
-    if settled := settled_by_people(host, run):
+    # Found merged here: by people, or by this stage's earlier try whose answer was lost on the way back.
+    if settled := settled_by_people(host, run, f"found merged as policy {policy} was to merge it"):
         return settled
     sha = host.merge(open_pull(run), project.merge_method)
     return merged(run, None, f"merged by policy {policy}", merge_sha=sha)

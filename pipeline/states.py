@@ -17,6 +17,7 @@ class RunState(models.TextChoices):
     HELD = "held", "Held for a person"
     BUILDING_CONTEXT = "building_context", "Building context"
     GENERATING_FIX = "generating_fix", "Generating fix"
+    WAITING_FOR_MODEL = "waiting_for_model", "Waiting for the model"
     WAITING_FOR_SLOT = "waiting_for_slot", "Waiting for a pull request slot"
     OPENING_PR = "opening_pr", "Opening pull request"
     AWAITING_CI = "awaiting_ci", "Awaiting CI"
@@ -39,6 +40,10 @@ FINAL_STATES = frozenset({S.MERGED, S.CLOSED, S.OUT_OF_SCOPE, S.FIX_FAILED, S.FA
 # awaiting review has one, polling the pull request.
 WAITING_ON_PEOPLE = frozenset({S.HELD, S.AWAITING_REVIEW})
 
+# States that wait for an outside service to come back: an outage is no verdict on the run, so no deadline
+# ends them either. The poll asks the model again once the run's wait is over.
+WAITING_ON_OUTAGES = frozenset({S.WAITING_FOR_MODEL})
+
 # States in which the run has (or is about to have) an open pull request people may merge or close.
 PR_OPEN_STATES = frozenset({S.AWAITING_CI, S.CI_FAILED, S.CI_PASSED, S.AWAITING_REVIEW})
 
@@ -50,7 +55,9 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.HELD: frozenset({S.BUILDING_CONTEXT, S.OUT_OF_SCOPE}),
     # No file of the stack trace in the repository: there is nothing to fix.
     S.BUILDING_CONTEXT: frozenset({S.GENERATING_FIX, S.FIX_FAILED}),
-    S.GENERATING_FIX: frozenset({S.OPENING_PR, S.FIX_FAILED, S.MERGED, S.CLOSED}),
+    S.GENERATING_FIX: frozenset({S.OPENING_PR, S.FIX_FAILED, S.MERGED, S.CLOSED, S.WAITING_FOR_MODEL}),
+    # The model kept failing transiently past the stage's retries: the run waits, then asks again.
+    S.WAITING_FOR_MODEL: frozenset({S.GENERATING_FIX}),
     S.WAITING_FOR_SLOT: frozenset({S.OPENING_PR}),
     S.OPENING_PR: frozenset({S.AWAITING_CI, S.WAITING_FOR_SLOT}),
     S.AWAITING_CI: frozenset({S.CI_PASSED, S.CI_FAILED, S.AWAITING_REVIEW, S.MERGED, S.CLOSED}),

@@ -4,7 +4,9 @@ The database, not the broker, is the source of truth. A stage task claims the ru
 compare-and-set on state and lease), so a duplicated task does nothing; a worker that dies leaves the lease
 to expire and the poll hands the stage on; a stage that keeps killing its worker ends the run after
 ``BUGSTACK_MAX_STAGE_ATTEMPTS``. Outside failures are classified: transient ones are retried with backoff up
-to a bound, permanent ones end the run at once with a message a person can act on.
+to a bound, permanent ones end the run at once with a message a person can act on. A model outage that
+outlasts the retries parks the run in ``waiting_for_model``; the poll asks the model again later, with the
+backoff carried on, and the run goes on from there: an outage never ends a run.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from bugstack.models import Project
 from ingest.models import ErrorGroup, Event
-from integrations.errors import IntegrationError
+from integrations.errors import IntegrationError, ModelUnavailable
 from pipeline import stages
 from pipeline.models import FixRun
 from pipeline.queue import TASKS, enqueue
-from pipeline.states import FINAL_STATES, WAITING_ON_PEOPLE, RunState, advance
+from pipeline.states import FINAL_STATES, WAITING_ON_OUTAGES, WAITING_ON_PEOPLE, RunState, advance
 
 S = RunState
 logger = logging.getLogger(__name__)
@@ -33,7 +36,9 @@ logger = logging.getLogger(__name__)
 POLLED_STATES = frozenset({S.AWAITING_CI, S.WAITING_FOR_SLOT, S.AWAITING_REVIEW})
 # States entered without queueing their stage at once: the poll picks them up.
 NOT_QUEUED_ON_ENTRY = frozenset({S.WAITING_FOR_SLOT, S.AWAITING_REVIEW})
-# Local CI runs the project's tests inside the stage: its lease covers the test command's timeout.
+# Local CI runs the project's tests inside the stage: its lease covers the test command's timeout. Reading a
+# code host's CI takes a request, so there the stage holds the ordinary lease (a killed worker's stage is
+# handed on as soon as any other's).
 LONG_STAGES = frozenset({S.AWAITING_CI})
 LONG_LEASE_SECONDS = 11 * 60
 
@@ -86,7 +91,7 @@ def execute(run_id: int, state: str) -> str | None:
         state = S.TRIAGING
         advance(run_id, S.QUEUED, S.TRIAGING, "picked up by a worker")
     if state not in stages.STAGES:
-        logger.info("run %s: %s has no stage; it waits for a person", run_id, state)
+        logger.info("run %s: %s has no stage; it waits for a person or the poll", run_id, state)
         return None
     run = claim(run_id, state)
     if run is None:
@@ -101,6 +106,9 @@ def execute(run_id: int, state: str) -> str | None:
     started = time.monotonic()
     try:
         outcome = with_retries(stages.STAGES[state], run)
+    except ModelUnavailable as exc:
+        logger.warning("run %s: the model is unavailable past the retries (%s); the run waits", run_id, exc)
+        return wait_for_model(run, exc)
     except IntegrationError as exc:
         logger.warning("run %s: %s stage failed (%s): %s", run_id, state, kind(exc), exc)
         return end_failed(run, str(exc))
@@ -132,7 +140,7 @@ def enter(run_id: int, state: str) -> None:
 
 def claim(run_id: int, state: str) -> FixRun | None:
     now = timezone.now()
-    lease = LONG_LEASE_SECONDS if state in LONG_STAGES else settings.BUGSTACK_STAGE_LEASE_SECONDS
+    lease = lease_seconds(run_id, state)
     claimed = (
         FixRun.objects.filter(pk=run_id, state=state)
         .filter(Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now))
@@ -141,6 +149,14 @@ def claim(run_id: int, state: str) -> FixRun | None:
     if not claimed:
         return None
     return FixRun.objects.select_related("project", "project__account", "group", "event").get(pk=run_id)
+
+
+def lease_seconds(run_id: int, state: str) -> int:
+    runs_tests_here = (
+        state in LONG_STAGES
+        and FixRun.objects.filter(pk=run_id, project__code_host=Project.CodeHost.LOCAL).exists()
+    )
+    return LONG_LEASE_SECONDS if runs_tests_here else settings.BUGSTACK_STAGE_LEASE_SECONDS
 
 
 def release(run: FixRun, hold_seconds: float) -> None:
@@ -165,6 +181,34 @@ def with_retries(stage, run: FixRun):
             run.refresh_from_db()
 
 
+def wait_for_model(run: FixRun, exc: ModelUnavailable) -> str | None:
+    """Park the run until the model may answer again: the stage's backoff, carried on and capped.
+
+    The wait doubles with each time this run has waited, from where the stage's retries stopped; a
+    ``Retry-After`` from the provider is honoured when longer. The lease holds the time to look again.
+    """
+    waits = run.transitions.filter(to_state=S.WAITING_FOR_MODEL).count()
+    doublings = settings.BUGSTACK_TRANSIENT_RETRIES + waits
+    backoff = settings.BUGSTACK_TRANSIENT_BACKOFF_SECONDS * 2**doublings
+    seconds = min(max(backoff, exc.retry_after or 0), settings.BUGSTACK_MODEL_WAIT_MAX_SECONDS)
+    until = timezone.now() + timedelta(seconds=seconds)
+    reason = (
+        f"Waiting for the model: {exc}. The fix is asked for again after {until:%Y-%m-%d %H:%M:%S} UTC "
+        "and the run goes on once the model answers."
+    )
+    moved = advance(run.pk, run.state, S.WAITING_FOR_MODEL, reason, reason=reason, lease_expires_at=until)
+    return S.WAITING_FOR_MODEL if moved else None
+
+
+def resume_after_outage(run_id: int) -> bool:
+    """Send a run whose wait for the model is over back to generating its fix."""
+    with transaction.atomic():
+        if not advance(run_id, S.WAITING_FOR_MODEL, S.GENERATING_FIX, "asking the model again", reason=""):
+            return False
+        transaction.on_commit(lambda: enqueue(run_id, S.GENERATING_FIX))
+    return True
+
+
 def end_failed(run: FixRun, reason: str) -> str | None:
     moved = advance(run.pk, run.state, S.FAILED, reason, reason=reason)
     return S.FAILED if moved else None
@@ -178,12 +222,15 @@ def kind(exc: IntegrationError) -> str:
 
 
 def poll() -> int:
-    """Hand on every stage that is due: polled states whose hold has passed, and stages nobody is doing.
+    """Hand on every stage that is due: polled states whose hold has passed, stages nobody is doing, and
+    runs whose wait for the model is over.
 
     Only states with a stage task are looked at: a held run waits for a person, not for a worker.
     """
     now = timezone.now()
     lease_free = Q(lease_expires_at__isnull=True) | Q(lease_expires_at__lte=now)
+    waited = FixRun.objects.filter(Q(state=S.WAITING_FOR_MODEL) & lease_free).order_by("state_changed_at")
+    resumed = sum(resume_after_outage(run_id) for run_id in waited.values_list("pk", flat=True))
     stale = now - timedelta(seconds=settings.BUGSTACK_STUCK_SECONDS)
     due = FixRun.objects.filter(
         (Q(state__in=POLLED_STATES) & lease_free)
@@ -194,13 +241,14 @@ def poll() -> int:
     for run_id, state in due.values_list("pk", "state"):
         enqueue(run_id, state)
         count += 1
-    return count
+    return count + resumed
 
 
 def reap() -> int:
-    """End runs stuck in one state past the deadline (held runs and reviews wait on people: no deadline)."""
+    """End runs stuck in one state past the deadline (held runs and reviews wait on people, runs waiting for
+    the model on an outage: no deadline)."""
     deadline = timezone.now() - timedelta(seconds=settings.BUGSTACK_RUN_DEADLINE_SECONDS)
-    stuck = FixRun.objects.exclude(state__in=FINAL_STATES | WAITING_ON_PEOPLE).filter(
+    stuck = FixRun.objects.exclude(state__in=FINAL_STATES | WAITING_ON_PEOPLE | WAITING_ON_OUTAGES).filter(
         state_changed_at__lt=deadline
     )
     hours = settings.BUGSTACK_RUN_DEADLINE_SECONDS / 3600

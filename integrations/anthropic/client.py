@@ -13,7 +13,7 @@ from typing import Any
 import anthropic
 import httpx2
 
-from integrations.errors import IntegrationError, PermanentError, TransientError
+from integrations.errors import IntegrationError, ModelUnavailable, PermanentError
 
 log = logging.getLogger(__name__)
 
@@ -22,21 +22,26 @@ REQUEST_TIMEOUT_SECONDS = 180.0
 CONNECT_TIMEOUT_SECONDS = 10.0
 # The SDK retries 408/409/429/5xx/529 itself with short exponential waits (0.5 s doubling, 8 s cap)…
 SDK_MAX_RETRIES = 3
-# …and when those are used up we wait longer, a bounded number of times, before giving the stage back.
-BACKOFF_ROUNDS = 2
+# …and callers may ask for longer waits between more rounds. By default there is one round: the pipeline's
+# stage retries wait longer, and past them a run waits for the model without holding a worker asleep.
+BACKOFF_ROUNDS = 1
 BACKOFF_SECONDS = 10.0
 MAX_WAIT_SECONDS = 60.0
 
 
 def make_client(
-    api_key: str, *, base_url: str | None = None, max_retries: int = SDK_MAX_RETRIES
+    api_key: str,
+    *,
+    base_url: str | None = None,
+    max_retries: int = SDK_MAX_RETRIES,
+    timeout: float = REQUEST_TIMEOUT_SECONDS,
 ) -> anthropic.Anthropic:
     """An SDK client; ``base_url`` None lets the SDK read ``ANTHROPIC_BASE_URL`` (a gateway or the fake)."""
     return anthropic.Anthropic(
         api_key=api_key,
         base_url=base_url,
         max_retries=max_retries,
-        timeout=httpx2.Timeout(REQUEST_TIMEOUT_SECONDS, connect=CONNECT_TIMEOUT_SECONDS),
+        timeout=httpx2.Timeout(timeout, connect=min(CONNECT_TIMEOUT_SECONDS, timeout)),
     )
 
 
@@ -66,7 +71,7 @@ def create_message(
 def translate(error: anthropic.APIError, model: str) -> IntegrationError:
     """Our error for an SDK error: permanent when a person must act, transient when waiting may help."""
     if isinstance(error, anthropic.APIConnectionError):  # includes timeouts
-        return TransientError(f"Could not reach the Anthropic API: {error.message}")
+        return ModelUnavailable(f"Could not reach the Anthropic API: {error.message}")
     if not isinstance(error, anthropic.APIStatusError):
         return PermanentError(f"The Anthropic API answered something unexpected: {error.message}")
     detail = error.api_message or error.message
@@ -85,7 +90,7 @@ def translate(error: anthropic.APIError, model: str) -> IntegrationError:
         )
     if status in (408, 409, 429) or status >= 500:
         retry_after = retry_after_seconds(error.response.headers)
-        return TransientError(
+        return ModelUnavailable(
             f"The Anthropic API is busy or failing ({status}: {detail})", retry_after=retry_after
         )
     return PermanentError(f"The Anthropic API refused the request ({status}: {detail}).")

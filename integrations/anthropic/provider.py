@@ -49,10 +49,13 @@ class AnthropicProvider(FixProvider):
         max_retries: int = SDK_MAX_RETRIES,
         backoff_rounds: int = BACKOFF_ROUNDS,
         backoff_seconds: float = BACKOFF_SECONDS,
+        timeout: float | None = None,
     ) -> None:
         self.api_key = api_key
         self.model = model or settings.BUGSTACK_ANTHROPIC_MODEL
-        self.client = make_client(api_key, base_url=base_url, max_retries=max_retries)
+        if timeout is None:
+            timeout = settings.BUGSTACK_ANTHROPIC_TIMEOUT
+        self.client = make_client(api_key, base_url=base_url, max_retries=max_retries, timeout=timeout)
         self.backoff_rounds = backoff_rounds
         self.backoff_seconds = backoff_seconds
 

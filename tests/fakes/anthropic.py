@@ -5,16 +5,23 @@ Python API (tests and end-to-end runs)::
     with FakeAnthropic() as fake:                  # listens on 127.0.0.1, a free port
         fake.queue_tool_input({"root_cause": …})   # the next reply calls propose_fix with this input
         fake.queue_error(529, times=3)             # the next three replies are overload errors
+        fake.fail("POST /v1/messages", "529", times=None, retry_after=0.01)   # the fault plan
+        fake.fail("POST /v1/messages", "reset", calls=[2])                    # (tests.fakes.faults)
+        fake.hold("POST /v1/messages"); fake.held("POST /v1/messages").wait(5); fake.release()
         client = anthropic.Anthropic(api_key="k", base_url=fake.base_url)
         …
         fake.requests                              # every request received: path, headers, JSON body
 
 Replies are served in the order they were queued; with the queue empty the fake answers 500 with
 ``x-should-retry: false``, so a test that forgot to queue something fails at once and says why.
-Error replies carry ``retry-after-ms: 1`` so the SDK's own retries do not slow tests down.
+Queued errors are scripted replies, served in their turn and carrying ``retry-after-ms: 1`` so the SDK's
+own retries do not slow tests down. Faults by route and call count (5xx, 429, timeouts, resets, lost
+answers, slow bodies, holds) come from the fault plan, which is checked before the queue: a request
+failed before the work leaves the queue as it was, one failed after it (``lost_response``) used a reply.
 
-Standalone: ``python -m tests.fakes.anthropic --port 8766 --responses FILE`` where FILE is a JSON list of
-tool inputs returned in order. ``GET /_requests`` returns what was recorded.
+Standalone: ``python -m tests.fakes.anthropic --port 8766 --responses FILE [--faults FILE]`` where the
+responses FILE is a JSON list of tool inputs returned in order. ``GET /_requests`` returns what was
+recorded, ``/_faults`` the fault plan.
 """
 
 from __future__ import annotations
@@ -22,10 +29,12 @@ from __future__ import annotations
 import argparse
 import collections
 import json
+import math
 import threading
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
+from tests.fakes.faults import Answer, Rule, control, serve_with_faults, write_body
 from tests.fakes.server import FakeServer
 
 # https://docs.anthropic.com/en/api/errors
@@ -37,6 +46,7 @@ ERROR_TYPES = {
     413: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
+    504: "timeout_error",
     529: "overloaded_error",
 }
 
@@ -101,9 +111,11 @@ class FakeAnthropic(FakeServer):
 
             def do_GET(self) -> None:
                 if self.path == "/_requests":
-                    self._send(200, fake.requests)
+                    self._send((200, fake.requests, {}))
+                elif (answer := control(fake.faults, "GET", self.path, None)) is not None:
+                    self._send(answer)
                 else:
-                    self._send(404, error_body(404, f"no route GET {self.path}"))
+                    self._send((404, error_body(404, f"no route GET {self.path}"), {}))
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
@@ -111,25 +123,39 @@ class FakeAnthropic(FakeServer):
                 try:
                     body = json.loads(raw or b"{}")
                 except json.JSONDecodeError:
-                    self._send(400, error_body(400, "request body is not JSON"))
+                    self._send((400, error_body(400, "request body is not JSON"), {}))
+                    return
+                if (answer := control(fake.faults, "POST", self.path, body)) is not None:
+                    self._send(answer)
                     return
                 with fake._lock:
                     fake._requests.append(
                         {"path": self.path, "headers": dict(self.headers.items()), "body": body}
                     )
-                status, payload, headers = fake._answer(self.path, self.headers, body)
-                self._send(status, payload, headers)
+                serve_with_faults(
+                    fake.faults,
+                    self,
+                    "POST",
+                    self.path.split("?")[0],
+                    lambda: fake._answer(self.path, self.headers, body),
+                    fault_answer,
+                    self._send,
+                )
 
-            def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
+            def _send(self, answer: Answer, seconds: float = 0) -> None:
+                status, payload, headers = answer
                 data = json.dumps(payload).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(data)))
-                self.send_header("request-id", f"req_fake_{len(fake.requests)}")
-                for key, value in (headers or {}).items():
-                    self.send_header(key, value)
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("content-type", "application/json")
+                    self.send_header("content-length", str(len(data)))
+                    self.send_header("request-id", f"req_fake_{len(fake.requests)}")
+                    for key, value in (headers or {}).items():
+                        self.send_header(key, value)
+                    self.end_headers()
+                    write_body(self, fake.faults, data, seconds)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client timed out and left
 
         return Handler
 
@@ -190,6 +216,28 @@ class FakeAnthropic(FakeServer):
         }
 
 
+def fault_answer(rule: Rule) -> Answer:
+    """The Messages API's answer for a failing rule of the fault plan."""
+    if rule.kind in ("429", "rate_limit", "secondary_rate_limit"):
+        status = 429
+    elif rule.kind == "timeout":
+        status = 504
+    elif rule.kind == "lost_response":
+        status = 502
+    else:
+        status = int(rule.kind)
+    message = rule.message or ERROR_TYPES.get(status, "error").replace("_", " ")
+    headers = {}
+    if status == 429 or status >= 500:
+        # https://docs.anthropic.com/en/api/rate-limits#response-headers — whole seconds in retry-after;
+        # retry-after-ms is the SDK's finer hint, which lets tests ask for short waits.
+        headers = {
+            "retry-after": str(math.ceil(rule.retry_after)),
+            "retry-after-ms": str(round(rule.retry_after * 1000)),
+        }
+    return status, error_body(status, message), headers
+
+
 def error_body(status: int, message: str) -> dict[str, Any]:
     return {"type": "error", "error": {"type": ERROR_TYPES.get(status, "api_error"), "message": message}}
 
@@ -199,8 +247,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8766)
     parser.add_argument("--responses", help="JSON file: a list of tool inputs, returned in order")
+    parser.add_argument("--faults", metavar="FILE", help="a JSON fault plan (see tests.fakes.faults)")
     args = parser.parse_args(argv)
     fake = FakeAnthropic(args.host, args.port)
+    if args.faults:
+        fake.faults.load_file(args.faults)
     if args.responses:
         with open(args.responses, encoding="utf-8") as handle:
             for tool_input in json.load(handle):

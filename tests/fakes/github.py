@@ -7,22 +7,26 @@ Python API (tests and the end-to-end suite)::
     with FakeGitHub(tokens={"t0k": None}) as fake:          # None: the token may use every repository
         repo = fake.add_repo("acme/shop", path="demo/app")  # or files={"app.py": "..."}
         fake.base_url                                        # http://127.0.0.1:PORT/api/v3
-        fake.inject("/git/trees", "502", times=1)           # faults: 500/502/503, rate_limit,
-                                                             # secondary_rate_limit, timeout, lost_response
+        fake.fail("POST /pulls$", "lost_response")          # the fault plan (tests.fakes.faults):
+        fake.fail("GET /contents/", "502", calls=[2, 3])     # per route and call count
+        fake.hold("POST /pulls$"); fake.held("POST /pulls$").wait(5); fake.release()
+        fake.inject("/git/trees", "502", times=1)           # the older shorthand: a path substring
         fake.set_status("acme/shop", sha, "failure", context="ci/test", description="2 failed")
         fake.add_check_run("acme/shop", sha, "pytest", conclusion="failure", summary="...", text="...")
         fake.merge_pull("acme/shop", 1)                      # a person merges (or close_pull)
         fake.push("acme/shop", "main", {"app.py": "..."})   # a person pushes a commit
         fake.requests                                        # every request, as RecordedRequest
 
-Standalone: ``python -m tests.fakes.github --port 8765 --repo owner/name=PATH [--token T]``.
-Reference: https://docs.github.com/en/rest
+Standalone: ``python -m tests.fakes.github --port 8765 --repo owner/name=PATH [--token T] [--faults FILE]``.
+Reference: https://docs.github.com/en/rest — error bodies carry ``message``, ``documentation_url`` and
+``status`` (and ``errors`` on validation failures), as GitHub sends them.
 """
 
 from __future__ import annotations
 
 import argparse
 import base64
+import difflib
 import hashlib
 import json
 import os
@@ -38,12 +42,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from tests.fakes.faults import Answer, Rule, control, serve_with_faults, write_body
 from tests.fakes.server import FakeServer
 
 PREFIX = "/api/v3"
 AUTHOR = {"name": "bugstack fake", "email": "fake@example.com"}
-# "lost_response" does the work and then answers 502, as when a proxy drops GitHub's answer.
-FAULTS = ("500", "502", "503", "rate_limit", "secondary_rate_limit", "timeout", "lost_response")
+DOCS = "https://docs.github.com/rest"
 
 
 def now_iso() -> str:
@@ -51,21 +55,39 @@ def now_iso() -> str:
 
 
 class ApiError(Exception):
+    """An error answer; its ``documentation_url`` is the failing route's page unless one is given."""
+
     def __init__(
-        self, status: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+        self,
+        status: int,
+        message: str,
+        headers: dict[str, str] | None = None,
+        documentation_url: str | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"message": message, "documentation_url": "https://docs.github.com/rest", **extra}
+        self.message = message
+        self.documentation_url = documentation_url
+        self.extra = extra
         self.headers = headers or {}
 
+    def body(self, documentation_url: str = DOCS) -> dict[str, Any]:
+        return {
+            "message": self.message,
+            **self.extra,
+            "documentation_url": self.documentation_url or documentation_url,
+            "status": str(self.status),
+        }
 
-def not_found() -> ApiError:
-    return ApiError(404, "Not Found")
+
+def not_found(message: str = "Not Found") -> ApiError:
+    return ApiError(404, message)
 
 
-def unprocessable(message: str) -> ApiError:
-    return ApiError(422, "Validation Failed", errors=[{"message": message, "code": "custom"}])
+def unprocessable(message: str, resource: str = "") -> ApiError:
+    error = {"resource": resource, "code": "custom", "message": message} if resource else {}
+    return ApiError(422, "Validation Failed", errors=[error or {"message": message, "code": "custom"}])
 
 
 # --- git objects ------------------------------------------------------------------------------------------
@@ -179,6 +201,7 @@ class Pull:
     merge_commit_sha: str | None = None
     labels: list[str] = field(default_factory=list)
     created_at: str = field(default_factory=now_iso)
+    updated_at: str = field(default_factory=now_iso)
 
 
 @dataclass
@@ -227,15 +250,26 @@ class Repo:
     def files_at(self, commit_sha: str) -> dict[str, tuple[str, str]]:
         return self.objects.flatten(self.objects.commits[commit_sha].tree)
 
-    def commit_files(self, branch: str, files: dict[str, str], message: str) -> str:
+    def commit_files(self, branch: str, files: dict[str, str | bytes], message: str) -> str:
         parent = self.refs[f"refs/heads/{branch}"]
         flat = self.files_at(parent)
-        for path, text in files.items():
+        for path, content in files.items():
             mode = flat.get(path, ("100644", ""))[0]
-            flat[path] = (mode, self.objects.put_blob(text.encode()))
+            data = content.encode() if isinstance(content, str) else content
+            flat[path] = (mode, self.objects.put_blob(data))
         sha = self.objects.put_commit(self.objects.build(flat), [parent], message)
         self.refs[f"refs/heads/{branch}"] = sha
         return sha
+
+    def tree_at(self, commit_sha: str, path: str) -> tuple[TreeEntry, ...] | None:
+        """The entries of the directory ``path`` ("" for the root) at a commit; None if it is no directory."""
+        entries = self.objects.trees[self.objects.commits[commit_sha].tree]
+        for name in filter(None, path.split("/")):
+            found = next((e for e in entries if e.name == name and e.type == "tree"), None)
+            if found is None:
+                return None
+            entries = self.objects.trees[found.sha]
+        return entries
 
     def merge_base(self, a: str, b: str) -> str | None:
         common = self.objects.ancestors(a) & self.objects.ancestors(b)
@@ -288,6 +322,7 @@ class Repo:
         sha = self.objects.put_commit(tree, parents, message)
         self.refs[f"refs/heads/{pull.base}"] = sha
         pull.state, pull.merged, pull.merged_at, pull.closed_at = "closed", True, now_iso(), now_iso()
+        pull.updated_at = pull.closed_at
         pull.merge_commit_sha, pull.head_sha = sha, head
         return sha
 
@@ -302,15 +337,6 @@ class RecordedRequest:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
-
-
-@dataclass
-class Fault:
-    pattern: str
-    kind: str
-    times: int
-    method: str | None
-    seconds: float
 
 
 class FakeGitHub(FakeServer):
@@ -330,7 +356,6 @@ class FakeGitHub(FakeServer):
         self.read_only = read_only or set()
         self.repos: dict[str, Repo] = {}
         self.requests: list[RecordedRequest] = []
-        self.faults: list[Fault] = []
         self.tree_limit: int | None = None
         self.lock = threading.RLock()
         self._next_id = 1000
@@ -383,12 +408,10 @@ class FakeGitHub(FakeServer):
 
     def inject(
         self, pattern: str, kind: str, times: int = 1, method: str | None = None, seconds: float = 3
-    ) -> None:
-        """The next ``times`` requests whose path contains ``pattern`` fail with ``kind`` (see FAULTS)."""
-        if kind not in FAULTS:
-            raise ValueError(f"unknown fault {kind!r}; use one of {', '.join(FAULTS)}")
-        with self.lock:
-            self.faults.append(Fault(pattern, kind, times, method, seconds))
+    ) -> Rule:
+        """The next ``times`` requests whose path contains ``pattern`` fail with ``kind``: the fault plan
+        (``fail``) with a plain substring for the route."""
+        return self.fail(f"{method or '*'} {re.escape(pattern)}", kind, times=times, seconds=seconds)
 
     def set_status(
         self,
@@ -439,6 +462,7 @@ class FakeGitHub(FakeServer):
         with self.lock:
             pull = self.repos[full_name].pull(number)
             pull.state, pull.closed_at = "closed", now_iso()
+            pull.updated_at = pull.closed_at
 
     def requests_to(self, pattern: str, method: str | None = None) -> list[RecordedRequest]:
         return [r for r in self.requests if pattern in r.path and (method is None or r.method == method)]
@@ -472,64 +496,54 @@ class FakeGitHub(FakeServer):
         except ValueError:
             body = None
         query = {k: v[-1] for k, v in parse_qs(url.query).items()}
+        if (answer := control(self.faults, handler.command, url.path, body)) is not None:
+            self._respond(handler, answer)
+            return
         path = url.path.removeprefix(PREFIX) if url.path.startswith(PREFIX) else url.path
         record = RecordedRequest(handler.command, path, query, dict(handler.headers.items()), body)
         with self.lock:
             self.requests.append(record)
-            fault = self._take_fault(handler.command, path)
-        if fault and fault.kind == "timeout":
-            time.sleep(fault.seconds)  # the client should have given up by now
-        try:
-            if fault and fault.kind != "lost_response":
-                raise self._fault_error(fault)
-            if not url.path.startswith(PREFIX):
-                raise not_found()
-            with self.lock:
-                status, payload, headers = self._route(handler.command, path, query, body, record.headers)
-            if fault:
-                raise ApiError(502, "Server Error")
-        except ApiError as error:
-            status, payload, headers = error.status, error.body, error.headers
-        self._respond(handler, status, payload, headers)
 
-    def _respond(self, handler: BaseHTTPRequestHandler, status: int, payload: Any, headers: dict) -> None:
+        def work() -> Answer:
+            if not url.path.startswith(PREFIX):
+                return self._error_answer(not_found(), DOCS)
+            with self.lock:
+                try:
+                    return self._route(handler.command, path, query, body, record.headers)
+                except ApiError as error:
+                    return self._error_answer(error, DOCS)
+
+        serve_with_faults(
+            self.faults,
+            handler,
+            handler.command,
+            path,
+            work,
+            lambda rule: self._error_answer(fault_error(rule), DOCS),
+            lambda answer, seconds: self._respond(handler, answer, seconds),
+        )
+
+    def _respond(self, handler: BaseHTTPRequestHandler, answer: Answer, seconds: float = 0) -> None:
+        status, payload, headers = answer
         data = b"" if status == 204 else json.dumps(payload).encode()
+        headers = dict(headers)
         try:
             handler.send_response(status, HTTPStatus(status).phrase)
             handler.send_header("Content-Type", "application/json; charset=utf-8")
             handler.send_header("Content-Length", str(len(data)))
             handler.send_header("X-RateLimit-Limit", "5000")
             handler.send_header("X-RateLimit-Remaining", headers.pop("X-RateLimit-Remaining", "4999"))
+            handler.send_header("X-GitHub-Request-Id", f"FAKE:{len(self.requests)}")
             for name, value in headers.items():
                 handler.send_header(name, value)
             handler.end_headers()
-            handler.wfile.write(data)
+            write_body(handler, self.faults, data, seconds)
         except (BrokenPipeError, ConnectionResetError):
             pass  # the client timed out and left
 
-    def _take_fault(self, method: str, path: str) -> Fault | None:
-        for fault in self.faults:
-            if fault.pattern in path and fault.times > 0 and fault.method in (None, method):
-                fault.times -= 1
-                return fault
-        return None
-
     @staticmethod
-    def _fault_error(fault: Fault) -> ApiError:
-        if fault.kind == "rate_limit":
-            # Whole seconds, as GitHub sends them: two ahead, so the wait is over one second at any moment.
-            reset = str(int(time.time()) + 2)
-            headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
-            return ApiError(403, "API rate limit exceeded for user ID 1.", headers)
-        if fault.kind == "secondary_rate_limit":
-            return ApiError(
-                403,
-                "You have exceeded a secondary rate limit. Please wait a few minutes.",
-                {"Retry-After": "1"},
-            )
-        if fault.kind == "timeout":
-            return ApiError(504, "We couldn't respond to your request in time.")
-        return ApiError(int(fault.kind), "Server Error")
+    def _error_answer(error: ApiError, documentation_url: str) -> Answer:
+        return error.status, error.body(documentation_url), error.headers
 
     def _authorize(self, headers: dict[str, str], full_name: str | None, write: bool) -> None:
         if not self.tokens:
@@ -555,10 +569,13 @@ class FakeGitHub(FakeServer):
         if repo is None:
             raise not_found()
         rest = match[3] or ""
-        for verb, pattern, action in ROUTES:
+        for verb, pattern, action, docs in ROUTES:
             found = re.match(pattern, rest)
             if verb == method and found:
-                return action(self, repo, *[unquote(g) for g in found.groups()], query=query, body=body)
+                try:
+                    return action(self, repo, *[unquote(g) for g in found.groups()], query=query, body=body)
+                except ApiError as error:
+                    return self._error_answer(error, docs)
         raise not_found()
 
     # JSON shapes
@@ -606,6 +623,132 @@ class FakeGitHub(FakeServer):
             "parents": [{"sha": p, "url": self.url(repo, f"/git/commits/{p}")} for p in commit.parents],
         }
 
+    def user_json(self, login: str) -> dict:
+        return {
+            "login": login,
+            "id": abs(hash(login)) % 10**7,
+            "type": "Bot" if login.endswith("[bot]") else "User",
+            "url": f"{self.base_url}/users/{login}",
+            "html_url": f"http://127.0.0.1:{self.port}/{login}",
+        }
+
+    def repo_commit_json(self, repo: Repo, sha: str) -> dict:
+        """A commit as the commits API shows it (``GET /repos/{owner}/{repo}/commits/{ref}``): the git
+        commit inside, and the files it changed against its first parent."""
+        commit = repo.objects.commits[sha]
+        git = self.commit_json(repo, sha)
+        parent = commit.parents[0] if commit.parents else None
+        files = self.changed_files(repo, parent, sha)
+        additions = sum(f["additions"] for f in files)
+        deletions = sum(f["deletions"] for f in files)
+        return {
+            "url": self.url(repo, f"/commits/{sha}"),
+            "sha": sha,
+            "node_id": f"C_{sha[:20]}",
+            "html_url": self.html(repo, f"/commit/{sha}"),
+            "comments_url": self.url(repo, f"/commits/{sha}/comments"),
+            "commit": {
+                "url": git["url"],
+                "author": git["author"],
+                "committer": git["committer"],
+                "message": git["message"],
+                "tree": git["tree"],
+                "comment_count": 0,
+                "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None},
+            },
+            "author": None,  # the fake's author has no GitHub account
+            "committer": None,
+            "parents": [
+                {
+                    "sha": p,
+                    "url": self.url(repo, f"/commits/{p}"),
+                    "html_url": self.html(repo, f"/commit/{p}"),
+                }
+                for p in commit.parents
+            ],
+            "stats": {"total": additions + deletions, "additions": additions, "deletions": deletions},
+            "files": files,
+        }
+
+    def changed_files(self, repo: Repo, before: str | None, after: str) -> list[dict]:
+        old = repo.files_at(before) if before else {}
+        new = repo.files_at(after)
+        files = []
+        for path in sorted(set(old) | set(new)):
+            if old.get(path) == new.get(path):
+                continue
+            status = "added" if path not in old else "removed" if path not in new else "modified"
+            a = repo.objects.blobs[old[path][1]].decode(errors="replace") if path in old else ""
+            b = repo.objects.blobs[new[path][1]].decode(errors="replace") if path in new else ""
+            hunks = list(difflib.unified_diff(a.splitlines(), b.splitlines(), lineterm="", n=3))[2:]
+            additions = sum(1 for line in hunks if line.startswith("+"))
+            deletions = sum(1 for line in hunks if line.startswith("-"))
+            blob = (new.get(path) or old[path])[1]
+            files.append(
+                {
+                    "sha": blob,
+                    "filename": path,
+                    "status": status,
+                    "additions": additions,
+                    "deletions": deletions,
+                    "changes": additions + deletions,
+                    "blob_url": self.html(repo, f"/blob/{after}/{path}"),
+                    "raw_url": self.html(repo, f"/raw/{after}/{path}"),
+                    "contents_url": self.url(repo, f"/contents/{path}?ref={after}"),
+                    "patch": "\n".join(hunks),
+                }
+            )
+        return files
+
+    def branch_json(self, repo: Repo, name: str) -> dict:
+        return {
+            "name": name,
+            "commit": self.repo_commit_json(repo, repo.refs[f"refs/heads/{name}"]),
+            "_links": {"self": self.url(repo, f"/branches/{name}"), "html": self.html(repo, f"/tree/{name}")},
+            "protected": False,
+            "protection": {"enabled": False, "required_status_checks": {"enforcement_level": "off"}},
+            "protection_url": self.url(repo, f"/branches/{name}/protection"),
+        }
+
+    def content_json(self, repo: Repo, sha: str, path: str, blob: str, with_content: bool) -> dict:
+        """A file as the contents API shows it; with its content as GitHub sends it: Base64 in lines of 60."""
+        data = repo.objects.blobs[blob]
+        links = self.content_links(repo, sha, path, f"/git/blobs/{blob}", "blob")
+        answer = {
+            "type": "file",
+            "size": len(data),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "sha": blob,
+            **links,
+        }
+        if with_content:
+            encoded = base64.b64encode(data).decode()
+            lines = [encoded[i : i + 60] for i in range(0, len(encoded), 60)]
+            answer |= {"encoding": "base64", "content": "".join(line + "\n" for line in lines)}
+        return answer
+
+    def entry_json(self, repo: Repo, sha: str, path: str, entry: TreeEntry) -> dict:
+        """One item of a directory listing: no content, as GitHub lists them."""
+        kind = {"40000": "dir", "120000": "symlink"}.get(entry.mode, "file")
+        size = 0 if kind == "dir" else len(repo.objects.blobs[entry.sha])
+        git_path = f"/git/{'trees' if kind == 'dir' else 'blobs'}/{entry.sha}"
+        links = self.content_links(repo, sha, path, git_path, "tree" if kind == "dir" else "blob")
+        if kind == "dir":
+            links["download_url"] = None
+        return {"type": kind, "size": size, "name": entry.name, "path": path, "sha": entry.sha, **links}
+
+    def content_links(self, repo: Repo, sha: str, path: str, git_path: str, view: str) -> dict:
+        url = self.url(repo, f"/contents/{path}?ref={sha}")
+        git_url, html_url = self.url(repo, git_path), self.html(repo, f"/{view}/{sha}/{path}")
+        return {
+            "url": url,
+            "git_url": git_url,
+            "html_url": html_url,
+            "download_url": self.html(repo, f"/raw/{sha}/{path}"),
+            "_links": {"self": url, "git": git_url, "html": html_url},
+        }
+
     def tree_json(self, repo: Repo, sha: str, recursive: bool) -> dict:
         entries = []
 
@@ -643,6 +786,10 @@ class FakeGitHub(FakeServer):
         head_sha = (
             repo.refs.get(f"refs/heads/{pull.head}", pull.head_sha) if pull.state == "open" else pull.head_sha
         )
+        base_sha = repo.refs.get(f"refs/heads/{pull.base}", pull.base_sha)
+        # GitHub computes mergeability in the background; the fake knows at once.
+        mergeable = repo.merged_files(base_sha, head_sha) is not None if pull.state == "open" else None
+        mergeable_state = {True: "clean", False: "dirty", None: "unknown"}[mergeable]
         return {
             "url": self.url(repo, f"/pulls/{pull.number}"),
             "id": pull.number + 5000,
@@ -653,17 +800,20 @@ class FakeGitHub(FakeServer):
             "state": pull.state,
             "title": pull.title,
             "body": pull.body,
-            "user": {"login": "bugstack-bot"},
-            "labels": [{"name": name} for name in pull.labels],
+            "user": self.user_json("bugstack-bot"),
+            "labels": [{"name": name, "color": "ededed", "default": False} for name in pull.labels],
+            "draft": False,
             "created_at": pull.created_at,
-            "updated_at": now_iso(),
+            "updated_at": pull.updated_at,
             "closed_at": pull.closed_at,
             "merged_at": pull.merged_at,
             "merged": pull.merged,
-            "mergeable": None if pull.state != "open" else True,
+            "mergeable": mergeable,
+            "mergeable_state": mergeable_state,
+            "merged_by": self.user_json("a-person") if pull.merged else None,
             "merge_commit_sha": pull.merge_commit_sha,
             "head": side(pull.head, head_sha),
-            "base": side(pull.base, repo.refs.get(f"refs/heads/{pull.base}", pull.base_sha)),
+            "base": side(pull.base, base_sha),
         }
 
     def check_run_json(self, repo: Repo, run: CheckRun) -> dict:
@@ -690,12 +840,17 @@ class FakeGitHub(FakeServer):
         per_page = max(1, min(100, int(query.get("per_page") or 30)))
         number = max(1, int(query.get("page") or 1))
         last = max(1, -(-len(items) // per_page))
-        links = []
         params = "&".join(f"{k}={v}" for k, v in query.items() if k not in ("page", "per_page"))
         joiner = "?" + (params + "&" if params else "")
+
+        def link(page: int, rel: str) -> str:
+            return f'<{base}{joiner}per_page={per_page}&page={page}>; rel="{rel}"'
+
+        links = []
+        if number > 1:
+            links += [link(min(number - 1, last), "prev"), link(1, "first")]
         if number < last:
-            links.append(f'<{base}{joiner}per_page={per_page}&page={number + 1}>; rel="next"')
-            links.append(f'<{base}{joiner}per_page={per_page}&page={last}>; rel="last"')
+            links += [link(number + 1, "next"), link(last, "last")]
         headers = {"Link": ", ".join(links)} if links else {}
         return items[(number - 1) * per_page : number * per_page], headers
 
@@ -717,6 +872,31 @@ class FakeGitHub(FakeServer):
         }
         repo.statuses.setdefault(sha, []).insert(0, status)
         return status
+
+
+def fault_error(rule: Rule) -> ApiError:
+    """GitHub's answer for a failing rule of the fault plan."""
+    if rule.kind == "rate_limit":
+        # Whole seconds, as GitHub sends them: two ahead, so the wait is over one second at any moment.
+        reset = str(int(time.time()) + 2)
+        headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset, "X-RateLimit-Resource": "core"}
+        message = rule.message or "API rate limit exceeded for user ID 1."
+        return ApiError(403, message, headers, DOCS + "/overview/rate-limits-for-the-rest-api")
+    if rule.kind == "secondary_rate_limit":
+        # https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
+        message = rule.message or (
+            "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+            "If you reach out to GitHub Support for help, please include the request ID FAKE:0."
+        )
+        headers = {"Retry-After": str(max(0, round(rule.retry_after)))}
+        return ApiError(403, message, headers, DOCS + "/overview/rate-limits-for-the-rest-api")
+    if rule.kind == "429":
+        headers = {"Retry-After": str(max(0, round(rule.retry_after)))}
+        return ApiError(429, rule.message or "Too Many Requests", headers)
+    if rule.kind == "timeout":
+        return ApiError(504, rule.message or "We couldn't respond to your request in time. Sorry about that.")
+    status = 502 if rule.kind == "lost_response" else int(rule.kind)
+    return ApiError(status, rule.message or ("Server Error" if status >= 500 else HTTPStatus(status).phrase))
 
 
 # --- routes: each takes (fake, repo, *path groups, query=, body=), returns (status, json, headers) ---------
@@ -822,6 +1002,22 @@ def get_commit(fake: FakeGitHub, repo: Repo, sha: str, *, query: dict, body: Any
     return 200, fake.commit_json(repo, sha), {}
 
 
+def get_repo_commit(
+    fake: FakeGitHub, repo: Repo, ref: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    try:
+        sha = repo.resolve(ref)
+    except ApiError:
+        raise ApiError(422, f"No commit found for SHA: {ref}") from None
+    return 200, fake.repo_commit_json(repo, sha), {}
+
+
+def get_branch(fake: FakeGitHub, repo: Repo, name: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    if f"refs/heads/{name}" not in repo.refs:
+        raise not_found("Branch not found")
+    return 200, fake.branch_json(repo, name), {}
+
+
 def create_commit(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
     body = body or {}
     tree, parents = body.get("tree"), body.get("parents") or []
@@ -834,51 +1030,50 @@ def create_commit(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tu
 
 
 def get_contents(fake: FakeGitHub, repo: Repo, path: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    ref = query.get("ref") or repo.default_branch
     try:
-        sha = repo.resolve(query.get("ref") or repo.default_branch)
+        sha = repo.resolve(ref)
     except ApiError:
-        raise not_found() from None
+        raise not_found(f"No commit found for the ref {ref}") from None
     files = repo.files_at(sha)
     path = path.strip("/")
     if path in files and files[path][0] == "120000":
         return 200, symlink_contents(fake, repo, sha, path, files), {}
     if path in files:
-        mode, blob = files[path]
-        data = repo.objects.blobs[blob]
-        return (
-            200,
-            {
-                "type": "file",
-                "encoding": "base64",
-                "size": len(data),
-                "name": path.rsplit("/", 1)[-1],
-                "path": path,
-                "sha": blob,
-                "content": base64.b64encode(data).decode(),
-                "url": fake.url(repo, f"/contents/{path}?ref={sha}"),
-                "git_url": fake.url(repo, f"/git/blobs/{blob}"),
-                "html_url": fake.html(repo, f"/blob/{sha}/{path}"),
-                "download_url": None,
-            },
-            {},
-        )
-    below = sorted({p[len(path) + 1 :].split("/")[0] for p in files if p.startswith(path + "/")})
-    if not below:
+        return 200, fake.content_json(repo, sha, path, files[path][1], with_content=True), {}
+    entries = repo.tree_at(sha, path)
+    if entries is None:
         raise not_found()
-    return (
-        200,
-        [
-            {
-                "type": "dir" if f"{path}/{name}" not in files else "file",
-                "name": name,
-                "path": f"{path}/{name}",
-                "sha": "",
-                "url": fake.url(repo, f"/contents/{path}/{name}"),
-            }
-            for name in below
-        ],
-        {},
-    )
+    prefix = f"{path}/" if path else ""
+    return 200, [fake.entry_json(repo, sha, prefix + entry.name, entry) for entry in entries], {}
+
+
+def put_contents(fake: FakeGitHub, repo: Repo, path: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
+    """Create or update one file in a commit of its own (the contents API)."""
+    body = body or {}
+    message, content = body.get("message"), body.get("content")
+    if not isinstance(message, str) or not isinstance(content, str):
+        raise unprocessable("message and content are required")
+    try:
+        data = base64.b64decode(content, validate=True)
+    except ValueError:
+        raise unprocessable("content is not valid Base64") from None
+    branch = body.get("branch") or repo.default_branch
+    if f"refs/heads/{branch}" not in repo.refs:
+        raise not_found(f"Branch {branch} not found")
+    path = path.strip("/")
+    current = repo.files_at(repo.refs[f"refs/heads/{branch}"]).get(path)
+    if current and not body.get("sha"):
+        raise ApiError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
+    if body.get("sha") and (current is None or current[1] != body["sha"]):
+        raise ApiError(409, f"{path} does not match {body['sha']}")
+    commit = repo.commit_files(branch, {path: data}, message)
+    blob = repo.files_at(commit)[path][1]
+    answer = {
+        "content": fake.content_json(repo, commit, path, blob, with_content=False),
+        "commit": fake.commit_json(repo, commit),
+    }
+    return (200 if current else 201), answer, {}
 
 
 def symlink_contents(fake: FakeGitHub, repo: Repo, sha: str, path: str, files: dict) -> dict:
@@ -903,9 +1098,24 @@ def symlink_contents(fake: FakeGitHub, repo: Repo, sha: str, path: str, files: d
     }
 
 
+PULL_SORTS = {
+    "created": lambda pull: pull.created_at,
+    "updated": lambda pull: pull.updated_at,
+    "popularity": lambda pull: len(pull.labels),  # GitHub counts comments; the fake has none
+    "long-running": lambda pull: pull.created_at,
+}
+
+
 def list_pulls(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tuple[int, Any, dict]:
     state, head, base = query.get("state", "open"), query.get("head"), query.get("base")
-    pulls = sorted(repo.pulls, key=lambda p: -p.number)
+    sort = query.get("sort", "created")
+    if state not in ("open", "closed", "all") or sort not in PULL_SORTS:
+        raise unprocessable(f"state {state!r} or sort {sort!r} is not valid")
+    # GitHub's default order: newest first when sorting by creation, oldest first otherwise.
+    default = "desc" if sort == "created" else "asc"
+    descending = query.get("direction", default) == "desc"
+    # Ties (pull requests opened in the same second) keep the order in which they were opened.
+    pulls = sorted(repo.pulls, key=lambda p: (PULL_SORTS[sort](p), p.number), reverse=descending)
     if state != "all":
         pulls = [p for p in pulls if p.state == state]
     if head:
@@ -931,10 +1141,10 @@ def create_pull(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tupl
                 errors=[{"resource": "PullRequest", "field": name, "code": "invalid"}],
             )
     if any(p.head == head and p.base == base and p.state == "open" for p in repo.pulls):
-        raise unprocessable(f"A pull request already exists for {repo.owner}:{head}.")
+        raise unprocessable(f"A pull request already exists for {repo.owner}:{head}.", "PullRequest")
     head_sha, base_sha = repo.refs[f"refs/heads/{head}"], repo.refs[f"refs/heads/{base}"]
     if head_sha in repo.objects.ancestors(base_sha):
-        raise unprocessable(f"No commits between {base} and {head}")
+        raise unprocessable(f"No commits between {base} and {head}", "PullRequest")
     pull = Pull(len(repo.pulls) + 1, title, str(body.get("body") or ""), head, base, head_sha, base_sha)
     repo.pulls.append(pull)
     return 201, fake.pull_json(repo, pull), {}
@@ -942,6 +1152,33 @@ def create_pull(fake: FakeGitHub, repo: Repo, *, query: dict, body: Any) -> tupl
 
 def get_pull(fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
     return 200, fake.pull_json(repo, repo.pull(int(number))), {}
+
+
+def update_pull(
+    fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    body = body or {}
+    pull = repo.pull(int(number))
+    state, base = body.get("state", pull.state), body.get("base", pull.base)
+    if state not in ("open", "closed"):
+        raise unprocessable("state must be open or closed", "PullRequest")
+    if f"refs/heads/{base}" not in repo.refs:
+        raise ApiError(
+            422, "Validation Failed", errors=[{"resource": "PullRequest", "field": "base", "code": "invalid"}]
+        )
+    if pull.merged and state == "open":
+        raise unprocessable("state cannot be changed. The pull request cannot be reopened.", "PullRequest")
+    if state == "open" and pull.state == "closed":
+        if any(p.head == pull.head and p.state == "open" for p in repo.pulls):
+            raise unprocessable(f"A pull request already exists for {repo.owner}:{pull.head}.", "PullRequest")
+        pull.closed_at = None
+    elif state == "closed" and pull.state == "open":
+        pull.closed_at = now_iso()
+    pull.state, pull.base = state, base
+    pull.title = str(body.get("title", pull.title))
+    pull.body = str(body.get("body", pull.body) or "")
+    pull.updated_at = now_iso()
+    return 200, fake.pull_json(repo, pull), {}
 
 
 def merge_pull(fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
@@ -1054,28 +1291,48 @@ def list_annotations(
     raise not_found()
 
 
+REST = "https://docs.github.com/rest"
 ROUTES = [
-    ("GET", r"^$", get_repo),
-    ("GET", r"^/git/(?:ref|refs)/(.+)$", get_ref),
-    ("POST", r"^/git/refs$", create_ref),
-    ("PATCH", r"^/git/refs/(.+)$", update_ref),
-    ("GET", r"^/git/trees/([^/]+)$", get_tree),
-    ("POST", r"^/git/trees$", create_tree),
-    ("GET", r"^/git/blobs/([0-9a-f]{40})$", get_blob),
-    ("POST", r"^/git/blobs$", create_blob),
-    ("GET", r"^/git/commits/([0-9a-f]{40})$", get_commit),
-    ("POST", r"^/git/commits$", create_commit),
-    ("GET", r"^/contents/(.*)$", get_contents),
-    ("GET", r"^/pulls$", list_pulls),
-    ("POST", r"^/pulls$", create_pull),
-    ("GET", r"^/pulls/(\d+)$", get_pull),
-    ("PUT", r"^/pulls/(\d+)/merge$", merge_pull),
-    ("POST", r"^/issues/(\d+)/labels$", add_labels),
-    ("POST", r"^/statuses/([0-9a-f]{40})$", create_status),
-    ("GET", r"^/commits/([^/]+)/status$", combined_status),
-    ("GET", r"^/commits/([^/]+)/check-runs$", list_check_runs),
-    ("POST", r"^/check-runs$", create_check_run),
-    ("GET", r"^/check-runs/(\d+)/annotations$", list_annotations),
+    ("GET", r"^$", get_repo, f"{REST}/repos/repos#get-a-repository"),
+    ("GET", r"^/branches/(.+)$", get_branch, f"{REST}/branches/branches#get-a-branch"),
+    ("GET", r"^/commits/([^/]+)$", get_repo_commit, f"{REST}/commits/commits#get-a-commit"),
+    ("GET", r"^/git/(?:ref|refs)/(.+)$", get_ref, f"{REST}/git/refs#get-a-reference"),
+    ("POST", r"^/git/refs$", create_ref, f"{REST}/git/refs#create-a-reference"),
+    ("PATCH", r"^/git/refs/(.+)$", update_ref, f"{REST}/git/refs#update-a-reference"),
+    ("GET", r"^/git/trees/([^/]+)$", get_tree, f"{REST}/git/trees#get-a-tree"),
+    ("POST", r"^/git/trees$", create_tree, f"{REST}/git/trees#create-a-tree"),
+    ("GET", r"^/git/blobs/([0-9a-f]{40})$", get_blob, f"{REST}/git/blobs#get-a-blob"),
+    ("POST", r"^/git/blobs$", create_blob, f"{REST}/git/blobs#create-a-blob"),
+    ("GET", r"^/git/commits/([0-9a-f]{40})$", get_commit, f"{REST}/git/commits#get-a-commit-object"),
+    ("POST", r"^/git/commits$", create_commit, f"{REST}/git/commits#create-a-commit"),
+    ("GET", r"^/contents/?(.*)$", get_contents, f"{REST}/repos/contents#get-repository-content"),
+    ("PUT", r"^/contents/(.+)$", put_contents, f"{REST}/repos/contents#create-or-update-file-contents"),
+    ("GET", r"^/pulls$", list_pulls, f"{REST}/pulls/pulls#list-pull-requests"),
+    ("POST", r"^/pulls$", create_pull, f"{REST}/pulls/pulls#create-a-pull-request"),
+    ("GET", r"^/pulls/(\d+)$", get_pull, f"{REST}/pulls/pulls#get-a-pull-request"),
+    ("PATCH", r"^/pulls/(\d+)$", update_pull, f"{REST}/pulls/pulls#update-a-pull-request"),
+    ("PUT", r"^/pulls/(\d+)/merge$", merge_pull, f"{REST}/pulls/pulls#merge-a-pull-request"),
+    ("POST", r"^/issues/(\d+)/labels$", add_labels, f"{REST}/issues/labels#add-labels-to-an-issue"),
+    ("POST", r"^/statuses/([0-9a-f]{40})$", create_status, f"{REST}/commits/statuses#create-a-commit-status"),
+    (
+        "GET",
+        r"^/commits/([^/]+)/status$",
+        combined_status,
+        f"{REST}/commits/statuses#get-the-combined-status-for-a-specific-reference",
+    ),
+    (
+        "GET",
+        r"^/commits/([^/]+)/check-runs$",
+        list_check_runs,
+        f"{REST}/checks/runs#list-check-runs-for-a-git-reference",
+    ),
+    ("POST", r"^/check-runs$", create_check_run, f"{REST}/checks/runs#create-a-check-run"),
+    (
+        "GET",
+        r"^/check-runs/(\d+)/annotations$",
+        list_annotations,
+        f"{REST}/checks/runs#list-check-run-annotations",
+    ),
 ]
 
 
@@ -1091,8 +1348,11 @@ def main(argv: list[str] | None = None) -> None:
         help="seed a repository from a directory (repeatable)",
     )
     parser.add_argument("--token", help="accept only this token (otherwise every request is accepted)")
+    parser.add_argument("--faults", metavar="FILE", help="a JSON fault plan (see tests.fakes.faults)")
     args = parser.parse_args(argv)
     fake = FakeGitHub(tokens={args.token: None} if args.token else None, host=args.host, port=args.port)
+    if args.faults:
+        fake.faults.load_file(args.faults)
     for spec in args.repo:
         name, sep, path = spec.partition("=")
         if not sep or name.count("/") != 1 or not Path(path).is_dir():

@@ -7,16 +7,19 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
+from tests.fakes.faults import FaultPlan, Rule
+
 
 class FakeServer:
     """``with fake:`` (or ``start()``/``stop()``) serves on a daemon thread; ``serve_until_interrupted()``
-    serves in the foreground until Ctrl-C."""
+    serves in the foreground until Ctrl-C. ``faults`` is the fake's fault plan (``tests.fakes.faults``)."""
 
     thread_name = "fake"
 
     def __init__(self, host: str, port: int, handler_class: type[BaseHTTPRequestHandler]) -> None:
         self.server = ThreadingHTTPServer((host, port), handler_class)
         self.server.daemon_threads = True
+        self.faults = FaultPlan()
         self._thread: threading.Thread | None = None
 
     @property
@@ -35,11 +38,28 @@ class FakeServer:
         return self
 
     def stop(self) -> None:
+        self.faults.close()  # held and sleeping requests give up, so shutdown does not wait for them
         if self._thread is not None:  # shutdown() waits for serve_forever, which never started otherwise
             self.server.shutdown()
             self._thread.join(timeout=5)
             self._thread = None
         self.server.server_close()
+
+    # the fault plan's shortcuts
+
+    def fail(self, route: str, kind: str, **options) -> Rule:
+        """Add a rule to the fault plan: ``fake.fail("POST /pulls$", "lost_response", calls=[2])``."""
+        return self.faults.add(route, kind, **options)
+
+    def hold(self, route: str, *, calls=None, times: int | None = 1, seconds: float = 60.0) -> Rule:
+        """Keep matching requests open until ``release()`` or ``seconds``; ``held(route)`` signals arrival."""
+        return self.faults.add(route, "hold", calls=calls, times=times, seconds=seconds)
+
+    def held(self, route: str) -> threading.Event:
+        return self.faults.held(route)
+
+    def release(self, route: str | None = None) -> int:
+        return self.faults.release(route)
 
     def __enter__(self) -> Self:
         return self.start()
@@ -53,4 +73,5 @@ class FakeServer:
         except KeyboardInterrupt:
             pass
         finally:
+            self.faults.close()
             self.server.server_close()

@@ -21,8 +21,8 @@ from integrations.signals import code_host_event
 from pipeline.models import FixRun
 from pipeline.runs import start_run
 from pipeline.states import RunState
-from pipeline.tasks import execute, poll, reap, verify_fixes
-from tests.factories import ErrorGroupFactory, EventFactory, ProjectFactory
+from pipeline.tasks import LONG_LEASE_SECONDS, claim, execute, poll, reap, verify_fixes
+from tests.factories import ErrorGroupFactory, EventFactory, FixRunFactory, ProjectFactory
 from tests.fakes.github import FakeGitHub
 from tests.pipeline.test_end_to_end import (
     CART,
@@ -399,3 +399,21 @@ def test_the_open_pull_request_cap_holds_a_run_until_a_slot_frees(github):
     advance_all(second)
     second.refresh_from_db()
     assert second.state == S.AWAITING_CI and second.pr_number != FixRun.objects.get(pk=first.pk).pr_number
+
+
+@pytest.mark.parametrize(
+    ("code_host", "lease"),
+    [(Project.CodeHost.GITHUB, 3), (Project.CodeHost.LOCAL, LONG_LEASE_SECONDS)],
+)
+def test_waiting_for_ci_holds_a_long_lease_only_where_the_tests_run_in_the_stage(
+    db, settings, code_host, lease
+):
+    # A worker killed while it reads GitHub's CI must not leave the run to wait out the local test timeout.
+    settings.BUGSTACK_STAGE_LEASE_SECONDS = 3
+    run = FixRunFactory(group__project__code_host=code_host, state=RunState.AWAITING_CI)
+
+    before = timezone.now()
+    claimed = claim(run.pk, RunState.AWAITING_CI)
+
+    held = (claimed.lease_expires_at - before).total_seconds()
+    assert lease - 1 < held <= lease + 1
