@@ -442,10 +442,24 @@ class Scrubber:
                 else:
                     item = self.cut_text(item, MAX_STRING, (path, index))
                 item = mask_text(item)
+            elif is_pair(item) and depth + 1 < MAX_DEPTH:
+                item = self.pair(item, depth + 1, join(path, index))
             elif isinstance(item, dict | list):
                 item = self.value(item, depth + 1, path=join(path, index))
             result.append(item)
         return result
+
+    def pair(self, pair: list[Any], depth: int, path: str) -> list[Any]:
+        """A ``[name, value]`` pair (Sentry's form for headers, cookies, query strings and tags): the value
+        judged by its name, as under a key."""
+        name = pair[0] if len(pair[0]) <= MAX_KEY else cap(pair[0], MAX_KEY)
+        self.values_left -= 1
+        self.text_left -= len(name)
+        return [name, self.entry(name, pair[1], depth, path)]
+
+
+def is_pair(item: Any) -> bool:
+    return isinstance(item, list) and len(item) == 2 and isinstance(item[0], str)
 
 
 def join(path: str, key: str | int) -> str:

@@ -80,6 +80,30 @@ def test_secrets_in_headers_body_frame_vars_and_message_never_reach_the_database
 
 
 @pytest.mark.django_db
+def test_secrets_sent_as_name_value_pairs_never_reach_the_database(post_event):
+    # Sentry's protocol allows headers, query strings and tags as lists of [name, value] pairs.
+    event = python_event(tags=[["password", "hunter2"], ["region", "eu"]])
+    event["request"] = {
+        "method": "GET",
+        "headers": [
+            ["Cookie", "sessionid=s3ss10n-value"],
+            ["X-Api-Key", STRIPE_KEY],
+            ["Accept", "text/html"],
+        ],
+        "query_string": [["token", "csrf-value"], ["page", "2"]],
+    }
+
+    assert post_event(event).status_code == 202
+
+    raw = stored_text()
+    for secret in ("hunter2", "s3ss10n-value", STRIPE_KEY, "csrf-value"):
+        assert secret not in raw
+    data = Event.objects.get().data
+    assert data["request"]["headers"][2] == ["Accept", "text/html"]
+    assert data["request"]["query_string"] == [["token", FILTERED], ["page", "2"]]
+
+
+@pytest.mark.django_db
 def test_a_projects_extra_keys_are_filtered_too(post_event, project):
     project.redact_keys = "customer_ssn\n# a comment\nInternal-Note"
     project.save()
@@ -152,6 +176,10 @@ def test_values_that_look_like_secrets_are_masked_anywhere(text, masked):
         ("x_redis://app:pa55word@cache", f"x_redis://app:{FILTERED}@cache"),
         ("BeArEr abcdefgh12345678", f"BeArEr {FILTERED}"),
         ("card 4111-1111-1111-1111.", f"card {FILTERED}."),
+        # A number beside the card, which the digit run takes in: the card is still found within it.
+        ("card 4111111111111111 2 items", f"card {FILTERED} 2 items"),
+        ("order 7 4111-1111-1111-1111 5", f"order 7 {FILTERED} 5"),
+        ("2 5555 5555 5555 4444", f"2 {FILTERED}"),
     ],
 )
 def test_secrets_are_masked_whatever_surrounds_them(text, masked):
