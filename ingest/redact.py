@@ -157,10 +157,17 @@ _STRAY_GROUPS = sorted(
 )[1:]
 
 
+# A card is written in at most five groups (4-4-4-4, 4-6-5, 4-4-4-4-3): a candidate of more groups than that
+# and the strays is not looked into, which also keeps runs of spaced single digits as cheap as before.
+_MAX_GROUPS_LOOKED_INTO = 5 + 2 * _MAX_STRAY_GROUPS
+
+
 def _mask_card(match: re.Match[str]) -> str:
     candidate = match[0]
     if luhn_valid(candidate.translate(_SEPARATORS)):
         return FILTERED
+    if candidate.count(" ") + candidate.count("-") >= _MAX_GROUPS_LOOKED_INTO:
+        return candidate
     groups = [group.span() for group in _DIGIT_GROUP.finditer(candidate)]
     for lead, trail in _STRAY_GROUPS:
         if lead + trail >= len(groups):
