@@ -26,13 +26,18 @@ test: install lint chromium toolchains sentry-node sdk-js-modules
 	$(VENV)/bin/pytest -m "not reliability"
 	cd sdks/python && ../../$(VENV)/bin/pytest -q
 	cd sdks/javascript && npm test
-	$(MAKE) sdk-go
+	$(MAKE) sdk-go sdk-ruby
 	cd demo/shop && ../../$(VENV)/bin/pytest -q
 
 # The Go SDK's tests, under the race detector; standard library only, so no module proxy is asked.
 .PHONY: sdk-go
 sdk-go: toolchains
 	cd sdks/go && GOPROXY=off GOFLAGS=-mod=mod go test -race -count=1 ./...
+
+# The Ruby SDK's minitest files, each in a ruby process of its own (one boots Rails).
+.PHONY: sdk-ruby
+sdk-ruby: toolchains
+	cd sdks/ruby && rake test
 
 # Real processes (two web workers, two task clusters, a digest worker) on PostgreSQL and Redis, a worker
 # SIGKILLed at each stage of the pipeline: each stage's line says what was killed and what came of it.
@@ -46,10 +51,15 @@ test-reliability: install
 chromium:
 	@test -x /usr/bin/chromium || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
-# The fix rules' tests run real Ruby and Go programs; the patch policy checks syntax with ruby and gofmt.
+# The fix rules' tests run real Ruby and Go programs; the patch policy checks syntax with ruby and gofmt; the
+# Go and Ruby SDKs are tested with Debian's Go, Ruby, Rack and Rails (the `rails` metapackage pulls Node.js
+# packages that clash with the machine's own Node.js, so its parts are installed instead).
+RUBY_PACKAGES := ruby rake ruby-rack ruby-webrick ruby-railties ruby-actionpack ruby-activejob
 .PHONY: toolchains
 toolchains:
-	@command -v ruby >/dev/null && command -v go >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ruby golang-go)
+	@command -v go >/dev/null && command -v rake >/dev/null \
+	  && ruby -e 'require "rack"; require "webrick"; require "rails"; require "action_controller/railtie"; require "active_job/railtie"' 2>/dev/null \
+	  || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq golang-go $(RUBY_PACKAGES))
 
 # The Sentry SDK tests run an Express app with @sentry/node, from the modules its lock file pins; Node.js and
 # npm from Debian where the machine has none.

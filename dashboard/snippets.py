@@ -73,10 +73,16 @@ export { onRequestError } from "@bugstack/sdk/next";""",
     Snippet(
         "rails",
         "Ruby · Rails / Rack",
-        "bundle add bugstack",
-        """# config/initializers/bugstack.rb
+        "# Gemfile (the gem is not published: use it from a bugstack checkout)\n"
+        'gem "bugstack", path: "../bugstack/sdks/ruby", require: "bugstack/rails"',
+        """# Rails: nothing more. The Railtie reads BUGSTACK_DSN and inserts the middleware.
+
+# A Rack app without Rails, in config.ru:
+require "bugstack"
+
 Bugstack.init # reads BUGSTACK_DSN
-Rails.application.config.middleware.insert(0, Bugstack::Rack)""",
+use Bugstack::Rack::Middleware
+run MyApp""",
         "ruby",
     ),
     Snippet(

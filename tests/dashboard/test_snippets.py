@@ -37,3 +37,34 @@ def test_the_go_snippet_builds_against_the_sdk(tmp_path):
     built = subprocess.run(["go", "vet", "."], cwd=app, env=env, capture_output=True, text=True, timeout=300)
 
     assert built.returncode == 0, built.stderr
+
+
+# The snippet's config.ru served by Rack with an app that fails: the middleware must be in place (it raises
+# the error on after reporting it) and the SDK initialised from BUGSTACK_DSN.
+RACK_PROBE = """
+require "rack"
+MyApp = ->(env) { raise ArgumentError, "boom" }
+app = Rack::Builder.parse_file(ARGV[0])
+app = app.first if app.is_a?(Array) # Rack 2 answers [app, options]
+begin
+  app.call(Rack::MockRequest.env_for("/"))
+rescue ArgumentError
+  puts "raised again"
+end
+puts Bugstack::Rack::Middleware.name, Bugstack.client.nil? ? "off" : "on"
+"""
+
+
+def test_the_ruby_snippet_serves_a_rack_app_through_the_middleware(tmp_path):
+    rails = snippet("rails")
+    assert 'path: "../bugstack/sdks/ruby"' in rails.install
+    config = tmp_path / "config.ru"
+    config.write_text(rails.code)
+    env = {**os.environ, "BUGSTACK_DSN": "http://public-key@127.0.0.1:9/1"}
+    probe = subprocess.run(
+        ["ruby", "-I", str(ROOT / "sdks" / "ruby" / "lib"), "-e", RACK_PROBE, str(config)],
+        env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.split() == ["raised", "again", "Bugstack::Rack::Middleware", "on"]
