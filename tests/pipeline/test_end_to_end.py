@@ -139,13 +139,19 @@ def anthropic():
         yield fake
 
 
-@pytest.fixture
-def key(db):
-    key = ProjectKeyFactory(project__repository=REPO, project__code_host=Project.CodeHost.GITHUB)
+def github_project_key(**project_fields):
+    """A key of a project on the GitHub fake's repository; its account holds the token and webhook secret."""
+    fields = {"repository": REPO, "code_host": Project.CodeHost.GITHUB, **project_fields}
+    key = ProjectKeyFactory(**{f"project__{name}": value for name, value in fields.items()})
     account = key.project.account
     Credential.objects.create(account=account, kind=Credential.Kind.GITHUB, secret=TOKEN)
     Credential.objects.create(account=account, kind=Credential.Kind.GITHUB_WEBHOOK, secret=WEBHOOK_SECRET)
     return key
+
+
+@pytest.fixture
+def key(db):
+    return github_project_key()
 
 
 @pytest.fixture

@@ -31,22 +31,19 @@ from django.db import connection, connections
 
 from bugstack.models import Project
 from ingest.models import ErrorGroup
-from integrations.models import Credential
 from pipeline.models import FixRun
 from pipeline.states import RunState
-from tests.factories import ProjectKeyFactory
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.github import FakeGitHub
 from tests.ingest.test_sentry_sdk_apps import answers_health_check, free_port, start, stop, tail
-from tests.pipeline import harness
+from tests.pipeline import harness, test_end_to_end
 from tests.pipeline.harness import Cluster, post_json, signed_webhook, wait_for
 from tests.pipeline.test_end_to_end import (
     FIXED_CART,
     GOOD_FIX,
     REPO,
-    REPOSITORY,
-    TOKEN,
     WEBHOOK_SECRET,
+    github_project_key,
     zero_division_event,
 )
 
@@ -73,11 +70,7 @@ def postgresql_and_redis(django_db_blocker):
         pytest.fail(f"the reliability tests need Redis at {REDIS_URL} ({exc}): start redis-server")
 
 
-@pytest.fixture
-def github():
-    with FakeGitHub(tokens={TOKEN: None}) as fake:
-        fake.add_repo(REPO, files=REPOSITORY)
-        yield fake
+github = test_end_to_end.github  # the GitHub fake holding the shop
 
 
 @pytest.fixture
@@ -91,15 +84,7 @@ def anthropic():
 
 @pytest.fixture
 def key(db):
-    key = ProjectKeyFactory(
-        project__repository=REPO,
-        project__code_host=Project.CodeHost.GITHUB,
-        project__auto_deploy=Project.AutoDeploy.CI_PASS,
-    )
-    account = key.project.account
-    Credential.objects.create(account=account, kind=Credential.Kind.GITHUB, secret=TOKEN)
-    Credential.objects.create(account=account, kind=Credential.Kind.GITHUB_WEBHOOK, secret=WEBHOOK_SECRET)
-    return key
+    return github_project_key(auto_deploy=Project.AutoDeploy.CI_PASS)
 
 
 @dataclass

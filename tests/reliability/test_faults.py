@@ -17,16 +17,14 @@ import pytest
 from bugstack.models import Project
 from integrations.models import Credential
 from pipeline.states import RunState
-from tests.factories import ProjectFactory, ProjectKeyFactory
-from tests.fakes.anthropic import FakeAnthropic
+from tests.factories import ProjectFactory
 from tests.fakes.github import FakeGitHub
+from tests.pipeline import test_end_to_end
 from tests.pipeline.harness import Cluster
 from tests.pipeline.test_end_to_end import (
     GOOD_FIX,
     REPO,
-    REPOSITORY,
     TOKEN,
-    WEBHOOK_SECRET,
     Story,
     set_policy,
     zero_division_event,
@@ -41,26 +39,10 @@ MESSAGES = "POST /v1/messages"
 QUICK = 0.01
 
 
-@pytest.fixture
-def github():
-    with FakeGitHub(tokens={TOKEN: None}) as fake:
-        fake.add_repo(REPO, files=REPOSITORY)
-        yield fake
-
-
-@pytest.fixture
-def anthropic():
-    with FakeAnthropic() as fake:
-        yield fake
-
-
-@pytest.fixture
-def key(db):
-    key = ProjectKeyFactory(project__repository=REPO, project__code_host=Project.CodeHost.GITHUB)
-    account = key.project.account
-    Credential.objects.create(account=account, kind=Credential.Kind.GITHUB, secret=TOKEN)
-    Credential.objects.create(account=account, kind=Credential.Kind.GITHUB_WEBHOOK, secret=WEBHOOK_SECRET)
-    return key
+# The end-to-end suite's fakes and project: the GitHub fake holding the shop, the Anthropic fake, a key.
+github = test_end_to_end.github
+anthropic = test_end_to_end.anthropic
+key = test_end_to_end.key
 
 
 @pytest.fixture
