@@ -1,4 +1,4 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.db.models import Count
 
 from bugstack.models import Account, Membership, Project, ProjectKey
@@ -72,6 +72,7 @@ class ProjectAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
     autocomplete_fields = ["account"]
     inlines = [ProjectKeyInline]
+    actions = ["test_model_connection"]
     fieldsets = [
         (None, {"fields": ["account", "name", "slug", "platform"]}),
         (
@@ -102,6 +103,37 @@ class ProjectAdmin(admin.ModelAdmin):
             },
         ),
         (
+            "Fix provider",
+            {
+                "fields": [
+                    "fix_provider",
+                    "openai_base_url",
+                    "openai_model",
+                    "openai_tool_calls",
+                    "openai_timeout_seconds",
+                    "openai_max_output_tokens",
+                ],
+                "description": "The OpenAI-compatible fields apply when that provider is chosen; its API key "
+                "is the account's OpenAI-compatible credential. “Test the model connection” (Projects list, "
+                "actions) asks the server a tiny question.",
+            },
+        ),
+        (
+            "Model spend caps",
+            {
+                "fields": [
+                    "daily_token_cap",
+                    "monthly_token_cap",
+                    "price_per_million_input_tokens",
+                    "price_per_million_output_tokens",
+                    "daily_spend_cap",
+                    "monthly_spend_cap",
+                ],
+                "description": "Once a cap is reached no model call starts: runs wait until the next UTC day "
+                "or month. Spend per day: Integrations, Model spend.",
+            },
+        ),
+        (
             "Fix safety",
             {
                 "fields": [
@@ -127,6 +159,17 @@ class ProjectAdmin(admin.ModelAdmin):
             },
         ),
     ]
+
+    @admin.action(description="Test the model connection")
+    def test_model_connection(self, request, queryset):
+        """Ask each selected project's OpenAI-compatible server a tiny question and show the answer."""
+        # Imported here: the tenancy app loads before the integrations it is the base of.
+        from integrations.providers.registry import check_connection
+
+        for project in queryset:
+            checked = check_connection(project)
+            level = messages.SUCCESS if checked.ok else messages.ERROR
+            self.message_user(request, f"{project}: {checked.message}", level)
 
 
 @admin.register(ProjectKey)

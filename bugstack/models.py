@@ -6,6 +6,7 @@ import secrets
 from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils.text import slugify
@@ -15,6 +16,17 @@ from bugstack.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEF
 repository_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "Enter the repository as owner/name, e.g. acme/shop."
 )
+
+
+def validate_base_url(value: str) -> None:
+    """An http(s) address with a host. Django's URLValidator would refuse the single-label host names
+    model servers often have on a private network (``http://ollama:11434/v1``)."""
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # an unclosed IPv6 bracket, for one
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Enter an http:// or https:// address, e.g. http://127.0.0.1:8000/v1.")
 
 
 class Account(models.Model):
@@ -95,6 +107,12 @@ class Project(models.Model):
         HOLD = "hold", "Hold for a person"
         FIX = "fix", "Try a fix"
 
+    class FixProvider(models.TextChoices):
+        DEFAULT = "", "Server default"
+        RULES = "rules", "Offline rules"
+        ANTHROPIC = "anthropic", "Anthropic (Claude)"
+        OPENAI = "openai", "OpenAI-compatible server"
+
     class MergeMethod(models.TextChoices):
         MERGE = "merge", "Merge commit"
         SQUASH = "squash", "Squash"
@@ -169,6 +187,68 @@ class Project(models.Model):
         help_text="Glob patterns, one per line, that a fix may never change. Dependency manifests "
         "(requirements*.txt, pyproject.toml, setup.py, setup.cfg, Pipfile, package.json, Gemfile, *.gemspec, "
         "go.mod) are always protected as well: dependency errors are reported, never fixed.",
+    )
+
+    # Where fixes come from (integrations/providers/registry.py) and what the model may spend.
+    fix_provider = models.CharField(
+        max_length=10,
+        choices=FixProvider.choices,
+        default=FixProvider.DEFAULT,
+        blank=True,
+        help_text="Who proposes fixes. The server default is BUGSTACK_FIX_PROVIDER (Anthropic when a key is "
+        "set, the offline rules otherwise).",
+    )
+    openai_base_url = models.CharField(
+        max_length=500,
+        blank=True,
+        validators=[validate_base_url],
+        help_text="The OpenAI-compatible server's API address, e.g. http://127.0.0.1:11434/v1 for Ollama. "
+        "Empty: OPENAI_BASE_URL, or OpenAI's API.",
+    )
+    openai_model = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Model name as the server knows it. Empty: BUGSTACK_OPENAI_MODEL.",
+    )
+    openai_tool_calls = models.BooleanField(
+        default=True,
+        help_text="The model calls tools. Off: it is asked for a JSON-only answer, checked the same way.",
+    )
+    openai_timeout_seconds = models.PositiveIntegerField(
+        default=180,
+        validators=[MinValueValidator(1), MaxValueValidator(3600)],
+        help_text="Seconds one request to the server may take.",
+    )
+    openai_max_output_tokens = models.PositiveIntegerField(
+        default=8192,
+        validators=[MinValueValidator(256), MaxValueValidator(1_000_000)],
+        help_text="Most tokens the model may write in one answer.",
+    )
+    daily_token_cap = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Model tokens (in and out) per UTC day; empty means no cap."
+    )
+    monthly_token_cap = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Model tokens (in and out) per UTC month; empty means no cap."
+    )
+    price_per_million_input_tokens = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="What the model charges."
+    )
+    price_per_million_output_tokens = models.DecimalField(
+        max_digits=10, decimal_places=4, null=True, blank=True, help_text="What the model charges."
+    )
+    daily_spend_cap = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Money per UTC day, in the prices' currency; counted only while prices are set.",
+    )
+    monthly_spend_cap = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text="Money per UTC month, in the prices' currency; counted only while prices are set.",
     )
 
     created_at = models.DateTimeField(auto_now_add=True)

@@ -192,6 +192,21 @@ BUGSTACK_ANTHROPIC_MODEL = env.str("BUGSTACK_ANTHROPIC_MODEL", default="claude-s
 # Seconds one model request may take (connecting: at most 10).
 BUGSTACK_ANTHROPIC_TIMEOUT = env.float("BUGSTACK_ANTHROPIC_TIMEOUT", default=180.0)
 
+# Who proposes fixes for projects that do not choose: "rules", "anthropic", "openai", or empty for Anthropic
+# when a key is set and the offline rules otherwise.
+BUGSTACK_FIX_PROVIDER = env.str("BUGSTACK_FIX_PROVIDER", default="")
+if BUGSTACK_FIX_PROVIDER not in ("", "rules", "anthropic", "openai"):
+    raise ImproperlyConfigured(
+        f"BUGSTACK_FIX_PROVIDER={BUGSTACK_FIX_PROVIDER!r} is not understood: use 'rules', 'anthropic', "
+        "'openai' or leave it empty."
+    )
+# The server's key for OpenAI-compatible projects without a key of their account's own. It is sent only to
+# the server's own address (OPENAI_BASE_URL, read by the openai SDK, or OpenAI's API), never to an address
+# a project sets.
+OPENAI_API_KEY = env.str("OPENAI_API_KEY", default="")
+# Model for OpenAI-compatible projects that name none.
+BUGSTACK_OPENAI_MODEL = env.str("BUGSTACK_OPENAI_MODEL", default="gpt-4.1")
+
 # --- pipeline -------------------------------------------------------------------------------------------
 
 # A worker holds a run's stage this long; past it (the worker died) the poll hands the stage to another.

@@ -1,4 +1,4 @@
-"""Forms: the group list's filters, a group's label and a project's policies."""
+"""Forms: the group list's filters, a group's label, a project's policies and its fix provider."""
 
 from __future__ import annotations
 
@@ -35,7 +35,22 @@ class LabelForm(forms.Form):
     category = forms.ChoiceField(label="Label as", choices=[(label.value, label.label) for label in LABELS])
 
 
-class PolicyForm(forms.ModelForm):
+class RecordedChangesMixin:
+    """Forms on a project whose saved changes go into the settings history."""
+
+    def changes(self) -> list[tuple[str, str, str, str]]:
+        """(field, label, old, new) for every field whose value changed, as people would read them."""
+        rows = []
+        for name in self.changed_data:
+            field = Project._meta.get_field(name)
+            old = display(field, self.initial.get(name))
+            new = display(field, self.cleaned_data.get(name))
+            if old != new:
+                rows.append((name, str(self.fields[name].label), old, new))
+        return rows
+
+
+class PolicyForm(RecordedChangesMixin, forms.ModelForm):
     """What bugstack may do on its own in a project: uncertain errors, merge policy, retries, limits and
     protected paths."""
 
@@ -110,16 +125,56 @@ class PolicyForm(forms.ModelForm):
         ]
         return "\n".join(patterns)
 
-    def changes(self) -> list[tuple[str, str, str, str]]:
-        """(field, label, old, new) for every field whose value changed, as people would read them."""
-        rows = []
-        for name in self.changed_data:
-            field = Project._meta.get_field(name)
-            old = display(field, self.initial.get(name))
-            new = display(field, self.cleaned_data.get(name))
-            if old != new:
-                rows.append((name, str(self.fields[name].label), old, new))
-        return rows
+
+class ProviderForm(RecordedChangesMixin, forms.ModelForm):
+    """Where a project's fixes come from, and what its model may spend."""
+
+    class Meta:
+        model = Project
+        fields = [
+            "fix_provider",
+            "openai_base_url",
+            "openai_model",
+            "openai_tool_calls",
+            "openai_timeout_seconds",
+            "openai_max_output_tokens",
+            "daily_token_cap",
+            "monthly_token_cap",
+            "price_per_million_input_tokens",
+            "price_per_million_output_tokens",
+            "daily_spend_cap",
+            "monthly_spend_cap",
+        ]
+        labels = {
+            "fix_provider": "Fix provider",
+            "openai_base_url": "Server address (base URL)",
+            "openai_model": "Model",
+            "openai_tool_calls": "The model calls tools",
+            "openai_timeout_seconds": "Request timeout (seconds)",
+            "openai_max_output_tokens": "Output tokens at most",
+            "daily_token_cap": "Tokens per day at most",
+            "monthly_token_cap": "Tokens per month at most",
+            "price_per_million_input_tokens": "Price per million input tokens",
+            "price_per_million_output_tokens": "Price per million output tokens",
+            "daily_spend_cap": "Spend per day at most",
+            "monthly_spend_cap": "Spend per month at most",
+        }
+        widgets = {
+            "fix_provider": forms.RadioSelect,
+            "openai_base_url": forms.URLInput(attrs={"placeholder": "http://127.0.0.1:11434/v1"}),
+        }
+
+    def clean(self):
+        cleaned = super().clean()
+        money_caps = (
+            cleaned.get("daily_spend_cap") is not None or cleaned.get("monthly_spend_cap") is not None
+        )
+        priced = cleaned.get("price_per_million_input_tokens") is not None or (
+            cleaned.get("price_per_million_output_tokens") is not None
+        )
+        if money_caps and not priced:
+            raise forms.ValidationError("A spend cap needs a price per million tokens to count spend with.")
+        return cleaned
 
 
 def display(field, value) -> str:

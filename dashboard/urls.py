@@ -19,6 +19,8 @@ urlpatterns = [
     ),
     path("projects/<slug:slug>/fixes/", views.fixes, name="fixes"),
     path("projects/<slug:slug>/settings/", views.project_settings, name="settings"),
+    path("projects/<slug:slug>/settings/provider/", views.provider_settings, name="provider-settings"),
+    path("projects/<slug:slug>/settings/test-model/", views.test_model_connection, name="test-model"),
     path("projects/<slug:slug>/setup/", views.setup, name="setup"),
     path("projects/<slug:slug>/setup/rotate-key/", views.rotate_key, name="rotate-key"),
 ]

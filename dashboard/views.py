@@ -23,10 +23,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from bugstack.models import Project, ProjectKey
 from dashboard import presenters, queries
-from dashboard.forms import GroupFilterForm, LabelForm, PolicyForm
+from dashboard.forms import GroupFilterForm, LabelForm, PolicyForm, ProviderForm
 from dashboard.models import SettingsChange
 from dashboard.snippets import SNIPPETS
 from ingest.models import ErrorGroup
+from integrations.providers.registry import LABELS as PROVIDER_LABELS
+from integrations.providers.registry import check_connection
+from integrations.providers.spend import current_spend
 from pipeline.labels import LABELS, Relabelled, relabel
 from pipeline.models import FixAttempt, FixRun
 from pipeline.runs import RunInFlight, release_held_run, start_manual_run
@@ -187,6 +190,21 @@ class AttemptView:
     @property
     def ci_failures(self) -> list[dict]:
         return [failure_view(failure) for failure in presenters.as_list(self.attempt.ci_failures)]
+
+    @property
+    def provider(self) -> str:
+        """Who made the attempt, as people name it: "OpenAI-compatible qwen2.5-coder"."""
+        name = PROVIDER_LABELS.get(self.attempt.provider, self.attempt.provider)
+        return f"{name} {self.attempt.model}".strip()
+
+    @property
+    def tokens(self) -> dict[str, int]:
+        usage = presenters.as_dict(self.attempt.usage)
+        read = sum(
+            int(usage.get(kind) or 0)
+            for kind in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+        )
+        return {"input": read, "output": int(usage.get("output_tokens") or 0)}
 
 
 def web_link(url: str) -> str:
@@ -402,33 +420,72 @@ class HistoryRow:
 @require_http_methods(["GET", "POST"])
 def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
     project = visible_project(request, slug)
-    manager = can_manage(request, project)
-    status = 200
-    if request.method == "POST" and not manager:
+    if request.method == "GET":
+        return render_settings(request, project)
+    if not can_manage(request, project):
         messages.error(request, MANAGERS_ONLY)
-        form, status = PolicyForm(instance=project), 403
-    elif request.method == "POST":
-        form = PolicyForm(request.POST, instance=project)
-        if form.is_valid():
-            save_policy(request, project, form)
-            return redirect("dashboard:settings", slug=project.slug)
-        status = 400
-    else:
-        form = PolicyForm(instance=project)
+        return render_settings(request, project, status=403)
+    form = PolicyForm(request.POST, instance=project)
+    if form.is_valid():
+        save_policy(request, project, form)
+        return redirect("dashboard:settings", slug=project.slug)
+    return render_settings(request, project, form=form, status=400)
+
+
+@login_required
+@require_POST
+def provider_settings(request: HttpRequest, slug: str) -> HttpResponse:
+    """Save where the project's fixes come from and its model's spend caps."""
+    project = visible_project(request, slug)
+    if not can_manage(request, project):
+        messages.error(request, MANAGERS_ONLY)
+        return render_settings(request, project, status=403)
+    form = ProviderForm(request.POST, instance=project)
+    if form.is_valid():
+        save_policy(request, project, form)
+        return redirect("dashboard:settings", slug=project.slug)
+    return render_settings(request, project, provider_form=form, status=400)
+
+
+@login_required
+@require_POST
+def test_model_connection(request: HttpRequest, slug: str) -> HttpResponse:
+    """Ask the project's OpenAI-compatible server a tiny question (owners and admins: it spends tokens)."""
+    project = visible_project(request, slug)
+    if not can_manage(request, project):
+        messages.error(request, MANAGERS_ONLY)
+        return render_settings(request, project, status=403)
+    checked = check_connection(project)
+    (messages.success if checked.ok else messages.error)(request, checked.message)
+    return redirect("dashboard:settings", slug=project.slug)
+
+
+def render_settings(
+    request: HttpRequest,
+    project: Project,
+    *,
+    form: PolicyForm | None = None,
+    provider_form: ProviderForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    manager = can_manage(request, project)
+    forms = [form or PolicyForm(instance=project), provider_form or ProviderForm(instance=project)]
     if not manager:
-        for field in form.fields.values():
+        for field in (field for each in forms for field in each.fields.values()):
             field.disabled = True
     context = {
         "project": project,
         "section": "settings",
-        "form": form,
+        "form": forms[0],
+        "provider_form": forms[1],
+        "spend": current_spend(project),
         "can_manage": manager,
         "changes": project.settings_changes.all()[:25],
     }
     return render(request, "dashboard/settings.html", context, status=status)
 
 
-def save_policy(request: HttpRequest, project: Project, form: PolicyForm) -> None:
+def save_policy(request: HttpRequest, project: Project, form: PolicyForm | ProviderForm) -> None:
     changes = form.changes()
     with transaction.atomic():
         form.save()

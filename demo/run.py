@@ -10,7 +10,9 @@
    rules otherwise), committed to a fix branch, and the shop's test suite run on that branch.
 4. Prints the fix branch, its diff, the CI result and the dashboard URL, then serves until Ctrl-C.
 
-With BUGSTACK_DEMO_EXIT=1 it exits after step 4: 0 on success, 1 naming the stage that failed.
+With BUGSTACK_DEMO_EXIT=1 it exits after step 4: 0 on success, 1 naming the stage that failed. With
+--openai-fake the fix comes from a local fake of an OpenAI-compatible server (tests/fakes/openai.py), through
+the real openai SDK, as it would from vLLM, Ollama or llama.cpp.
 """
 
 from __future__ import annotations
@@ -124,6 +126,34 @@ def create_demo_project() -> dict:
     return printed
 
 
+# The fix the OpenAI-compatible fake answers with, as a model would propose it for the shop's bug.
+FAKE_MODEL_FIX = {
+    "root_cause": "average_rating divides by the number of reviews, which is zero for a product without any.",
+    "explanation": "Return 0 for a product without reviews instead of dividing by zero.",
+    "confidence": 0.9,
+    "edits": [
+        {
+            "path": "shop/catalog.py",
+            "search": "    return sum(ratings) / len(ratings)\n",
+            "replace": "    if not ratings:\n        return 0\n    return sum(ratings) / len(ratings)\n",
+        }
+    ],
+}
+
+
+def start_openai_fake(project_id: int):
+    """Serve the chat-completions fake on a free port and point the demo project at it."""
+    from bugstack.models import Project
+    from tests.fakes.openai import FakeOpenAI
+
+    fake = FakeOpenAI().start()
+    fake.queue_tool_arguments(FAKE_MODEL_FIX)
+    Project.objects.filter(pk=project_id).update(
+        fix_provider=Project.FixProvider.OPENAI, openai_base_url=fake.base_url, openai_model="demo-coder"
+    )
+    return fake
+
+
 # --- watching the pipeline ----------------------------------------------------------------------------
 
 
@@ -211,7 +241,7 @@ def indent(text: str) -> str:
 # --- main ---------------------------------------------------------------------------------------------
 
 
-def run_demo(addr: str, processes: list[subprocess.Popen]) -> None:
+def run_demo(addr: str, processes: list[subprocess.Popen], openai_fake: bool = False) -> None:
     base_url = f"http://{addr}"
     os.environ.setdefault("BUGSTACK_BASE_URL", base_url)
 
@@ -220,6 +250,9 @@ def run_demo(addr: str, processes: list[subprocess.Popen]) -> None:
     setup_django()
     project = create_demo_project()
     provider = "Claude (ANTHROPIC_API_KEY is set)" if os.environ.get("ANTHROPIC_API_KEY") else "offline rules"
+    if openai_fake:
+        fake = start_openai_fake(project["project_id"])
+        provider = f"the OpenAI-compatible fake at {fake.base_url}"
     step(f"project 'Demo shop' created; fixes will come from {provider}")
 
     step(f"starting bugstack (web server and task cluster) on {base_url}")
@@ -246,10 +279,13 @@ def run_demo(addr: str, processes: list[subprocess.Popen]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--addr", default="127.0.0.1:8000")
+    parser.add_argument(
+        "--openai-fake", action="store_true", help="take the fix from a local OpenAI-compatible fake"
+    )
     args = parser.parse_args()
     processes: list[subprocess.Popen] = []
     try:
-        run_demo(args.addr, processes)
+        run_demo(args.addr, processes, openai_fake=args.openai_fake)
         if os.environ.get("BUGSTACK_DEMO_EXIT") == "1":
             step("demo succeeded; exiting as BUGSTACK_DEMO_EXIT=1 asks")
             return

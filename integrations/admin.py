@@ -2,7 +2,7 @@ from django import forms
 from django.contrib import admin
 
 from bugstack.admin import ReadOnlyAdminMixin
-from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
+from integrations.models import Credential, LocalCheckRun, LocalPullRequest, ModelSpend, WebhookDelivery
 
 
 class CredentialForm(forms.ModelForm):
@@ -53,3 +53,17 @@ class WebhookDeliveryAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["delivery_id", "event", "action", "repository", "account", "received_at"]
     list_filter = ["event", "account"]
     search_fields = ["delivery_id", "repository"]
+
+
+@admin.register(ModelSpend)
+class ModelSpendAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """What each project's fix models used per UTC day: the sums its spend caps are checked against."""
+
+    list_display = ["day", "project", "calls", "input_tokens", "output_tokens", "total_tokens", "cost"]
+    list_filter = ["project__account", "project"]
+    date_hierarchy = "day"
+    search_fields = ["project__name"]
+
+    @admin.display(description="Tokens")
+    def total_tokens(self, obj):
+        return obj.tokens

@@ -1,4 +1,7 @@
-"""Secrets per account: tokens for code hosts and webhook secrets, encrypted at rest."""
+"""Secrets per account (tokens for code hosts, webhook secrets, model API keys), encrypted at rest; the
+local code host's pull requests and CI; what models cost per project and day."""
+
+from decimal import Decimal
 
 from django.db import models
 
@@ -13,6 +16,7 @@ class Credential(models.Model):
         GITHUB = "github", "GitHub token"
         GITHUB_WEBHOOK = "github_webhook", "GitHub webhook secret"
         ANTHROPIC = "anthropic", "Anthropic API key"
+        OPENAI = "openai", "OpenAI-compatible API key"
 
     account = models.ForeignKey(Account, on_delete=models.CASCADE, related_name="credentials")
     kind = models.CharField(max_length=20, choices=Kind.choices)
@@ -108,3 +112,35 @@ class LocalCheckRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.sha[:12]}: {self.state}"
+
+
+class ModelSpend(models.Model):
+    """What one project's fix models used on one UTC day: the sums spend caps are checked against.
+
+    Rows only grow, by atomic increments (``integrations.providers.spend.record``), as attempts' usage is
+    recorded.
+    """
+
+    project = models.ForeignKey("bugstack.Project", on_delete=models.CASCADE, related_name="model_spend")
+    day = models.DateField(help_text="UTC day.")
+    calls = models.PositiveIntegerField(default=0, help_text="Fix attempts whose usage was recorded.")
+    input_tokens = models.PositiveBigIntegerField(default=0, help_text="Cached prompt tokens included.")
+    output_tokens = models.PositiveBigIntegerField(default=0)
+    cost = models.DecimalField(
+        max_digits=16,
+        decimal_places=6,
+        default=Decimal(0),
+        help_text="At the project's prices when the usage was recorded; 0 while none are set.",
+    )
+
+    class Meta:
+        ordering = ["-day", "project_id"]
+        verbose_name_plural = "model spend"
+        constraints = [models.UniqueConstraint(fields=["project", "day"], name="unique_model_spend_day")]
+
+    def __str__(self) -> str:
+        return f"{self.project} on {self.day}"
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens

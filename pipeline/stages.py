@@ -13,11 +13,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from ingest.models import ErrorGroup
 from integrations.codehost import CIState, PRState, PullRequest, host_for_project
-from integrations.providers import FixRequest, FrameSummary, PreviousAttempt, provider_for
+from integrations.providers import FixRequest, FrameSummary, PreviousAttempt, spend
+from integrations.providers.registry import provider_for, uses_a_model
 from pipeline import pr
 from pipeline.context import build_context as gather_context
 from pipeline.fixing import generate_fix as propose_and_check
@@ -200,6 +202,8 @@ def generate_fix(run: FixRun) -> Outcome:
 
 def propose(run: FixRun, number: int) -> FixAttempt:
     provider = provider_for(run.project)
+    if uses_a_model(run.project):
+        spend.check_caps(run.project)  # raises SpendCapReached: the run waits for the cap to reset
     files = current_files(run)
     result = propose_and_check(provider, fix_request(run, files), policy=PatchPolicy.for_project(run.project))
     last = result.proposals[-1] if result.proposals else None
@@ -223,7 +227,9 @@ def propose(run: FixRun, number: int) -> FixAttempt:
         "policy_findings": list(result.findings),
         "policy_notes": list(result.notes),
     }
-    attempt, _ = FixAttempt.objects.update_or_create(run=run, number=number, defaults=values)
+    with transaction.atomic():
+        attempt, _ = FixAttempt.objects.update_or_create(run=run, number=number, defaults=values)
+        spend.record(run.project, values["usage"])
     return attempt
 
 

@@ -6,7 +6,8 @@ to expire and the poll hands the stage on; a stage that keeps killing its worker
 ``BUGSTACK_MAX_STAGE_ATTEMPTS``. Outside failures are classified: transient ones are retried with backoff up
 to a bound, permanent ones end the run at once with a message a person can act on. A model outage that
 outlasts the retries parks the run in ``waiting_for_model``; the poll asks the model again later, with the
-backoff carried on, and the run goes on from there: an outage never ends a run.
+backoff carried on, and the run goes on from there: an outage never ends a run. A project whose model
+spend cap is reached waits there too, until the cap resets.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.utils import timezone
 from bugstack.models import Project
 from ingest.models import ErrorGroup, Event
 from integrations.errors import IntegrationError, ModelUnavailable
+from integrations.providers.spend import SpendCapReached
 from pipeline import stages
 from pipeline.models import FixRun
 from pipeline.queue import TASKS, enqueue
@@ -106,6 +108,9 @@ def execute(run_id: int, state: str) -> str | None:
     started = time.monotonic()
     try:
         outcome = with_retries(stages.STAGES[state], run)
+    except SpendCapReached as cap:
+        logger.info("run %s: %s; the run waits", run_id, cap)
+        return wait_for_budget(run, cap)
     except ModelUnavailable as exc:
         logger.warning("run %s: the model is unavailable past the retries (%s); the run waits", run_id, exc)
         return wait_for_model(run, exc)
@@ -197,6 +202,18 @@ def wait_for_model(run: FixRun, exc: ModelUnavailable) -> str | None:
         "and the run goes on once the model answers."
     )
     moved = advance(run.pk, run.state, S.WAITING_FOR_MODEL, reason, reason=reason, lease_expires_at=until)
+    return S.WAITING_FOR_MODEL if moved else None
+
+
+def wait_for_budget(run: FixRun, cap: SpendCapReached) -> str | None:
+    """Park the run until the project's spend cap resets: no model call starts before then."""
+    reason = (
+        f"Waiting for the model budget: {cap}. The fix is asked for once it has reset, "
+        "and the run goes on from there."
+    )
+    moved = advance(
+        run.pk, run.state, S.WAITING_FOR_MODEL, reason, reason=reason, lease_expires_at=cap.resets_at
+    )
     return S.WAITING_FOR_MODEL if moved else None
 
 

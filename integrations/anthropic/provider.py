@@ -25,16 +25,14 @@ from integrations.anthropic.client import (
     create_message,
     make_client,
 )
-from integrations.anthropic.prompt import TOOL, TOOL_NAME, audit_text, system_blocks, user_prompt
+from integrations.anthropic.prompt import TOOL, system_blocks
 from integrations.errors import TransientError
-from integrations.providers import Edit, FixProvider, FixRequest, NewFile, Proposal, Usage
+from integrations.providers import FixProvider, FixRequest, Proposal, Usage
+from integrations.providers.prompt import TOOL_NAME, audit_text, user_prompt
+from integrations.providers.proposal import MalformedProposal, parse_proposal
 
 MAX_OUTPUT_TOKENS = 8192
 CORRECTIONS = 1  # malformed replies sent back to the model before the call counts as failed
-
-
-class MalformedProposal(ValueError):
-    """The tool input does not have the proposal's shape; the message names the field."""
 
 
 class AnthropicProvider(FixProvider):
@@ -117,46 +115,6 @@ def tool_input(message, block) -> Mapping[str, Any]:
     if not isinstance(block.input, Mapping):
         raise MalformedProposal(f"the {TOOL_NAME} input is not an object")
     return block.input
-
-
-def parse_proposal(data: Mapping[str, Any]) -> Proposal:
-    """A ``Proposal`` from the tool input, or ``MalformedProposal`` naming the first bad field."""
-    confidence = data.get("confidence")
-    if isinstance(confidence, bool) or not isinstance(confidence, int | float) or not 0 <= confidence <= 1:
-        raise MalformedProposal("confidence must be a number from 0 to 1")
-    return Proposal(
-        edits=tuple(Edit(**item) for item in records(data, "edits", ("path", "search", "replace"), True)),
-        new_files=tuple(NewFile(**item) for item in records(data, "new_files", ("path", "content"), False)),
-        explanation=text_field(data, "explanation"),
-        root_cause=text_field(data, "root_cause"),
-        confidence=float(confidence),
-    )
-
-
-def text_field(data: Mapping[str, Any], name: str) -> str:
-    value = data.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise MalformedProposal(f"{name} must be a non-empty string")
-    return value
-
-
-def records(
-    data: Mapping[str, Any], name: str, fields: tuple[str, ...], required: bool
-) -> list[dict[str, str]]:
-    items = data.get(name)
-    if items is None and not required:
-        return []
-    if not isinstance(items, list):
-        raise MalformedProposal(f"{name} must be a list")
-    result = []
-    for index, item in enumerate(items):
-        if not isinstance(item, Mapping):
-            raise MalformedProposal(f"{name}[{index}] must be an object")
-        for field in fields:
-            if not isinstance(item.get(field), str):
-                raise MalformedProposal(f"{name}[{index}].{field} must be a string")
-        result.append({field: item[field] for field in fields})
-    return result
 
 
 def with_correction(params: dict[str, Any], message, block, problem: str) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """The fix provider interface (DESIGN.md, "Interfaces"): an error and its code in, a proposed fix out.
 
-Implementations: ``integrations.anthropic.AnthropicProvider`` (Claude) and
-``integrations.rules.RulesProvider`` (offline, deterministic). A provider proposes; the policy decides.
+Implementations: ``integrations.anthropic.AnthropicProvider`` (Claude), ``integrations.openai.OpenAIProvider``
+(any OpenAI-compatible server) and ``integrations.rules.RulesProvider`` (offline, deterministic); which one a
+project uses is ``integrations.providers.registry``'s choice. A provider proposes; the policy decides.
 """
 
 from __future__ import annotations
@@ -95,20 +96,3 @@ class FixProvider(abc.ABC):
         A proposal with neither edits nor new files also declines, keeping the exchange for the audit trail.
         Raises ``integrations.errors.IntegrationError`` when the provider could not be reached or refused.
         """
-
-
-def provider_for(project) -> FixProvider:
-    """Claude when the account (or the server) has an Anthropic key; the offline rules otherwise."""
-    from django.conf import settings
-
-    from integrations.anthropic import AnthropicProvider
-    from integrations.models import Credential
-    from integrations.rules import RulesProvider
-
-    credential = Credential.objects.filter(
-        account_id=project.account_id, kind=Credential.Kind.ANTHROPIC
-    ).first()
-    api_key = (credential.secret if credential else "") or settings.ANTHROPIC_API_KEY
-    if api_key:
-        return AnthropicProvider(api_key=api_key)
-    return RulesProvider()

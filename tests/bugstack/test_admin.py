@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from dashboard.models import SettingsChange
 from ingest.models import DroppedItems, ErrorGroup, IncomingEvent
-from integrations.models import Credential, LocalCheckRun, LocalPullRequest, WebhookDelivery
+from integrations.models import Credential, LocalCheckRun, LocalPullRequest, ModelSpend, WebhookDelivery
 from tests.factories import (
     CredentialFactory,
     EventFactory,
@@ -38,6 +38,9 @@ def one_of_each(db):
                                     title="Fix ZeroDivisionError", head_sha="a" * 40)  # fmt: skip
     LocalCheckRun.objects.create(project=project, sha="a" * 40, command="pytest", started_at=timezone.now())
     WebhookDelivery.objects.create(account=account, delivery_id="d-1", event="status", repository="acme/shop")
+    ModelSpend.objects.create(
+        project=project, day=timezone.now().date(), calls=1, input_tokens=900, output_tokens=300
+    )
     SettingsChange.objects.create(
         project=project, username="olivia", field="auto_deploy", label="Auto-deploy"
     )

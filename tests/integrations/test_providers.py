@@ -2,7 +2,7 @@
 
 from integrations.anthropic import AnthropicProvider
 from integrations.models import Credential
-from integrations.providers import provider_for
+from integrations.providers.registry import provider_for
 from integrations.rules import RulesProvider
 from tests.factories import AccountFactory, CredentialFactory
 
