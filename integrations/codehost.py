@@ -94,6 +94,11 @@ class CodeHost(abc.ABC):
         """Add ``label`` to the pull request."""
 
     @abc.abstractmethod
+    def comment_on_pull_request(self, pr: PullRequest, key: str, text: str) -> None:
+        """Add ``text`` as a comment on the pull request, once: a comment already marked with ``key`` is not
+        added again, so a stage retried after a crash never comments twice."""
+
+    @abc.abstractmethod
     def ci(self, sha: str) -> CIResult:
         """The combined CI verdict for ``sha``."""
 
@@ -108,6 +113,11 @@ class FileNotFound(LookupError):
 
 class BinaryFile(ValueError):
     """The file is not text."""
+
+
+def comment_marker(key: str) -> str:
+    """The hidden mark that finds a comment again: an HTML comment, which Markdown does not render."""
+    return f"<!-- {key} -->"
 
 
 def decode_text(data: bytes, path: str) -> str:

@@ -62,6 +62,14 @@ class FixRun(models.Model):
     merge_sha = models.CharField(max_length=64, blank=True)
     confidence = models.FloatField(null=True, blank=True)
     reason = models.TextField(blank=True, help_text="Why the run ended where it did, for people.")
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="superseded",
+        help_text="The later run of the group that took over this run's pull request with a new attempt.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     pr_opened_at = models.DateTimeField(null=True, blank=True)

@@ -12,11 +12,19 @@ from pipeline.summary import crash_frame, frames, primary_exception
 BOT_LABEL = "bugstack"
 FAILED_LABEL = "bugstack: fix failed"
 STACK_LINES = 8
+# Characters of one piece of untrusted text quoted in a comment: GitHub refuses a body over 65,536.
+QUOTE_LIMIT = 4000
 
 
 def branch_name(group) -> str:
     """Deterministic, so a retried stage finds the branch (and its pull request) it made before."""
     return f"bugstack/fix-{group.pk}-{group.fingerprint[:8]}"
+
+
+def run_branch_name(run) -> str:
+    """The branch of a run whose group's branch already carries a closed or merged pull request: the
+    rejected or merged commits stay out of the new one. Deterministic too."""
+    return f"{branch_name(run.group)}-run-{run.pk}"
 
 
 def title(event_data: dict) -> str:
@@ -78,6 +86,41 @@ def body(run, attempt, event_data: dict) -> str:
             f"### Triage\n{run.triage_reason or run.category}",
             f"### Root cause\n{attempt.root_cause or '(not stated)'}",
             f"### The fix\n{attempt.explanation or '(not stated)'}",
+            f"### Changes\n{diff_summary(attempt.diff)}",
+            f"**Confidence:** {confidence} · **Attempt:** {attempt.number} · "
+            f"**Run:** #{run.pk} · [Error group on bugstack]({group_url(run)})",
+        ]
+    )
+
+
+def update_key(run) -> str:
+    """Marks the comment of a run's update, so a stage retried after a crash finds it instead of adding it
+    again."""
+    return f"bugstack-update-run-{run.pk}"
+
+
+def clip(text: str, limit: int = QUOTE_LIMIT) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}\n… ({len(text) - limit} more characters)"
+
+
+def update_comment(run, attempt, event_data: dict, previous, sha: str) -> str:
+    """What a new run's attempt changed on the group's open pull request, and why a new run made it.
+
+    The error, the previous run's reason and the model's words are untrusted: fenced and clipped.
+    """
+    exception = primary_exception(event_data)
+    message = f"{exception.get('type') or 'Error'}: {exception.get('value') or ''}"
+    confidence = f"{attempt.confidence:.2f}" if attempt.confidence is not None else "n/a"
+    ended = previous.reason or "(no reason given)"
+    return "\n\n".join(
+        [
+            f"bugstack run #{run.pk} made a new attempt at this fix and pushed it here, on top of run "
+            f"#{previous.pk}'s: the branch has the new attempt's files at commit `{sha[:12]}`.",
+            f"### Why a new run\n**{run.get_trigger_display()}.** Run #{previous.pk}'s state was "
+            f"*{previous.get_state_display().lower()}*:\n{fence(clip(ended))}",
+            f"### Error\n{fence(clip(message))}",
+            f"### Root cause\n{fence(clip(attempt.root_cause or '(not stated)'))}",
+            f"### The fix\n{fence(clip(attempt.explanation or '(not stated)'))}",
             f"### Changes\n{diff_summary(attempt.diff)}",
             f"**Confidence:** {confidence} · **Attempt:** {attempt.number} · "
             f"**Run:** #{run.pk} · [Error group on bugstack]({group_url(run)})",

@@ -28,6 +28,7 @@ from pipeline.labels import PERSON_CONFIDENCE, SET_BY_PERSON
 from pipeline.models import FixAttempt, FixRun
 from pipeline.policy import PatchPolicy
 from pipeline.states import RunState as S
+from pipeline.states import advance, is_allowed
 from pipeline.summary import frames, primary_exception
 from pipeline.triage import Verdict, classify
 
@@ -262,12 +263,16 @@ def open_pr_count(run: FixRun) -> int:
 
 
 def open_pr(run: FixRun) -> Outcome:
+    """Push the attempt to the run's pull request; the first time, to the group's open one if another run
+    has it (one pull request per error), else to a new one."""
     project = run.project
+    host = host_for_project(project)
+    if run.pr_number is None and (held := group_pull_request(run, host)):
+        return update_group_pull_request(run, host, *held)
     if run.pr_number is None and open_pr_count(run) >= project.max_open_prs:
         return Outcome(S.WAITING_FOR_SLOT, f"{project.max_open_prs} bugstack pull requests are already open")
-    host = host_for_project(project)
     attempt = run.attempts.get(number=attempt_number(run))
-    branch = pr.branch_name(run.group)
+    branch = run.branch or new_branch(run, host)
     data = event_data(run)
     title = pr.title(data)
     host.create_branch(branch, run.base_sha)
@@ -275,12 +280,52 @@ def open_pr(run: FixRun) -> Outcome:
     pull = host.find_pull_request(branch) or host.open_pull_request(
         branch, title, pr.body(run, attempt, data)
     )
+    fields = {"branch": branch, "head_sha": sha, "pr_number": pull.number, "pr_url": pull.url}
     if run.pr_number is None:
         host.label_pull_request(pull, pr.BOT_LABEL)
-    fields = {"branch": branch, "head_sha": sha, "pr_number": pull.number, "pr_url": pull.url}
-    if run.pr_opened_at is None:
         fields["pr_opened_at"] = timezone.now()
     return Outcome(S.AWAITING_CI, f"pull request #{pull.number}, commit {sha[:12]}", fields)
+
+
+def group_pull_request(run: FixRun, host) -> tuple[FixRun, PullRequest] | None:
+    """The group's pull request if it is still open, with the run that holds it: the group's latest other
+    run that had one (people may have merged or closed it since)."""
+    holder = (
+        FixRun.objects.filter(group_id=run.group_id, pr_number__isnull=False)
+        .exclude(pk=run.pk)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if holder is None:
+        return None
+    pull = host.get_pull_request(holder.pr_number)
+    return (holder, pull) if pull.state == PRState.OPEN else None
+
+
+def new_branch(run: FixRun, host) -> str:
+    """The group's branch for a new pull request, unless a closed or merged one already came from it."""
+    branch = pr.branch_name(run.group)
+    earlier = host.find_pull_request(branch)
+    if earlier is None or earlier.state == PRState.OPEN:
+        return branch
+    return pr.run_branch_name(run)
+
+
+def update_group_pull_request(run: FixRun, host, holder: FixRun, pull: PullRequest) -> Outcome:
+    """Push the attempt onto the group's open pull request and say there what changed and why.
+
+    A retry after a crash finds its commit as the branch head (``push``) and its comment by its key, so
+    neither is made twice. The holder is told it was superseded when this run enters ``awaiting_ci``.
+    """
+    attempt = run.attempts.get(number=attempt_number(run))
+    data = event_data(run)
+    message = commit_message(run, attempt, pr.title(data))
+    sha = attempt.commit_sha or push(host, pull.branch, attempt, run, message)
+    host.comment_on_pull_request(pull, pr.update_key(run), pr.update_comment(run, attempt, data, holder, sha))
+    fields = {"branch": pull.branch, "head_sha": sha, "pr_number": pull.number, "pr_url": pull.url}
+    return Outcome(
+        S.AWAITING_CI, f"updated pull request #{pull.number} of run #{holder.pk}, commit {sha[:12]}", fields
+    )
 
 
 def push(host, branch: str, attempt: FixAttempt, run: FixRun, message: str) -> str:
@@ -402,8 +447,30 @@ def mark_group_fixed(run: FixRun) -> None:
     )
 
 
+def supersede_earlier_holders(run: FixRun) -> None:
+    """A run that took over its group's pull request ends the runs that held it before, saying why."""
+    earlier = FixRun.objects.filter(
+        group_id=run.group_id, pr_number=run.pr_number, superseded_by__isnull=True
+    ).exclude(pk=run.pk)
+    for holder in earlier:
+        supersede(holder, run)
+
+
+def supersede(holder: FixRun, run: FixRun) -> None:
+    """End ``holder`` as ``closed`` if it is still going (its pull request is no longer its own); a run that
+    already ended keeps the state it ended in, its reason saying what became of its pull request."""
+    why = f"Superseded by run #{run.pk}, which updated the pull request (#{run.pr_number})."
+    if is_allowed(holder.state, S.CLOSED) and advance(
+        holder.pk, holder.state, S.CLOSED, why, reason=why, superseded_by=run
+    ):
+        return
+    FixRun.objects.filter(pk=holder.pk, superseded_by__isnull=True).update(
+        superseded_by=run, reason=f"{holder.reason} {why}".strip()
+    )
+
+
 # What entering a state does besides the move itself (idempotent: it may run again after a crash).
-ON_ENTER = {S.MERGED: mark_group_fixed}
+ON_ENTER = {S.MERGED: mark_group_fixed, S.AWAITING_CI: supersede_earlier_holders}
 
 
 # The stage for each state, and the task that runs it (``pipeline.tasks``).

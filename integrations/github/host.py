@@ -9,11 +9,20 @@ half a fix. References: https://docs.github.com/en/rest/git · /rest/pulls · /r
 from __future__ import annotations
 
 import base64
+from dataclasses import replace
 
 from github import GithubException, InputGitTreeElement
 from github.PullRequest import PullRequest as GithubPull
 
-from integrations.codehost import CIResult, CodeHost, FileNotFound, PRState, PullRequest, decode_text
+from integrations.codehost import (
+    CIResult,
+    CodeHost,
+    FileNotFound,
+    PRState,
+    PullRequest,
+    comment_marker,
+    decode_text,
+)
 from integrations.errors import PermanentError
 from integrations.github.ci import combine, failing_runs
 from integrations.github.client import ClientConfig, make_client, translated
@@ -33,8 +42,13 @@ class GitHubHost(CodeHost):
     ):
         self.repository = repository
         self.default_branch = default_branch
-        self.client = make_client(token, config or ClientConfig.from_settings())
+        config = config or ClientConfig.from_settings()
+        self.client = make_client(token, config)
         self.repo = self.client.get_repo(repository)
+        # For requests that must not be sent twice: GitHub has no idempotency key for them, and the client's
+        # retries would repeat one whose answer was lost after the work was done. The stage's own retry
+        # looks first instead.
+        self.sent_once = make_client(token, replace(config, retries=0)).get_repo(repository)
         self.owner = repository.split("/")[0]
         self.listings: dict[str, list[tuple[str, str, str]]] = {}  # commit sha → its files (immutable)
 
@@ -196,6 +210,16 @@ class GitHubHost(CodeHost):
         # https://docs.github.com/en/rest/issues/labels#add-labels-to-an-issue
         with self.call(f"label pull request #{pr.number}", PULLS):
             self.repo.get_issue(pr.number).add_to_labels(label)
+
+    def comment_on_pull_request(self, pr: PullRequest, key: str, text: str) -> None:
+        marker = comment_marker(key)
+        with self.call(f"comment on pull request #{pr.number}", PULLS):
+            # https://docs.github.com/en/rest/issues/comments#list-issue-comments
+            comments = self.repo.get_issue(pr.number).get_comments()
+            if any(marker in (comment.body or "") for comment in comments):
+                return
+            # https://docs.github.com/en/rest/issues/comments#create-an-issue-comment
+            self.sent_once.get_issue(pr.number).create_comment(f"{marker}\n{text}")
 
     def merge(self, pr: PullRequest, method: str) -> str:
         # https://docs.github.com/en/rest/pulls/pulls#merge-a-pull-request — with the head sha CI saw, so a

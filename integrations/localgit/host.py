@@ -2,7 +2,8 @@
 
 Everything goes through plumbing (a private index file, ``commit-tree``, ``merge-tree``, compare-and-swap
 ``update-ref``) or a temporary worktree, so the repository's working copy and index are never touched. A
-pull request is a branch plus a ``LocalPullRequest`` row. Moving the default branch does not update a
+pull request is a branch plus a ``LocalPullRequest`` row, whose body carries the comments below the
+description, as a pull request's page shows them. Moving the default branch does not update a
 working copy that has it checked out: people see the merge with ``git status`` and take it with
 ``git reset --keep``.
 """
@@ -17,13 +18,23 @@ from pathlib import Path, PurePosixPath
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from integrations.codehost import CIResult, CIState, CodeHost, FileNotFound, PRState, PullRequest, decode_text
+from integrations.codehost import (
+    CIResult,
+    CIState,
+    CodeHost,
+    FileNotFound,
+    PRState,
+    PullRequest,
+    comment_marker,
+    decode_text,
+)
 from integrations.errors import PermanentError, TransientError
 from integrations.localgit.ci import claim, record, result_of, run_tests
 from integrations.localgit.git import ZERO, Git, GitFailed
 from integrations.models import LocalCheckRun, LocalPullRequest
 
 SYMLINK = "120000"  # git's file mode for a symbolic link
+COMMENT_RULE = "\n\n---\n\n"  # sets each comment apart from the description and the one before
 
 
 class LocalGitHost(CodeHost):
@@ -226,6 +237,17 @@ class LocalGitHost(CodeHost):
         if label not in record.labels:
             record.labels = [*record.labels, label]
             record.save(update_fields=["labels", "updated_at"])
+
+    def comment_on_pull_request(self, pr: PullRequest, key: str, text: str) -> None:
+        marker = comment_marker(key)
+        with transaction.atomic():
+            record = self.records().select_for_update().filter(number=pr.number).first()
+            if record is None:
+                raise PermanentError(f"Pull request #{pr.number} does not exist for {self.git.path}.")
+            if marker in record.body:
+                return
+            record.body = f"{record.body}{COMMENT_RULE}{marker}\n{text}"
+            record.save(update_fields=["body", "updated_at"])
 
     def merge(self, pr: PullRequest, method: str) -> str:
         record = self.records().filter(number=pr.number).first()

@@ -1,6 +1,6 @@
-"""A local fake of GitHub's REST API: the subset PyGithub calls to read code, commit, open and merge pull
-requests and read CI status. Real HTTP, real state (git objects hash as git hashes them), served under
-``/api/v3`` as GitHub Enterprise serves it, so ``Github(base_url=fake.base_url)`` works unmodified.
+"""A local fake of GitHub's REST API: the subset PyGithub calls to read code, commit, open, comment on and
+merge pull requests and read CI status. Real HTTP, real state (git objects hash as git hashes them), served
+under ``/api/v3`` as GitHub Enterprise serves it, so ``Github(base_url=fake.base_url)`` works unmodified.
 
 Python API (tests and the end-to-end suite)::
 
@@ -15,6 +15,7 @@ Python API (tests and the end-to-end suite)::
         fake.add_check_run("acme/shop", sha, "pytest", conclusion="failure", summary="...", text="...")
         fake.merge_pull("acme/shop", 1)                      # a person merges (or close_pull)
         fake.push("acme/shop", "main", {"app.py": "..."})   # a person pushes a commit
+        fake.repo("acme/shop").pull(1).comments              # its comments, as the API shows them
         fake.requests                                        # every request, as RecordedRequest
 
 Standalone: ``python -m tests.fakes.github --port 8765 --repo owner/name=PATH [--token T] [--faults FILE]``.
@@ -200,6 +201,7 @@ class Pull:
     closed_at: str | None = None
     merge_commit_sha: str | None = None
     labels: list[str] = field(default_factory=list)
+    comments: list[dict] = field(default_factory=list)  # issue comments, oldest first, as the API shows them
     created_at: str = field(default_factory=now_iso)
     updated_at: str = field(default_factory=now_iso)
 
@@ -1101,7 +1103,7 @@ def symlink_contents(fake: FakeGitHub, repo: Repo, sha: str, path: str, files: d
 PULL_SORTS = {
     "created": lambda pull: pull.created_at,
     "updated": lambda pull: pull.updated_at,
-    "popularity": lambda pull: len(pull.labels),  # GitHub counts comments; the fake has none
+    "popularity": lambda pull: len(pull.comments),
     "long-running": lambda pull: pull.created_at,
 }
 
@@ -1197,6 +1199,47 @@ def add_labels(fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: 
     pull = repo.pull(int(number))
     pull.labels += [name for name in names if name not in pull.labels]
     return 200, [{"name": name, "color": "ededed"} for name in pull.labels], {}
+
+
+COMMENT_LIMIT = 65536  # characters: GitHub refuses a longer comment body
+
+
+def list_comments(
+    fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    comments = repo.pull(int(number)).comments
+    if since := query.get("since"):
+        comments = [comment for comment in comments if comment["updated_at"] >= since]
+    items, headers = fake.page(comments, query, fake.url(repo, f"/issues/{number}/comments"))
+    return 200, items, headers
+
+
+def create_comment(
+    fake: FakeGitHub, repo: Repo, number: str, *, query: dict, body: Any
+) -> tuple[int, Any, dict]:
+    pull = repo.pull(int(number))
+    text = body.get("body") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text:
+        raise unprocessable("body is missing", "IssueComment")
+    if len(text) > COMMENT_LIMIT:
+        raise unprocessable(f"Body is too long (maximum is {COMMENT_LIMIT} characters)", "IssueComment")
+    fake._next_id += 1
+    at = now_iso()
+    comment = {
+        "id": fake._next_id,
+        "node_id": f"IC_{fake._next_id}",
+        "url": fake.url(repo, f"/issues/comments/{fake._next_id}"),
+        "html_url": fake.html(repo, f"/pull/{pull.number}#issuecomment-{fake._next_id}"),
+        "issue_url": fake.url(repo, f"/issues/{pull.number}"),
+        "body": text,
+        "user": fake.user_json("bugstack-bot"),
+        "author_association": "CONTRIBUTOR",
+        "created_at": at,
+        "updated_at": at,
+    }
+    pull.comments.append(comment)
+    pull.updated_at = at
+    return 201, comment, {}
 
 
 def create_status(fake: FakeGitHub, repo: Repo, sha: str, *, query: dict, body: Any) -> tuple[int, Any, dict]:
@@ -1313,6 +1356,8 @@ ROUTES = [
     ("PATCH", r"^/pulls/(\d+)$", update_pull, f"{REST}/pulls/pulls#update-a-pull-request"),
     ("PUT", r"^/pulls/(\d+)/merge$", merge_pull, f"{REST}/pulls/pulls#merge-a-pull-request"),
     ("POST", r"^/issues/(\d+)/labels$", add_labels, f"{REST}/issues/labels#add-labels-to-an-issue"),
+    ("GET", r"^/issues/(\d+)/comments$", list_comments, f"{REST}/issues/comments#list-issue-comments"),
+    ("POST", r"^/issues/(\d+)/comments$", create_comment, f"{REST}/issues/comments#create-an-issue-comment"),
     ("POST", r"^/statuses/([0-9a-f]{40})$", create_status, f"{REST}/commits/statuses#create-a-commit-status"),
     (
         "GET",
