@@ -6,16 +6,13 @@ API reference: https://docs.anthropic.com/en/api/messages and https://docs.anthr
 
 from __future__ import annotations
 
-import logging
-import time
 from typing import Any
 
 import anthropic
 import httpx2
 
 from integrations.errors import IntegrationError, ModelUnavailable, PermanentError
-
-log = logging.getLogger(__name__)
+from integrations.providers.model import call_in_rounds
 
 # A fix proposal is a few thousand tokens out; past this a hung connection is treated as transient.
 REQUEST_TIMEOUT_SECONDS = 180.0
@@ -26,7 +23,6 @@ SDK_MAX_RETRIES = 3
 # stage retries wait longer, and past them a run waits for the model without holding a worker asleep.
 BACKOFF_ROUNDS = 1
 BACKOFF_SECONDS = 10.0
-MAX_WAIT_SECONDS = 60.0
 
 
 def make_client(
@@ -53,19 +49,15 @@ def create_message(
     backoff_seconds: float = BACKOFF_SECONDS,
 ) -> anthropic.types.Message:
     """``messages.create`` with the SDK's retries, then up to ``rounds`` more tries after a longer wait."""
-    for round_number in range(1, rounds + 1):
-        try:
-            return client.messages.create(**params)  # https://docs.anthropic.com/en/api/messages
-        except anthropic.APIError as error:
-            failure = translate(error, params.get("model", ""))
-        if failure.permanent or round_number == rounds:
-            raise failure
-        wait = min(
-            max(failure.retry_after or 0.0, backoff_seconds * 2 ** (round_number - 1)), MAX_WAIT_SECONDS
-        )
-        log.warning("Anthropic call failed (%s); trying again in %.1f s", failure, wait)
-        time.sleep(wait)
-    raise AssertionError("unreachable: the last round returns or raises")
+    return call_in_rounds(
+        lambda: client.messages.create(**params),  # https://docs.anthropic.com/en/api/messages
+        lambda error: (
+            translate(error, params.get("model", "")) if isinstance(error, anthropic.APIError) else None
+        ),
+        rounds=rounds,
+        backoff_seconds=backoff_seconds,
+        vendor="Anthropic",
+    )
 
 
 def translate(error: anthropic.APIError, model: str) -> IntegrationError:

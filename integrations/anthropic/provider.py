@@ -11,8 +11,6 @@ sent back to the model once as a tool error before we give up.
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,17 +24,17 @@ from integrations.anthropic.client import (
     make_client,
 )
 from integrations.anthropic.prompt import TOOL, system_blocks
-from integrations.errors import TransientError
-from integrations.providers import FixProvider, FixRequest, Proposal, Usage
-from integrations.providers.prompt import TOOL_NAME, audit_text, user_prompt
-from integrations.providers.proposal import MalformedProposal, parse_proposal
+from integrations.providers import FixRequest, Usage
+from integrations.providers.model import ModelProvider
+from integrations.providers.prompt import TOOL_NAME, user_prompt
+from integrations.providers.proposal import MalformedProposal
 
 MAX_OUTPUT_TOKENS = 8192
-CORRECTIONS = 1  # malformed replies sent back to the model before the call counts as failed
 
 
-class AnthropicProvider(FixProvider):
+class AnthropicProvider(ModelProvider):
     name = "anthropic"
+    speaker = "Claude"
 
     def __init__(
         self,
@@ -57,28 +55,19 @@ class AnthropicProvider(FixProvider):
         self.backoff_rounds = backoff_rounds
         self.backoff_seconds = backoff_seconds
 
-    def propose(self, request: FixRequest) -> Proposal | None:
-        params = self.initial_params(request)
-        responses: list[dict[str, Any]] = []
-        usage = Usage()
-        for correction in range(CORRECTIONS + 1):
-            message = create_message(
-                self.client, params, rounds=self.backoff_rounds, backoff_seconds=self.backoff_seconds
-            )
-            responses.append(message.model_dump(mode="json", exclude_none=True))
-            usage = add_usage(usage, message.usage)
-            block = tool_use_block(message)
-            try:
-                proposal = parse_proposal(tool_input(message, block))
-            except MalformedProposal as problem:
-                if correction == CORRECTIONS:
-                    raise TransientError(
-                        f"Claude's proposal was malformed twice ({problem}); the fix can be retried."
-                    ) from problem
-                params = with_correction(params, message, block, str(problem))
-                continue
-            return self.finish(proposal, params, responses, usage)
-        raise AssertionError("unreachable: the last correction returns or raises")
+    def ask(self, params: dict[str, Any]) -> Any:
+        return create_message(
+            self.client, params, rounds=self.backoff_rounds, backoff_seconds=self.backoff_seconds
+        )
+
+    def proposal_input(self, reply: Any) -> Mapping[str, Any]:
+        return tool_input(reply, tool_use_block(reply))
+
+    def corrected(self, params: dict[str, Any], reply: Any, problem: str) -> dict[str, Any]:
+        return with_correction(params, reply, tool_use_block(reply), problem)
+
+    def add_usage(self, total: Usage, reply: Any) -> Usage:
+        return added_usage(total, reply.usage)
 
     def initial_params(self, request: FixRequest) -> dict[str, Any]:
         return {
@@ -89,16 +78,6 @@ class AnthropicProvider(FixProvider):
             "tool_choice": {"type": "tool", "name": TOOL_NAME},
             "messages": [{"role": "user", "content": user_prompt(request, secrets=[self.api_key])}],
         }
-
-    def finish(self, proposal: Proposal, params, responses, usage: Usage) -> Proposal:
-        return dataclasses.replace(
-            proposal,
-            usage=usage,
-            provider=self.name,
-            model=self.model,
-            prompt=audit_text(params),
-            response=json.dumps(responses, indent=2, ensure_ascii=False),
-        )
 
 
 def tool_use_block(message) -> Any | None:
@@ -133,7 +112,7 @@ def with_correction(params: dict[str, Any], message, block, problem: str) -> dic
     return {**params, "messages": [*params["messages"], assistant, {"role": "user", "content": reply}]}
 
 
-def add_usage(total: Usage, usage) -> Usage:
+def added_usage(total: Usage, usage) -> Usage:
     return Usage(
         input_tokens=total.input_tokens + (usage.input_tokens or 0),
         output_tokens=total.output_tokens + (usage.output_tokens or 0),

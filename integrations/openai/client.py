@@ -7,8 +7,6 @@ https://platform.openai.com/docs/guides/error-codes
 
 from __future__ import annotations
 
-import logging
-import time
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -18,8 +16,7 @@ from django.utils import timezone
 from openai.types.chat import ChatCompletion
 
 from integrations.errors import IntegrationError, ModelUnavailable, PermanentError
-
-log = logging.getLogger(__name__)
+from integrations.providers.model import call_in_rounds
 
 CONNECT_TIMEOUT_SECONDS = 10.0
 # The SDK retries connection errors, 408/409/429 and 5xx itself, with short waits that honour Retry-After.
@@ -27,7 +24,6 @@ SDK_MAX_RETRIES = 2
 # One round by default: past it the pipeline's stage retries wait longer, then the run waits for the model.
 BACKOFF_ROUNDS = 1
 BACKOFF_SECONDS = 10.0
-MAX_WAIT_SECONDS = 60.0
 # The SDK will not start without a key; servers that ask for none (vLLM, Ollama, llama.cpp run locally)
 # accept any.
 NO_KEY = "no-key"
@@ -54,20 +50,16 @@ def create_completion(
 ) -> ChatCompletion:
     """``chat.completions.create`` with the SDK's retries, then up to ``rounds`` more tries after a longer
     wait."""
-    for round_number in range(1, rounds + 1):
-        try:
-            # https://platform.openai.com/docs/api-reference/chat/create
-            return client.chat.completions.create(**params)
-        except openai.APIError as error:
-            failure = translate(error, params.get("model", ""))
-        if failure.permanent or round_number == rounds:
-            raise failure
-        wait = min(
-            max(failure.retry_after or 0.0, backoff_seconds * 2 ** (round_number - 1)), MAX_WAIT_SECONDS
-        )
-        log.warning("OpenAI-compatible call failed (%s); trying again in %.1f s", failure, wait)
-        time.sleep(wait)
-    raise AssertionError("unreachable: the last round returns or raises")
+    return call_in_rounds(
+        # https://platform.openai.com/docs/api-reference/chat/create
+        lambda: client.chat.completions.create(**params),
+        lambda error: (
+            translate(error, params.get("model", "")) if isinstance(error, openai.APIError) else None
+        ),
+        rounds=rounds,
+        backoff_seconds=backoff_seconds,
+        vendor="OpenAI-compatible",
+    )
 
 
 def translate(error: openai.APIError, model: str) -> IntegrationError:

@@ -9,12 +9,10 @@ answer. Either way a malformed reply is named precisely and sent back to the mod
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Mapping
 from typing import Any
 
-from integrations.errors import TransientError
 from integrations.openai.client import (
     BACKOFF_ROUNDS,
     BACKOFF_SECONDS,
@@ -22,19 +20,18 @@ from integrations.openai.client import (
     create_completion,
     make_client,
 )
-from integrations.providers import FixProvider, FixRequest, Proposal, Usage
+from integrations.providers import FixRequest, Usage
+from integrations.providers.model import ModelProvider
 from integrations.providers.prompt import (
     INSTRUCTIONS,
     JSON_ONLY_INSTRUCTIONS,
     PROPOSAL_SCHEMA,
     TOOL_DESCRIPTION,
     TOOL_NAME,
-    audit_text,
     user_prompt,
 )
-from integrations.providers.proposal import MalformedProposal, parse_proposal
+from integrations.providers.proposal import MalformedProposal
 
-CORRECTIONS = 1  # malformed replies sent back to the model before the call counts as failed
 # An answer larger than this is no search/replace fix; it is refused before it is parsed.
 MAX_ANSWER_CHARS = 1_000_000
 TOOL = {
@@ -45,7 +42,7 @@ PING = "Answer with the single word: ready"
 PING_MAX_TOKENS = 32
 
 
-class OpenAIProvider(FixProvider):
+class OpenAIProvider(ModelProvider):
     name = "openai"
 
     def __init__(
@@ -69,29 +66,23 @@ class OpenAIProvider(FixProvider):
         self.backoff_rounds = backoff_rounds
         self.backoff_seconds = backoff_seconds
 
-    def propose(self, request: FixRequest) -> Proposal | None:
-        params = self.initial_params(request)
-        responses: list[dict[str, Any]] = []
-        usage = Usage()
-        for correction in range(CORRECTIONS + 1):
-            completion = create_completion(
-                self.client, params, rounds=self.backoff_rounds, backoff_seconds=self.backoff_seconds
-            )
-            responses.append(completion.model_dump(mode="json", exclude_none=True))
-            usage = add_usage(usage, completion.usage)
-            message = completion.choices[0].message if completion.choices else None
-            call = tool_call(message) if self.tool_calls else None
-            try:
-                proposal = parse_proposal(self.answer(completion, call))
-            except MalformedProposal as problem:
-                if correction == CORRECTIONS:
-                    raise TransientError(
-                        f"The model's proposal was malformed twice ({problem}); the fix can be retried."
-                    ) from problem
-                params = with_correction(params, message, call, str(problem))
-                continue
-            return self.finish(proposal, params, responses, usage)
-        raise AssertionError("unreachable: the last correction returns or raises")
+    def ask(self, params: dict[str, Any]) -> Any:
+        return create_completion(
+            self.client, params, rounds=self.backoff_rounds, backoff_seconds=self.backoff_seconds
+        )
+
+    def proposal_input(self, reply: Any) -> Mapping[str, Any]:
+        return self.answer(reply, self.call_in(reply))
+
+    def corrected(self, params: dict[str, Any], reply: Any, problem: str) -> dict[str, Any]:
+        return with_correction(params, first_message(reply), self.call_in(reply), problem)
+
+    def add_usage(self, total: Usage, reply: Any) -> Usage:
+        return added_usage(total, reply.usage)
+
+    def call_in(self, reply: Any) -> Any | None:
+        """The ``propose_fix`` tool call of the reply, when the model is asked for tool calls."""
+        return tool_call(first_message(reply)) if self.tool_calls else None
 
     def initial_params(self, request: FixRequest) -> dict[str, Any]:
         instructions = INSTRUCTIONS if self.tool_calls else f"{INSTRUCTIONS}\n{JSON_ONLY_INSTRUCTIONS}"
@@ -123,16 +114,6 @@ class OpenAIProvider(FixProvider):
             raise MalformedProposal(f"the reply did not call {TOOL_NAME}")
         return decode(call.function.arguments or "", f"the {TOOL_NAME} arguments")
 
-    def finish(self, proposal: Proposal, params, responses, usage: Usage) -> Proposal:
-        return dataclasses.replace(
-            proposal,
-            usage=usage,
-            provider=self.name,
-            model=self.model,
-            prompt=audit_text(params),
-            response=json.dumps(responses, indent=2, ensure_ascii=False),
-        )
-
     def ping(self) -> str:
         """The model's answer to a tiny request, asked once: what "test connection" shows."""
         completion = create_completion(
@@ -146,6 +127,10 @@ class OpenAIProvider(FixProvider):
         )
         message = completion.choices[0].message if completion.choices else None
         return ((message.content if message else "") or "").strip()[:200]
+
+
+def first_message(completion) -> Any | None:
+    return completion.choices[0].message if completion.choices else None
 
 
 def tool_call(message) -> Any | None:
@@ -194,7 +179,7 @@ def with_correction(params: dict[str, Any], message, call, problem: str) -> dict
     return {**params, "messages": [*params["messages"], assistant, reply]}
 
 
-def add_usage(total: Usage, usage) -> Usage:
+def added_usage(total: Usage, usage) -> Usage:
     """Prompt tokens the server read from its cache are counted apart, as Anthropic's usage counts them."""
     if usage is None:  # some compatible servers report none
         return total
