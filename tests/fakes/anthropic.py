@@ -27,15 +27,12 @@ recorded, ``/_faults`` the fault plan.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import math
-import threading
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.faults import Answer, Rule, control, serve_with_faults, write_body
-from tests.fakes.server import FakeServer
+from tests.fakes.faults import Answer, Rule
+from tests.fakes.model_api import ModelAPIFake
 
 # https://docs.anthropic.com/en/api/errors
 ERROR_TYPES = {
@@ -51,15 +48,12 @@ ERROR_TYPES = {
 }
 
 
-class FakeAnthropic(FakeServer):
+class FakeAnthropic(ModelAPIFake):
     thread_name = "fake-anthropic"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._replies: collections.deque[dict[str, Any]] = collections.deque()
-        self._requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
         self._cached_prefixes: set[str] = set()
-        super().__init__(host, port, self._handler_class())
+        super().__init__(host, port)
 
     @property
     def base_url(self) -> str:
@@ -85,87 +79,22 @@ class FakeAnthropic(FakeServer):
                 {"kind": "error", "status": status, "message": message, "retry_after_ms": retry_after_ms}
             )
 
-    def _queue(self, reply: dict[str, Any]) -> None:
-        with self._lock:
-            self._replies.append(reply)
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Every request received so far, oldest first: ``{"path", "headers", "body"}``."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._replies)
-
     # --- serving ---------------------------------------------------------------------------------
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
+    @staticmethod
+    def error_body(status: int, message: str) -> dict[str, Any]:
+        return error_body(status, message)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read fake.requests
-                pass
-
-            def do_GET(self) -> None:
-                if self.path == "/_requests":
-                    self._send((200, fake.requests, {}))
-                elif (answer := control(fake.faults, "GET", self.path, None)) is not None:
-                    self._send(answer)
-                else:
-                    self._send((404, error_body(404, f"no route GET {self.path}"), {}))
-
-            def do_POST(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                raw = self.rfile.read(length)
-                try:
-                    body = json.loads(raw or b"{}")
-                except json.JSONDecodeError:
-                    self._send((400, error_body(400, "request body is not JSON"), {}))
-                    return
-                if (answer := control(fake.faults, "POST", self.path, body)) is not None:
-                    self._send(answer)
-                    return
-                with fake._lock:
-                    fake._requests.append(
-                        {"path": self.path, "headers": dict(self.headers.items()), "body": body}
-                    )
-                serve_with_faults(
-                    fake.faults,
-                    self,
-                    "POST",
-                    self.path.split("?")[0],
-                    lambda: fake._answer(self.path, self.headers, body),
-                    fault_answer,
-                    self._send,
-                )
-
-            def _send(self, answer: Answer, seconds: float = 0) -> None:
-                status, payload, headers = answer
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.send_header("request-id", f"req_fake_{len(fake.requests)}")
-                    for key, value in (headers or {}).items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    write_body(self, fake.faults, data, seconds)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and left
-
-        return Handler
+    @staticmethod
+    def fault_answer(rule: Rule) -> Answer:
+        return fault_answer(rule)
 
     def _answer(self, path: str, headers, body: dict[str, Any]) -> tuple[int, Any, dict[str, str]]:
         if path.split("?")[0] != "/v1/messages":
             return 404, error_body(404, f"no route POST {path}"), {}
         if not (headers.get("x-api-key") or headers.get("authorization")):
             return 401, error_body(401, "x-api-key header is required"), {}
-        with self._lock:
-            reply = self._replies.popleft() if self._replies else None
+        reply = self._next_reply()
         if reply is None:
             return 500, error_body(500, "the fake has no reply queued"), {"x-should-retry": "false"}
         if reply["kind"] == "error":

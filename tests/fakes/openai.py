@@ -26,19 +26,15 @@ what was recorded, ``/_faults`` the fault plan.
 from __future__ import annotations
 
 import argparse
-import collections
 import json
 import math
-import threading
 import time
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.faults import Answer, Rule, control, serve_with_faults, write_body
-from tests.fakes.server import FakeServer
+from tests.fakes.faults import Answer, Rule
+from tests.fakes.model_api import ModelAPIFake
 
 ROUTE = "/v1/chat/completions"
-MAX_BODY_BYTES = 10 * 1024 * 1024
 # https://platform.openai.com/docs/guides/error-codes — (type, code) of each status's error body.
 ERRORS = {
     400: ("invalid_request_error", None),
@@ -54,15 +50,13 @@ ERRORS = {
 }
 
 
-class FakeOpenAI(FakeServer):
+class FakeOpenAI(ModelAPIFake):
     thread_name = "fake-openai"
+    request_id_header = "x-request-id"
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None) -> None:
         self.api_key = api_key
-        self._replies: collections.deque[dict[str, Any]] = collections.deque()
-        self._requests: list[dict[str, Any]] = []
-        self._lock = threading.Lock()
-        super().__init__(host, port, self._handler_class())
+        super().__init__(host, port)
 
     @property
     def base_url(self) -> str:
@@ -89,87 +83,15 @@ class FakeOpenAI(FakeServer):
         for _ in range(times):
             self._queue({"kind": "error", "status": status, "message": message, "retry_after": retry_after})
 
-    def _queue(self, reply: dict[str, Any]) -> None:
-        with self._lock:
-            self._replies.append(reply)
-
-    @property
-    def requests(self) -> list[dict[str, Any]]:
-        """Every request received so far, oldest first: ``{"path", "headers", "body"}``."""
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._replies)
-
     # --- serving ---------------------------------------------------------------------------------
 
-    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
-        fake = self
+    @staticmethod
+    def error_body(status: int, message: str) -> dict[str, Any]:
+        return error_body(status, message)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # quiet: tests read fake.requests
-                pass
-
-            def do_GET(self) -> None:
-                if self.path == "/_requests":
-                    self._send((200, fake.requests, {}))
-                elif (answer := control(fake.faults, "GET", self.path, None)) is not None:
-                    self._send(answer)
-                else:
-                    self._send((404, error_body(404, f"Unknown request URL: GET {self.path}."), {}))
-
-            def do_POST(self) -> None:
-                try:
-                    length = int(self.headers.get("content-length") or 0)
-                except ValueError:
-                    length = -1
-                if not 0 <= length <= MAX_BODY_BYTES:
-                    self.close_connection = True
-                    self._send((413, error_body(413, "Request body too large or without a length."), {}))
-                    return
-                try:
-                    body = json.loads(self.rfile.read(length) or b"{}")
-                except (json.JSONDecodeError, UnicodeDecodeError):
-                    self._send(
-                        (400, error_body(400, "We could not parse the JSON body of your request."), {})
-                    )
-                    return
-                if (answer := control(fake.faults, "POST", self.path, body)) is not None:
-                    self._send(answer)
-                    return
-                with fake._lock:
-                    fake._requests.append(
-                        {"path": self.path, "headers": dict(self.headers.items()), "body": body}
-                    )
-                serve_with_faults(
-                    fake.faults,
-                    self,
-                    "POST",
-                    self.path.split("?")[0],
-                    lambda: fake._answer(self.path, self.headers, body),
-                    fault_answer,
-                    self._send,
-                )
-
-            def _send(self, answer: Answer, seconds: float = 0) -> None:
-                status, payload, headers = answer
-                data = json.dumps(payload).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("content-type", "application/json")
-                    self.send_header("content-length", str(len(data)))
-                    self.send_header("x-request-id", f"req_fake_{len(fake.requests)}")
-                    for key, value in (headers or {}).items():
-                        self.send_header(key, value)
-                    self.end_headers()
-                    write_body(self, fake.faults, data, seconds)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client timed out and left
-
-        return Handler
+    @staticmethod
+    def fault_answer(rule: Rule) -> Answer:
+        return fault_answer(rule)
 
     def _answer(self, path: str, headers, body: dict[str, Any]) -> Answer:
         if path.split("?")[0] != ROUTE:
@@ -179,8 +101,7 @@ class FakeOpenAI(FakeServer):
             self.api_key is not None and authorization != f"Bearer {self.api_key}"
         ):
             return 401, error_body(401, "Incorrect API key provided."), {}
-        with self._lock:
-            reply = self._replies.popleft() if self._replies else None
+        reply = self._next_reply()
         if reply is None:
             return 500, error_body(500, "the fake has no reply queued"), {"x-should-retry": "false"}
         if reply["kind"] == "error":
