@@ -32,7 +32,7 @@ import math
 from typing import Any
 
 from tests.fakes.faults import Answer, Rule
-from tests.fakes.model_api import ModelAPIFake
+from tests.fakes.model_api import ModelAPIFake, fault_status
 
 # https://docs.anthropic.com/en/api/errors
 ERROR_TYPES = {
@@ -147,14 +147,7 @@ class FakeAnthropic(ModelAPIFake):
 
 def fault_answer(rule: Rule) -> Answer:
     """The Messages API's answer for a failing rule of the fault plan."""
-    if rule.kind in ("429", "rate_limit", "secondary_rate_limit"):
-        status = 429
-    elif rule.kind == "timeout":
-        status = 504
-    elif rule.kind == "lost_response":
-        status = 502
-    else:
-        status = int(rule.kind)
+    status = fault_status(rule)
     message = rule.message or ERROR_TYPES.get(status, "error").replace("_", " ")
     headers = {}
     if status == 429 or status >= 500:

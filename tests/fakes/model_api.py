@@ -17,6 +17,17 @@ from tests.fakes.server import FakeServer
 MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
+def fault_status(rule: Rule) -> int:
+    """The status a model API answers for a failing rule: its rate limits are 429s, a timeout a 504."""
+    if rule.kind in ("429", "rate_limit", "secondary_rate_limit"):
+        return 429
+    if rule.kind == "timeout":
+        return 504
+    if rule.kind == "lost_response":
+        return 502
+    return int(rule.kind)
+
+
 class ModelAPIFake(FakeServer):
     request_id_header = "request-id"
 

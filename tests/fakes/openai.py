@@ -32,7 +32,7 @@ import time
 from typing import Any
 
 from tests.fakes.faults import Answer, Rule
-from tests.fakes.model_api import ModelAPIFake
+from tests.fakes.model_api import ModelAPIFake, fault_status
 
 ROUTE = "/v1/chat/completions"
 # https://platform.openai.com/docs/guides/error-codes — (type, code) of each status's error body.
@@ -148,14 +148,7 @@ def usage(body: dict[str, Any], message: dict[str, Any]) -> dict[str, Any]:
 
 def fault_answer(rule: Rule) -> Answer:
     """The API's answer for a failing rule of the fault plan."""
-    if rule.kind in ("429", "rate_limit", "secondary_rate_limit"):
-        status = 429
-    elif rule.kind == "timeout":
-        status = 504
-    elif rule.kind == "lost_response":
-        status = 502
-    else:
-        status = int(rule.kind)
+    status = fault_status(rule)
     return status, error_body(status, rule.message), retry_headers(status, rule.retry_after)
 
 
