@@ -113,9 +113,34 @@ def luhn_valid(digits: str) -> bool:
     return (sum(kept) + sum(doubled) - 48 * len(ascii_digits)) % 10 == 0
 
 
+_DIGIT_GROUP = re.compile(r"[0-9]+")
+# Groups of digits a candidate may have taken beside a card, at either end ("4111 1111 1111 1111 2 items"):
+# (leading, trailing) groups to leave out, the fewest first; a bounded number of tries, whatever the text.
+_MAX_STRAY_GROUPS = 2
+_STRAY_GROUPS = sorted(
+    ((lead, trail) for lead in range(_MAX_STRAY_GROUPS + 1) for trail in range(_MAX_STRAY_GROUPS + 1)),
+    key=sum,
+)[1:]
+# A card is written in at most five groups: a candidate of more groups than that and the strays is not
+# looked into, which also keeps runs of spaced single digits cheap.
+_MAX_GROUPS_LOOKED_INTO = 5 + 2 * _MAX_STRAY_GROUPS
+
+
 def _mask_card(match: re.Match[str]) -> str:
     candidate = match[0]
-    return FILTERED if luhn_valid(candidate.translate(_SEPARATORS)) else candidate
+    if luhn_valid(candidate.translate(_SEPARATORS)):
+        return FILTERED
+    if candidate.count(" ") + candidate.count("-") >= _MAX_GROUPS_LOOKED_INTO:
+        return candidate
+    groups = [group.span() for group in _DIGIT_GROUP.finditer(candidate)]
+    for lead, trail in _STRAY_GROUPS:
+        if lead + trail >= len(groups):
+            continue
+        start, end = groups[lead][0], groups[len(groups) - 1 - trail][1]
+        digits = candidate[start:end].translate(_SEPARATORS)
+        if 13 <= len(digits) <= 19 and luhn_valid(digits):
+            return candidate[:start] + FILTERED + candidate[end:]
+    return candidate
 
 
 def mask_text(text: str) -> str:

@@ -49,6 +49,12 @@ def test_numbers_that_fail_the_luhn_check_are_not_card_numbers() -> None:
     assert mask_text("order 4111111111111112 not found") == "order 4111111111111112 not found"
 
 
+def test_a_card_number_beside_another_number_is_still_masked() -> None:
+    # The digit run takes the neighbouring number in; the card is found within it.
+    assert mask_text("card 4111 1111 1111 1111 2 items") == f"card {FILTERED} 2 items"
+    assert mask_text("order 7 4111-1111-1111-1111 5") == f"order 7 {FILTERED} 5"
+
+
 def test_query_strings_lose_sensitive_parameters_only() -> None:
     assert filter_query("page=2&token=s3cr3t&q=shoes") == "page=2&token=[Filtered]&q=shoes"
 
