@@ -145,13 +145,63 @@ func maskText(text string) string {
 	return text
 }
 
-var cardSeparators = strings.NewReplacer(" ", "", "-", "")
+var (
+	cardSeparators = strings.NewReplacer(" ", "", "-", "")
+	digitGroup     = regexp.MustCompile(`[0-9]+`)
+)
 
+// A candidate may have taken in groups of digits beside a card, at either end ("4111 1111 1111 1111 2
+// items"): up to maxStrayGroups at each end are left out in turn. A card is written in at most five groups
+// (4-4-4-4, 4-6-5, 4-4-4-4-3), so a candidate of more groups than that and the strays is not looked into,
+// which also keeps runs of spaced single digits cheap.
+const (
+	maxStrayGroups      = 2
+	maxGroupsLookedInto = 5 + 2*maxStrayGroups
+)
+
+// strayGroups is the server's _STRAY_GROUPS: the (leading, trailing) groups to leave out, the fewest first.
+var strayGroups = strayGroupsFewestFirst()
+
+type strayGroup struct{ lead, trail int }
+
+// strayGroupsFewestFirst lists the ways to leave groups out in the server's order (its stable sort by the
+// number left out): by that number, then by leading groups, so a trailing stray is tried before a leading one.
+func strayGroupsFewestFirst() []strayGroup {
+	var tries []strayGroup
+	for total := 1; total <= 2*maxStrayGroups; total++ {
+		for lead := 0; lead <= maxStrayGroups; lead++ {
+			if trail := total - lead; trail >= 0 && trail <= maxStrayGroups {
+				tries = append(tries, strayGroup{lead, trail})
+			}
+		}
+	}
+	return tries
+}
+
+// maskCard is the candidate filtered if it is a card number, or with the first card found among its groups
+// of digits filtered and the stray groups around it kept; a bounded number of tries, whatever the text.
 func maskCard(candidate string) string {
 	if luhnValid(cardSeparators.Replace(candidate)) {
 		return Filtered
 	}
+	if strings.Count(candidate, " ")+strings.Count(candidate, "-") >= maxGroupsLookedInto {
+		return candidate
+	}
+	groups := digitGroup.FindAllStringIndex(candidate, -1)
+	for _, stray := range strayGroups {
+		if stray.lead+stray.trail >= len(groups) {
+			continue
+		}
+		start, end := groups[stray.lead][0], groups[len(groups)-1-stray.trail][1]
+		if digits := cardSeparators.Replace(candidate[start:end]); isCardLength(digits) && luhnValid(digits) {
+			return candidate[:start] + Filtered + candidate[end:]
+		}
+	}
 	return candidate
+}
+
+func isCardLength(digits string) bool {
+	return len(digits) >= 13 && len(digits) <= 19
 }
 
 func luhnValid(digits string) bool {

@@ -16,6 +16,8 @@ type serverTables struct {
 	Denylist       []string    `json:"DENYLIST"`
 	SecretPatterns [][2]string `json:"SECRET_PATTERNS"`
 	CardCandidate  string      `json:"CARD_CANDIDATE"`
+	StrayGroups    [][2]int    `json:"_STRAY_GROUPS"`
+	MaxGroups      int         `json:"_MAX_GROUPS_LOOKED_INTO"`
 	MaskText       [][2]string `json:"mask_text"`
 }
 
@@ -37,6 +39,10 @@ func TestTheRedactionTablesAreTheServers(t *testing.T) {
 	if tables.Filtered != Filtered || !reflect.DeepEqual(tables.Denylist, denylist) || tables.CardCandidate != cardCandidateServer {
 		t.Fatalf("FILTERED, DENYLIST or CARD_CANDIDATE differ from the server's: %+v", tables)
 	}
+	if !reflect.DeepEqual(tables.StrayGroups, strayGroupPairs()) || tables.MaxGroups != maxGroupsLookedInto {
+		t.Fatalf("the server leaves out stray groups %v of at most %d; the SDK %v of at most %d",
+			tables.StrayGroups, tables.MaxGroups, strayGroupPairs(), maxGroupsLookedInto)
+	}
 	if len(tables.SecretPatterns) != len(secretPatterns) {
 		t.Fatalf("the server has %d secret patterns, the SDK %d", len(tables.SecretPatterns), len(secretPatterns))
 	}
@@ -54,6 +60,33 @@ func TestMaskingMatchesTheServersOnItsSamples(t *testing.T) {
 	for _, sample := range readServerTables(t).MaskText {
 		if got := maskText(sample[0]); got != sample[1] {
 			t.Errorf("maskText(%q) = %q; the server says %q", sample[0], got, sample[1])
+		}
+	}
+}
+
+func strayGroupPairs() [][2]int {
+	pairs := make([][2]int, len(strayGroups))
+	for index, stray := range strayGroups {
+		pairs[index] = [2]int{stray.lead, stray.trail}
+	}
+	return pairs
+}
+
+func TestACardNumberBesideAnotherNumberIsStillMasked(t *testing.T) {
+	cases := map[string]string{
+		// The digit run takes the neighbouring number in; the card is found within it.
+		"card 4111 1111 1111 1111 2 items": "card " + Filtered + " 2 items",
+		"order 7 4111-1111-1111-1111 5":    "order 7 " + Filtered + " 5",
+		"2 5555 5555 5555 4444":            "2 " + Filtered,
+		// Both "6 4111 1111 1111" and "4111 1111 1111 108" pass Luhn: a trailing stray is left out first.
+		"6 4111 1111 1111 108": Filtered + " 108",
+		// Too many groups to be a card and its strays; and one group holds no other number to leave out.
+		"1 2 3 4 5 6 7 8 9 0 1 2 3 4 5": "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5",
+		"id 12345678901234567 ok":       "id 12345678901234567 ok",
+	}
+	for text, want := range cases {
+		if got := maskText(text); got != want {
+			t.Errorf("maskText(%q) = %q, want %q", text, got, want)
 		}
 	}
 }

@@ -36,6 +36,12 @@ SAMPLES = [
     "card 4111 1111 1111 1111 declined",
     "card 4111-1111-1111-1111",
     "order 4111 1111 1111 1112",
+    "card 4111 1111 1111 1111 2 items",
+    "order 7 4111-1111-1111-1111 5",
+    "2 5555 5555 5555 4444",
+    "6 4111 1111 1111 108",
+    "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5",
+    "id 12345678901234567 ok",
     "numbers 12345678901234567890 are not cards",
     "nothing to see in /srv/app/handlers/orders.go",
     "user@example.com wrote",
@@ -48,6 +54,8 @@ def main() -> None:
         "DENYLIST": list(redact.DENYLIST),
         "SECRET_PATTERNS": [list(pair) for pair in redact.SECRET_PATTERNS],
         "CARD_CANDIDATE": redact.CARD_CANDIDATE,
+        "_STRAY_GROUPS": [list(pair) for pair in redact._STRAY_GROUPS],
+        "_MAX_GROUPS_LOOKED_INTO": redact._MAX_GROUPS_LOOKED_INTO,
         "mask_text": [[sample, redact.mask_text(sample)] for sample in SAMPLES],
     }
     target = Path(__file__).with_name("redact_tables.json")

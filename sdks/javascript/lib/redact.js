@@ -76,8 +76,44 @@ function maskText(text) {
   return masked;
 }
 
+const SEPARATORS = /[ -]/g;
+const DIGIT_GROUP = /[0-9]+/g;
+// Groups of digits a candidate may have taken beside a card, at either end ("4111 1111 1111 1111 2 items"):
+// (leading, trailing) groups to leave out, the fewest first; a bounded number of tries, whatever the text.
+const MAX_STRAY_GROUPS = 2;
+const STRAY_GROUPS = strayGroupsToTry(MAX_STRAY_GROUPS);
+// A card is written in at most five groups (4-4-4-4, 4-6-5, 4-4-4-4-3): a candidate of more groups than that
+// and the strays is not looked into, which also keeps runs of spaced single digits cheap.
+const MAX_GROUPS_LOOKED_INTO = 5 + 2 * MAX_STRAY_GROUPS;
+
+/** Every (lead, trail) up to `most` each but (0, 0): the fewest first, among as many the fewer leading first. */
+function strayGroupsToTry(most) {
+  const counts = [...Array(most + 1).keys()];
+  const pairs = counts.flatMap((lead) => counts.map((trail) => [lead, trail]));
+  return Object.freeze(
+    pairs.sort(([leadA, trailA], [leadB, trailB]) => leadA + trailA - (leadB + trailB)).slice(1),
+  );
+}
+
+/** The candidate masked if it is a card, or holds one among up to two stray groups at either end. */
 function maskCard(candidate) {
-  return luhnValid(candidate.replace(/[ -]/g, '')) ? FILTERED : candidate;
+  const digits = candidate.replace(SEPARATORS, '');
+  if (luhnValid(digits)) return FILTERED;
+  if (candidate.length - digits.length >= MAX_GROUPS_LOOKED_INTO) return candidate;
+  const groups = Array.from(candidate.matchAll(DIGIT_GROUP), (group) => [
+    group.index,
+    group.index + group[0].length,
+  ]);
+  for (const [lead, trail] of STRAY_GROUPS) {
+    if (lead + trail >= groups.length) continue;
+    const start = groups[lead][0];
+    const end = groups[groups.length - 1 - trail][1];
+    const cardDigits = candidate.slice(start, end).replace(SEPARATORS, '');
+    if (cardDigits.length >= 13 && cardDigits.length <= 19 && luhnValid(cardDigits)) {
+      return candidate.slice(0, start) + FILTERED + candidate.slice(end);
+    }
+  }
+  return candidate;
 }
 
 function luhnValid(digits) {

@@ -85,6 +85,23 @@ test('credential-looking values are masked wherever they appear', () => {
   );
 });
 
+test('a card number beside other numbers is masked, and only the card', () => {
+  // The digit run takes the neighbouring numbers in; the card is found within it, as the server finds it.
+  const cases = [
+    ['card 4111 1111 1111 1111 2 items', `card ${FILTERED} 2 items`],
+    ['order 7 4111-1111-1111-1111 5', `order 7 ${FILTERED} 5`],
+    ['2 5555 5555 5555 4444', `2 ${FILTERED}`],
+    ['1 2 4111 1111 1111 1111 5 6', `1 2 ${FILTERED} 5 6`],
+    // Both "7 4111 1111 1111 111" and "4111 1111 1111 111 1" pass Luhn: trailing strays are left out first.
+    ['7 4111 1111 1111 111 1', `${FILTERED} 1`],
+    // At most two stray groups at either end.
+    ['1 2 3 4111 1111 1111 1111 5 6 7', '1 2 3 4111 1111 1111 1111 5 6 7'],
+    ['1 2 3 4 5 6 7 8 9 0 1 2 3 4 5', '1 2 3 4 5 6 7 8 9 0 1 2 3 4 5'],
+    ['id 12345678901234567 ok', 'id 12345678901234567 ok'],
+  ];
+  for (const [text, expected] of cases) assert.equal(maskText(text), expected, text);
+});
+
 test('Luhn tells card numbers from other long numbers', () => {
   assert.equal(luhnValid('4111111111111111'), true);
   assert.equal(luhnValid('5500005555555559'), true);
@@ -138,6 +155,7 @@ test('hostile strings cost time linear in their length', () => {
     `://${'a'.repeat(100_000)}:${'b'.repeat(100_000)}`,
     'token '.repeat(20_000),
     '1 '.repeat(100_000),
+    '4111 1111 1111 1112 2 '.repeat(20_000),
     'ghp_'.repeat(50_000),
   ];
   for (const text of hostile) assert.equal(typeof maskText(text), 'string');

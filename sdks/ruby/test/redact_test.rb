@@ -15,6 +15,8 @@ class RedactTest < Minitest::Test
     assert_equal SERVER_TABLES["DENYLIST"], Redact::DENYLIST
     assert_equal SERVER_TABLES["SECRET_PATTERNS"], Redact::SECRET_PATTERNS
     assert_equal SERVER_TABLES["CARD_CANDIDATE"], Redact::CARD_CANDIDATE
+    assert_equal SERVER_TABLES["STRAY_GROUPS"], Redact::STRAY_GROUPS
+    assert_equal SERVER_TABLES["MAX_GROUPS_LOOKED_INTO"], Redact::MAX_GROUPS_LOOKED_INTO
   end
 
   def test_credentials_and_card_numbers_are_masked_anywhere_in_a_string
@@ -23,6 +25,18 @@ class RedactTest < Minitest::Test
 
     assert_equal "Authorization: Bearer [Filtered] card [Filtered] order 4111 1111 1111 1112 key [Filtered] " \
                  "db postgres://app:[Filtered]@db/shop aws [Filtered]", Redact.mask_text(text)
+  end
+
+  def test_a_card_number_beside_another_number_is_still_masked
+    # The digit run takes the neighbouring number in; the card is found within it and the number kept.
+    assert_equal "card [Filtered] 2 items", Redact.mask_text("card 4111 1111 1111 1111 2 items")
+    assert_equal "order 7 [Filtered] 5", Redact.mask_text("order 7 4111-1111-1111-1111 5")
+    assert_equal "2 [Filtered]", Redact.mask_text("2 5555 5555 5555 4444")
+  end
+
+  def test_digit_runs_with_no_card_inside_are_kept_as_the_server_keeps_them
+    assert_equal "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5", Redact.mask_text("1 2 3 4 5 6 7 8 9 0 1 2 3 4 5")
+    assert_equal "id 12345678901234567 ok", Redact.mask_text("id 12345678901234567 ok")
   end
 
   def test_sensitive_keys_are_filtered_at_any_depth_with_the_apps_own_terms
@@ -44,7 +58,7 @@ class RedactTest < Minitest::Test
 
   def test_hostile_runs_are_scanned_in_linear_time
     runs = ["ghp_#{"a" * 100_000}_", "sk_live_#{"a" * 100_000}_", "eyJ#{"-eyJ" * 25_000}", "bearer " * 15_000,
-            "://#{"a" * 100_000}", "1 " * 50_000]
+            "://#{"a" * 100_000}", "1 " * 50_000, "1234 " * 20_000]
     started = Process.clock_gettime(Process::CLOCK_MONOTONIC)
     runs.each { |run| Redact.mask_text(run) }
 

@@ -44,6 +44,18 @@ module Bugstack
 
     # 13 to 19 digits, optionally grouped by single spaces or dashes; each candidate is then checked with Luhn.
     CARD_CANDIDATE = '[0-9](?<=\b[0-9])(?:[ -]?[0-9]){12,18}\b'
+    DIGIT_GROUP = /[0-9]+/.freeze
+    CARD_DIGITS = (13..19).freeze
+    # Groups of digits a candidate may have taken in beside a card, at either end ("4111 1111 1111 1111 2 items"):
+    # [leading, trailing] groups to leave out, the fewest first and otherwise in the server's order (a stable
+    # sort); a bounded number of tries, whatever the text.
+    MAX_STRAY_GROUPS = 2
+    STRAY_GROUPS = (0..MAX_STRAY_GROUPS).to_a.product((0..MAX_STRAY_GROUPS).to_a)
+      .sort_by.with_index { |pair, index| [pair.sum, index] }
+      .drop(1).map(&:freeze).freeze
+    # A card is written in at most five groups (4-4-4-4, 4-6-5, 4-4-4-4-3): a candidate of more groups than that
+    # and the strays is not looked into, which also keeps runs of spaced single digits cheap.
+    MAX_GROUPS_LOOKED_INTO = 5 + 2 * MAX_STRAY_GROUPS
 
     # Python reads "[…]{n,}+" as a possessive interval; Ruby reads it as the interval repeated, which
     # backtracks without end on a long run. An atomic group is what Python means.
@@ -75,7 +87,28 @@ module Bugstack
       end
       return masked unless MAYBE_CARD.match?(masked)
 
-      masked.gsub(CARD) { |candidate| luhn_valid?(candidate.delete(" -")) ? FILTERED : candidate }
+      masked.gsub(CARD) { |candidate| mask_card(candidate) }
+    end
+
+    # A card candidate with the Luhn-valid card number in it filtered: the whole candidate, or else the first
+    # run of its digit groups, stray groups left out at either end, that holds a card; otherwise as it was.
+    def mask_card(candidate)
+      return FILTERED if luhn_valid?(candidate.delete(" -"))
+      return candidate if candidate.count(" -") >= MAX_GROUPS_LOOKED_INTO
+
+      groups = candidate.to_enum(:scan, DIGIT_GROUP).map { Regexp.last_match.offset(0) }
+      STRAY_GROUPS.each do |lead, trail|
+        next if lead + trail >= groups.length
+
+        start, finish = groups[lead].first, groups[-1 - trail].last
+        digits = candidate[start...finish].delete(" -")
+        return candidate[0...start] + FILTERED + candidate[finish..] if card_digits?(digits)
+      end
+      candidate
+    end
+
+    def card_digits?(digits)
+      CARD_DIGITS.cover?(digits.length) && luhn_valid?(digits)
     end
 
     # `text` as valid UTF-8, which JSON needs: Rack hands headers over as bytes, and a message or a source
