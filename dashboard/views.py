@@ -422,9 +422,8 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
     project = visible_project(request, slug)
     if request.method == "GET":
         return render_settings(request, project)
-    if not can_manage(request, project):
-        messages.error(request, MANAGERS_ONLY)
-        return render_settings(request, project, status=403)
+    if refused := settings_refused(request, project):
+        return refused
     form = PolicyForm(request.POST, instance=project)
     if form.is_valid():
         save_policy(request, project, form)
@@ -437,9 +436,8 @@ def project_settings(request: HttpRequest, slug: str) -> HttpResponse:
 def provider_settings(request: HttpRequest, slug: str) -> HttpResponse:
     """Save where the project's fixes come from and its model's spend caps."""
     project = visible_project(request, slug)
-    if not can_manage(request, project):
-        messages.error(request, MANAGERS_ONLY)
-        return render_settings(request, project, status=403)
+    if refused := settings_refused(request, project):
+        return refused
     form = ProviderForm(request.POST, instance=project)
     if form.is_valid():
         save_policy(request, project, form)
@@ -452,12 +450,19 @@ def provider_settings(request: HttpRequest, slug: str) -> HttpResponse:
 def test_model_connection(request: HttpRequest, slug: str) -> HttpResponse:
     """Ask the project's OpenAI-compatible server a tiny question (owners and admins: it spends tokens)."""
     project = visible_project(request, slug)
-    if not can_manage(request, project):
-        messages.error(request, MANAGERS_ONLY)
-        return render_settings(request, project, status=403)
+    if refused := settings_refused(request, project):
+        return refused
     checked = check_connection(project)
     (messages.success if checked.ok else messages.error)(request, checked.message)
     return redirect("dashboard:settings", slug=project.slug)
+
+
+def settings_refused(request: HttpRequest, project: Project) -> HttpResponse | None:
+    """The settings page, 403, for a member who may not change the project's settings; None for a manager."""
+    if can_manage(request, project):
+        return None
+    messages.error(request, MANAGERS_ONLY)
+    return render_settings(request, project, status=403)
 
 
 def render_settings(
