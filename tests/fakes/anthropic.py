@@ -26,13 +26,12 @@ recorded, ``/_faults`` the fault plan.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 from typing import Any
 
 from tests.fakes.faults import Answer, Rule
-from tests.fakes.model_api import ModelAPIFake, fault_status
+from tests.fakes.model_api import ModelAPIFake, fault_status, serve_standalone, standalone_parser
 
 # https://docs.anthropic.com/en/api/errors
 ERROR_TYPES = {
@@ -165,21 +164,10 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="A local fake of Anthropic's Messages API.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8766)
-    parser.add_argument("--responses", help="JSON file: a list of tool inputs, returned in order")
-    parser.add_argument("--faults", metavar="FILE", help="a JSON fault plan (see tests.fakes.faults)")
+    parser = standalone_parser("A local fake of Anthropic's Messages API.", 8766, "tool inputs")
     args = parser.parse_args(argv)
     fake = FakeAnthropic(args.host, args.port)
-    if args.faults:
-        fake.faults.load_file(args.faults)
-    if args.responses:
-        with open(args.responses, encoding="utf-8") as handle:
-            for tool_input in json.load(handle):
-                fake.queue_tool_input(tool_input)
-    print(f"fake Anthropic Messages API on {fake.base_url}", flush=True)
-    fake.serve_until_interrupted()
+    serve_standalone(fake, args, fake.queue_tool_input, "fake Anthropic Messages API")
 
 
 if __name__ == "__main__":

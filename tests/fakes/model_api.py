@@ -5,9 +5,11 @@ request, ``error_body`` for an error, ``fault_answer`` for a failing rule of the
 
 from __future__ import annotations
 
+import argparse
 import collections
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
@@ -133,3 +135,27 @@ class ModelAPIFake(FakeServer):
                     pass  # the client timed out and left
 
         return Handler
+
+
+def standalone_parser(description: str, port: int, responses: str) -> argparse.ArgumentParser:
+    """The command line every model API's fake takes when run on its own."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=port)
+    parser.add_argument("--responses", help=f"JSON file: a list of {responses}, returned in order")
+    parser.add_argument("--faults", metavar="FILE", help="a JSON fault plan (see tests.fakes.faults)")
+    return parser
+
+
+def serve_standalone(
+    fake: ModelAPIFake, args: argparse.Namespace, queue: Callable[[Any], None], title: str
+) -> None:
+    """Load the fault plan and the replies the command line names, say where the fake listens, serve."""
+    if args.faults:
+        fake.faults.load_file(args.faults)
+    if args.responses:
+        with open(args.responses, encoding="utf-8") as handle:
+            for reply in json.load(handle):
+                queue(reply)
+    print(f"{title} on {fake.base_url}", flush=True)
+    fake.serve_until_interrupted()

@@ -25,14 +25,13 @@ what was recorded, ``/_faults`` the fault plan.
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import time
 from typing import Any
 
 from tests.fakes.faults import Answer, Rule
-from tests.fakes.model_api import ModelAPIFake, fault_status
+from tests.fakes.model_api import ModelAPIFake, fault_status, serve_standalone, standalone_parser
 
 ROUTE = "/v1/chat/completions"
 # https://platform.openai.com/docs/guides/error-codes — (type, code) of each status's error body.
@@ -165,22 +164,13 @@ def error_body(status: int, message: str) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="A local fake of OpenAI's chat-completions API.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8767)
-    parser.add_argument("--responses", help="JSON file: a list of propose_fix arguments, returned in order")
-    parser.add_argument("--faults", metavar="FILE", help="a JSON fault plan (see tests.fakes.faults)")
+    parser = standalone_parser(
+        "A local fake of OpenAI's chat-completions API.", 8767, "propose_fix arguments"
+    )
     parser.add_argument("--api-key", help="refuse requests with any other key (401)")
     args = parser.parse_args(argv)
     fake = FakeOpenAI(args.host, args.port, api_key=args.api_key)
-    if args.faults:
-        fake.faults.load_file(args.faults)
-    if args.responses:
-        with open(args.responses, encoding="utf-8") as handle:
-            for arguments in json.load(handle):
-                fake.queue_tool_arguments(arguments)
-    print(f"fake OpenAI chat completions API on {fake.base_url}", flush=True)
-    fake.serve_until_interrupted()
+    serve_standalone(fake, args, fake.queue_tool_arguments, "fake OpenAI chat completions API")
 
 
 if __name__ == "__main__":
