@@ -55,16 +55,20 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (81.5% right, 7.0% of out-of-scope errors
-# classed as code, 11.4% of code errors not classed as code: 6.8% classed out of scope and 4.5% held as
-# uncertain for a person): each figure may only move towards the goal of accuracy ≥ 92%, at most 3% of
+# Where triage stands on these errors today, as this test prints it (78.7% right, 11.7% of out-of-scope errors
+# classed as code, 12.2% of code errors not classed as code: 7.0% classed out of scope and 5.2% held as
+# uncertain for a person): each figure may only move towards the goal of accuracy >= 92%, at most 3% of
 # out-of-scope errors classed as code and at most 3% of code errors missed. An uncertain verdict counts as
-# wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Most of the remaining
+# wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
 # errors are out-of-scope errors given the wrong out-of-scope category (a refused connection to localhost is
 # as often a setting as an outage), which reach no model either way.
-FLOOR_ACCURACY = 0.81
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.075
-CEILING_CODE_MISSED = 0.12
+#
+# The last 61 cases were collected as a held-out set, by people who had not read the rules: on them alone the
+# rules scored 68.9% right with 29.4% of out-of-scope errors classed as code, against 81.5% and 7.0% on the
+# 216 cases before them. The rules fit the cases they were written from.
+FLOOR_ACCURACY = 0.78
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.12
+CEILING_CODE_MISSED = 0.125
 
 
 def share(cases: list[dict], wrong) -> float:
