@@ -15,8 +15,10 @@ THIRD_PARTY_DIRECTORIES: tuple[str, ...] = (
     r"(?:^|/)node_modules/",  # npm and Yarn; pnpm's node_modules/.pnpm/<name>@<version>/node_modules/<name>
     r"(?:^|/)\.yarn/(?:cache|unplugged)/",  # Yarn Plug'n'Play: packages read from zip archives
     r"(?:^|/)gems/",  # RubyGems and Bundler, with or without a leading directory
+    r"(?:^|/)[A-Za-z][\w.-]{0,100}-\d+\.\d+[\w.]{0,50}/lib/",  # a gem's directory alone: jwt-2.1.0/lib/
     r"(?:^|/)vendor/",  # vendor/bundle (Bundler), Go's vendor/ directory, Composer
     r"/pkg/mod/",  # Go module cache
+    r"(?:^|/)packages/[\w-]+:[\w-]+/",  # Meteor's Atmosphere packages: packages/<author>:<name>/
     r"@v\d+\.\d+\.\d+",  # a Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go
 )
 THIRD_PARTY = re.compile("|".join(THIRD_PARTY_DIRECTORIES))
@@ -30,9 +32,11 @@ STANDARD_LIBRARY_LOCATIONS: tuple[str, ...] = (
     r"^node:",
     r"^internal/",
     r"/lib/python\d[\d.]*/",
+    r"/python\d+/lib/",  # Windows: C:\Python311\Lib\, …\Programs\Python\Python311\Lib\
     r"/lib/ruby/(?:site_ruby/)?\d",
-    r"/go/src/[\w-]+/",
+    r"\w/go/src/[\w-]+/",  # GOROOT (/usr/local/go/src/net/); /go/src/app/ is GOPATH, an application
     r"/go-[\d.]+/src/",
+    r"/(?:golang|libexec)/src/",  # GOROOT of Fedora's golang, and of Homebrew (Cellar/go/<v>/libexec/src/)
     r"/goroot/src/",
 )
 STANDARD_LIBRARY = re.compile("|".join(STANDARD_LIBRARY_LOCATIONS), re.IGNORECASE)

@@ -54,11 +54,8 @@ class Frame:
     function: str
     context_line: str
     in_app: bool
-    package: str  # the third-party package the frame belongs to; "" for the app and the standard library
-
-    @property
-    def third_party(self) -> bool:
-        return bool(self.package)
+    third_party: bool
+    package: str  # the third-party package the frame belongs to, when its path names it; else ""
 
 
 @dataclass(frozen=True)
@@ -118,15 +115,37 @@ def is_app_frame(raw: Mapping) -> bool:
     return raw.get("in_app") is not False and not is_library_path(path)
 
 
+ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
+
+
 def to_frame(raw: Mapping) -> Frame:
     path = path_of(raw)
+    package = package_of(path)
+    in_app = is_app_frame(raw)
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
         context_line=clip(raw.get("context_line")),
-        in_app=is_app_frame(raw),
-        package=package_of(path),
+        in_app=in_app,
+        third_party=bool(package) or (not in_app and is_unplaced_library(raw, path)),
+        package=package,
     )
+
+
+def is_unplaced_library(raw: Mapping, path: str) -> bool:
+    """A file the SDK says is not the application's, installed where no known layout puts packages (an App
+    Engine ``sitepackages/``, a vendored copy): a dependency's, unless it is the language's own library.
+    Only an absolute path counts: a bare ``events.js`` is the runtime's own module."""
+    return (
+        raw.get("in_app") is False
+        and bool(ABSOLUTE.match(path))
+        and not STANDARD_LIBRARY.search(path)
+        and not is_globally_installed_application(path)
+    )
+
+
+def named(package: str) -> str:
+    return token(package) or "a third-party package"
 
 
 def package_of(path: str) -> str:
@@ -143,6 +162,12 @@ def package_of(path: str) -> str:
     if "gems/" in path:
         directory = path.rsplit("gems/", 1)[1].split("/", 1)[0]
         return re.sub(r"-\d[\w.]*(?:-[\w-]+)?$", "", directory)
+    meteor = re.search(r"(?:^|/)packages/([\w-]+:[\w-]+)/", path)
+    if meteor:
+        return meteor.group(1)
+    gem = re.search(r"(?:^|/)([A-Za-z][\w.-]{0,100}?)-\d+\.\d+[\w.]{0,50}/lib/", path)
+    if gem and not re.search(r"(?:site|dist)-packages/|vendor/", path):
+        return gem.group(1)
     if "vendor/" in path:
         if STANDARD_LIBRARY.search(path):  # a runtime shipped inside the application (vendor/ruby-2.2.1/)
             return ""
@@ -272,7 +297,11 @@ CREDENTIALS = matching(
     r"\bWRONGPASS\b|\bNOAUTH\b|invalid[_ ]api[_ ]key|incorrect api key|InvalidAccessKeyId|"
     r"SignatureDoesNotMatch|InvalidClientTokenId|security token included in the request is invalid|"
     r"Unable to locate credentials|bad credentials|invalid_grant|invalid_client|AuthenticationError|\b401\b|"
-    r"^\w*Error: Unauthorized$",
+    r"^\w*Error: Unauthorized$|invalid credentials|\bExpiredToken\b|"
+    r"security token included in the request is expired|UnrecognizedClientException|\bAuthFailure\b|"
+    r"DefaultCredentialsError|Could not automatically determine credentials|\bUNAUTHENTICATED\b|"
+    r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
+    r"invalid password|api key (?:is )?(?:invalid|not valid|missing)",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )
@@ -295,7 +324,7 @@ SCHEMA = matching(
     r"relation \"[^\"]+\" does not exist|no such (?:table|column)|"
     r"column [\w.\"]+ (?:of relation \"\w+\" )?does not exist|Table '[^']+' doesn't exist|Unknown column|"
     r"PendingMigrationError|Migrations are pending|pending migrations?|unapplied migration|UndefinedTable|"
-    r"UndefinedColumn",
+    r"UndefinedColumn|table [\"'`][\w.\"'`]{1,100}[\"'`] does not exist",
     CONFIGURATION,
     schema_behind,
 )
@@ -306,16 +335,22 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         "database-setup",
         r"database \"[^\"]{1,100}\" does not exist|\bUnknown database\b|role \"[^\"]{1,100}\" does not exist|"
         r"no pg_hba\.conf entry|server does not support SSL|SSL is not enabled on the server|"
-        r"client password must be a string",
+        r"client password must be a string|unable to open database file|\bSQLITE_CANTOPEN\b",
         CONFIGURATION,
-        lambda text: "the database, role or access rule the settings name is not set up on the server",
+        lambda text: (
+            "the database, role or access rule the settings name is not set up on the server, or the "
+            "database file's path or directory is wrong"
+        ),
     ),
     matching(
         "address-in-use",
         r"\bEADDRINUSE\b|address already in use|port is already (?:allocated|in use)|"
-        r"only one usage of each socket address|\bERR_SOCKET_BAD_PORT\b|invalid port|port should be >= 0",
+        r"only one usage of each socket address|\bERR_SOCKET_BAD_PORT\b|invalid port|port should be >= 0|"
+        r"\bEADDRNOTAVAIL\b|cannot assign requested address|requested address is not valid in its context",
         CONFIGURATION,
-        lambda text: "the configured port is invalid or already taken by another process",
+        lambda text: (
+            "the configured address or port is invalid, not this host's, or already taken by another process"
+        ),
     ),
     matching(
         "signing-key-missing",
@@ -325,11 +360,27 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         lambda text: "the signing or encryption key is missing or invalid",
     ),
     matching(
+        "descriptors-exhausted",
+        r"too many open files|\bEMFILE\b|\bENFILE\b",
+        CONFIGURATION,
+        lambda text: (
+            "the process reached its limit of open files (too many open files): raise the limit the host "
+            "sets for it (ulimit -n, LimitNOFILE), unless descriptors are left open"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
         "trust-store",
         r"unknown authority|unable to get local issuer certificate|failed to load system roots|"
-        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|self[- ]signed certificate in certificate chain",
+        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|self[- ]signed certificate in certificate chain|"
+        r"does not match (?:the )?(?:server |target host's )?certificate|"
+        r"does not match certificate's altnames|"
+        r"\bERR_TLS_CERT_ALTNAME_INVALID\b|certificate is (?:valid|not valid) for",
         CONFIGURATION,
-        lambda text: f"the host does not trust the certificate authority of {remote(text)} (CA roots)",
+        lambda text: (
+            f"the host does not trust the certificate of {remote(text)}: its CA roots, or the host name "
+            "the settings connect by"
+        ),
     ),
 )
 
@@ -344,7 +395,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "connection-refused",
         r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError|"
-        r"Can't connect to (?:local )?MySQL server|ConnectionNotEstablished",
+        r"Can't connect to (?:local )?(?:MySQL |MariaDB )?server|ConnectionNotEstablished|actively refused|"
+        r"\bWSAECONNREFUSED\b",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} refused the connection",
     ),
@@ -352,7 +404,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "connection-reset",
         r"connection reset|\bECONNRESET\b|socket hang up|server closed the connection unexpectedly|"
         r"server has gone away|Lost connection to MySQL server|driver: bad connection|RemoteDisconnected|"
-        r"closed connection without response",
+        r"closed connection without response|forcibly closed by the remote host|\bWSAECONNRESET\b|"
+        r"ConnectionResetError|connection has been closed unexpectedly|terminating connection due to "
+        r"administrator command|EOF occurred in violation of protocol",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),
@@ -360,7 +414,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "dns-failure",
         r"name or service not known|nodename nor servname|getaddrinfo|\bENOTFOUND\b|\bEAI_AGAIN\b|"
         r"no such host|NameResolutionError|name resolution|could not translate host name|"
-        r"\blookup [\w.-]{1,253} on [\w.:\[\]]{1,60}:53\b",
+        r"\blookup [\w.-]{1,253} on [\w.:\[\]]{1,60}:53\b|No such host is known|Unknown MySQL server host|"
+        r"Could not resolve host",
         INFRASTRUCTURE,
         lambda text: f"{host_name(text)} could not be resolved (DNS)",
     ),
@@ -376,7 +431,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "timeout",
         r"timed out|timeout of \d+|timeout (?:reading|writing|connecting)|statement timeout|"
         r"deadline exceeded|\bE(?:SOCKET)?TIMEDOUT\b|Client\.Timeout|i/o timeout|execution expired|"
-        r"Lock wait timeout exceeded",
+        r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b",
         INFRASTRUCTURE,
         timed_out,
     ),
@@ -385,22 +440,18 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"no space left on device|\bENOSPC\b|disk full|database or disk is full|\bSQLITE_FULL\b|"
         r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
         r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error|"
-        r"read-only file system|\bEROFS\b",
+        r"read-only file system|\bEROFS\b|not enough space on the disk|\bMISCONF\b|"
+        r"The table '[^']{1,100}' is full",
         INFRASTRUCTURE,
         lambda text: "the disk or storage quota is full, or the storage failed",
     ),
     matching(
         "out-of-memory",
         r"MemoryError|out of memory|cannot allocate memory|failed to allocate memory|\bENOMEM\b|"
-        r"allocation failed|Unable to allocate",
+        r"allocation failed|Unable to allocate|OOM command not allowed|not enough memory|std::bad_alloc|"
+        r"Insufficient system resources",
         INFRASTRUCTURE,
         lambda text: "the process ran out of memory",
-    ),
-    matching(
-        "descriptors-exhausted",
-        r"too many open files|\bEMFILE\b|\bENFILE\b",
-        INFRASTRUCTURE,
-        lambda text: "the process ran out of file descriptors (too many open files)",
     ),
     matching(
         "client-went-away",
@@ -413,16 +464,31 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "service-unavailable",
         r"status code 50[234]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)|"
         r"code = Unavailable|\bEHOSTUNREACH\b|network is unreachable|no route to host|"
-        r"database system is (?:starting up|shutting down|in recovery mode)|upstream connect error",
+        r"database system is (?:starting up|shutting down|in recovery mode)|upstream connect error|"
+        r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
+        r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
+        r"Rate exceeded|\b429 Too Many Requests|status code 429\b",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
 )
 
 
+SOURCE_FILE = re.compile(r"^[\w-]+\.(?:py|pyw|js|mjs|cjs|ts|rb|go)$")
+
+
 def app_packages(facts: Facts) -> set[str]:
-    """Top-level names of the application's own modules (first components of its frames' paths)."""
-    return {frame.path.split("/", 1)[0].removesuffix(".py") for frame in facts.app_frames}
+    """Top-level names of the application's own modules: the first directory of its frames' paths, or the
+    stem of a source file at the top. A script with no extension (the ``bin/`` launcher an installer writes
+    for a package) is not a module: that it is named after the package says nothing of what is installed."""
+    names = set()
+    for frame in facts.app_frames:
+        top, _, rest = frame.path.partition("/")
+        if rest:
+            names.add(top)
+        elif SOURCE_FILE.match(top):
+            names.add(top.rsplit(".", 1)[0])
+    return names
 
 
 # Servers and workers that import the application by a name they are given on their command line or in
@@ -466,6 +532,25 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
     )
 
 
+def module_lacks_name(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """``module 'Y' has no attribute 'X'`` where Y is not the application's: like ``cannot import name``, the
+    installed version of Y is not the one the code was written against. Without a stack nobody can tell
+    whose module it is; a circular import is the application's own."""
+    match = re.search(r"module '([\w.]+)' has no attribute '(\w+)'", value)
+    if not match or not facts.frames or re.search(r"partially initialized|circular import", value):
+        return None
+    module = match.group(1)
+    if module.split(".")[0] in app_packages(facts):
+        return None
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: the installed {token(module)} does not provide {token(match.group(2))}; "
+        "the code was written against another version of it",
+        rule="module-lacks-name",
+        confidence=LIKELY,
+    )
+
+
 def import_from_library(type_: str, value: str, facts: Facts) -> Verdict | None:
     """``cannot import name X from Y`` where Y is an installed package: two library versions disagree."""
     match = re.search(r"cannot import name '(\w+)' from '([\w.]+)'(?: \(([^)]*)\))?", value)
@@ -489,16 +574,42 @@ FORMER_DEFAULT_GEMS = (
     "csv|nkf|syslog|resolv-replace|rinda|webrick|rexml|rss|matrix|prime|tracer|scanf|shell|sync|e2mmap"
 )
 
+# A parser of data that raised the language's SyntaxError (JavaScript's JSON.parse, Python's
+# ast.literal_eval): the input was malformed, not the code the runtime loaded.
+DATA_PARSER = re.compile(r"(?:^|[.:])(?:parse|literal_eval|eval)$")
+
+
+def unless_parsing_data(rule: Rule) -> Rule:
+    def unless(type_: str, value: str, facts: Facts) -> Verdict | None:
+        if facts.crash is not None and DATA_PARSER.search(facts.crash.function):
+            return None
+        return rule(type_, value, facts)
+
+    return unless
+
+
+# Names Python's standard library removed (3.8–3.12): code written for an older Python, or a package that was.
+PYTHON_REMOVED = (
+    r"module '(?:collections' has no attribute '(?:Callable|Mapping|MutableMapping|Sequence|MutableSequence|"
+    r"Iterable|Iterator|Hashable|Set|MutableSet|Sized|Container)|time' has no attribute 'clock|"
+    r"inspect' has no attribute '(?:getargspec|formatargspec)|base64' has no attribute '(?:en|de)codestring|"
+    r"cgi' has no attribute 'escape|platform' has no attribute '(?:linux_distribution|dist)|"
+    r"asyncio' has no attribute 'async|configparser' has no attribute 'SafeConfigParser|"
+    r"unittest' has no attribute 'makeSuite)'"
+)
+
 VERSION_CLASH_RULES: tuple[Rule, ...] = (
-    matching(
-        "runtime-cannot-parse",
-        r"^SyntaxError: (?!.*JSON)",
-        DEPENDENCY,
-        lambda text: (
-            "the runtime could not parse code it loaded: code written for a newer version of the runtime "
-            "(or a package that needs one), since code that does not parse rarely gets past tests"
-        ),
-        confidence=PLAUSIBLE,
+    unless_parsing_data(
+        matching(
+            "runtime-cannot-parse",
+            r"^SyntaxError: (?!.*JSON)",
+            DEPENDENCY,
+            lambda text: (
+                "the runtime could not parse code it loaded: code written for a newer version of the runtime "
+                "(or a package that needs one), since code that does not parse rarely gets past tests"
+            ),
+            confidence=PLAUSIBLE,
+        )
     ),
     matching(
         "former-default-gem",
@@ -523,9 +634,21 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "runtime-removed-method",
-        r"undefined method .(?:exists\?|untaint|taint|tainted\?). for",
+        rf"undefined method .(?:exists\?|untaint|taint|tainted\?). for|{PYTHON_REMOVED}|"
+        r"uninitialized constant (?:Fixnum|Bignum)\b|undefined method .(?:escape|encode|unescape|decode). "
+        r"for URI:Module",
         DEPENDENCY,
         lambda text: "the code calls a method that this version of the runtime has removed",
+    ),
+    matching(
+        "module-called-as-class",
+        r"undefined method .new. for [\w:]{1,200}:Module|'module' object is not callable",
+        DEPENDENCY,
+        lambda text: (
+            "a module is called where a class was expected: code written against another version of the "
+            "library it uses (a call that fails every time rarely gets past tests)"
+        ),
+        confidence=PLAUSIBLE,
     ),
     matching(
         "conflicting-versions",
@@ -554,7 +677,10 @@ BROKEN_INSTALLATION = matching(
     r"can't activate|GemNotFound|in locally installed gems|Gem::LoadError|Gem::MissingSpecError|"
     r"requires cgo to work|DLL load failed|Error loading \w+(?: or \w+)? module|DistributionNotFound|"
     r"VersionConflict|undefined symbol: |version `GLIBC_[\d.]+' not found|wrong ELF class|"
-    r"incompatible architecture|requires go >= ?[\d.]+",
+    r"incompatible architecture|requires go >= ?[\d.]+|your version of go|binary incompatibility|"
+    r"compiled using NumPy|\bERR_OSSL_EVP_UNSUPPORTED\b|engine \"node\" is incompatible|Unsupported engine|"
+    r"You have already activated|Your Ruby version is|built with a different version of package|"
+    r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)",
     DEPENDENCY,
     lambda text: (
         f"{broken_package(text) or 'a third-party package'} is missing, mis-built or incompatible "
@@ -579,9 +705,15 @@ SETTINGS = matching(
 PERMISSION = matching(
     "permission-denied",
     r"\[Errno 13\]|\bEACCES\b|\bEPERM\b|permission denied|operation not permitted|access denied|"
-    r"insufficient permissions|permissions \d+ for [\w./-]{1,200} are too open",
+    r"insufficient (?:permissions|privileges)|missing permissions|not authorized to perform|\bAccessDenied\b|"
+    r"\bPERMISSION_DENIED\b|Access is denied|\b403 Forbidden|UnauthorizedOperation|readonly database|"
+    r"command denied to user|"
+    r"permissions \d+ for [\w./-]{1,200} are too open",
     CONFIGURATION,
-    lambda text: f"the process is not allowed to access {quoted_path(text) or 'a file'} on the host",
+    lambda text: (
+        f"the process is not allowed to access {quoted_path(text) or 'what it asked for'}: the permissions "
+        "the host or the service grants it"
+    ),
 )
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 CONFIG_FILE = re.compile(r"[\w./-]{1,200}\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
@@ -616,6 +748,7 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     *VERSION_CLASH_RULES,
     missing_module,
     import_from_library,
+    module_lacks_name,
     BROKEN_INSTALLATION,
     SETTINGS,
     PERMISSION,
@@ -644,7 +777,37 @@ ENV_NAME = re.compile(
 )
 
 
+# The lookup that raised is the environment's own: Python's os.environ[...] and Ruby's ENV.fetch(...), whose
+# KeyError names the variable (Ruby's only in its message, so only a NAME_IN_CAPITALS counts there).
+ENVIRONMENT_LOOKUP = re.compile(r"(?:^|/)os\.py$|^<frozen os>$")
+RUBY_ENV_KEY = re.compile(r'^key not found: "([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"$')
+
+
+def environment_lookup(facts: Facts) -> Verdict | None:
+    type_, value = facts.chain[-1] if facts.chain else ("", "")
+    crash = facts.crash
+    python = (
+        type_ == "KeyError"
+        and crash is not None
+        and crash.function == "__getitem__"
+        and bool(ENVIRONMENT_LOOKUP.search(crash.path))
+    )
+    ruby = type_ == "KeyError" and RUBY_ENV_KEY.match(value)
+    if not (python or ruby):
+        return None
+    name = token(value.strip("'\"")) if python else token(ruby.group(1))
+    return Verdict(
+        CONFIGURATION,
+        f"configuration: the environment variable {name or 'it looks up'} is not set",
+        rule="environment-lookup",
+        confidence=SURE if python else LIKELY,
+    )
+
+
 def by_environment(facts: Facts) -> Verdict | None:
+    lookup = environment_lookup(facts)
+    if lookup:
+        return lookup
     # The line that read the setting is often one call above the line that failed on its value (a
     # helper parsing it), so the innermost two application lines are looked at.
     for frame in reversed(facts.app_frames[-2:]):
@@ -690,9 +853,9 @@ def library_calls_library(facts: Facts) -> Verdict | None:
     ):
         return None
     if caller.package == crash.package:
-        what = f"{token(crash.package)} uses an API its installed dependencies do not provide"
+        what = f"{named(crash.package)} uses an API its installed dependencies do not provide"
     else:
-        what = f"{token(caller.package)} calls {token(crash.package)} with an API the installed version lacks"
+        what = f"{named(caller.package)} calls {named(crash.package)} with an API the installed version lacks"
     return Verdict(
         DEPENDENCY,
         f"dependency: {what}; library versions are incompatible",
@@ -706,7 +869,7 @@ def in_application(frame: Frame, crash: Frame) -> Verdict:
     if crash.third_party:
         return Verdict(
             CODE,
-            f"code: raised inside {token(crash.package)} when called from the application's {where}; "
+            f"code: raised inside {named(crash.package)} when called from the application's {where}; "
             "the fix is in how the application calls it",
             rule="called-from-application",
             confidence=PLAUSIBLE,
@@ -769,7 +932,7 @@ def by_stack(facts: Facts) -> Verdict:
         # package read, more often than bugs of the package: a person decides.
         return Verdict(
             UNCERTAIN,
-            f"uncertain: {token(packages[-1]) or 'a third-party package'} failed on a missing or mistyped "
+            f"uncertain: {named(packages[-1])} failed on a missing or mistyped "
             "value with no application frame on the stack: a bug in the package, a setting it read, or an "
             "application installed as a package",
             rule="library-on-bad-value",
@@ -778,8 +941,8 @@ def by_stack(facts: Facts) -> Verdict:
     if packages:
         return Verdict(
             DEPENDENCY,
-            f"dependency: raised inside the third-party package {token(packages[-1])} "
-            "with no application frame involved",
+            f"dependency: raised inside {'the third-party package ' if token(packages[-1]) else ''}"
+            f"{named(packages[-1])} with no application frame involved",
             rule="raised-in-library",
             confidence=PLAUSIBLE,
         )

@@ -227,6 +227,8 @@ def test_malformed_events_still_get_a_verdict(data):
         "/srv/app/vendor/bundle/ruby/3.2.0/gems/rack-3.0.9/lib/rack/utils.rb",
         "github.com/acme/lib@v1.2.0/lib.go",
         "/go/src/github.com/acme/app/vendor/github.com/other/lib/client.go",
+        "jwt-2.1.0/lib/jwt/algos/hmac.rb",  # a gem's directory, quoted without its gems/ parent
+        "/srv/bundle/programs/server/packages/montiapm:agent/lib/hijack/error.js",  # Meteor's Atmosphere
     ],
 )
 def test_library_paths_of_every_layout_are_library_code(path):
@@ -243,10 +245,137 @@ def test_an_application_built_in_gopath_keeps_its_frames():
     assert verdict.category == "code" and "`/go/src/github.com/acme/app/api.go`" in verdict.reason
 
 
+def test_an_application_built_in_the_gopath_of_a_container_keeps_its_frames():
+    # golang images build in /go/src/<dir>/ (GOPATH); the runtime's own library is under /usr/local/go/src/.
+    runtime = frame("/usr/local/go/src/runtime/panic.go", in_app=False)
+    frames = [frame("/go/src/app/reader/scraper.go"), runtime]
+    verdict = classify(event("runtime.Error", "invalid memory address or nil pointer dereference", frames))
+    assert verdict.category == "code" and "`/go/src/app/reader/scraper.go`" in verdict.reason
+
+
+def test_files_the_sdk_places_outside_the_application_are_a_dependency_wherever_they_live():
+    vendored = "/base/data/home/apps/shop/20180303t215521/sitepackages/prod/django/core/handlers/base.py"
+    verdict = classify(event("IndexError", "list index out of range", [frame(vendored, in_app=False)]))
+    assert verdict == Verdict(
+        "dependency", "dependency: raised inside a third-party package with no application frame involved"
+    )
+    # A bare module name is the runtime's own (Node's events.js), and Windows' Python library is too.
+    for path in ("events.js", "C:\\Python311\\Lib\\threading.py"):
+        assert classify(event("TypeError", "boom", [frame(path, in_app=False)])).category == "code"
+
+
+def test_an_installed_launcher_whose_package_is_gone_is_a_dependency():
+    # The bin/ script an installer writes imports the package it is named after; it is not the package.
+    launcher = frame("/usr/local/bin/debspawn", "<module>", "from debspawn import cli")
+    verdict = classify(event("ModuleNotFoundError", "No module named 'debspawn'", [launcher]))
+    assert verdict == Verdict("dependency", "dependency: the package `debspawn` is not installed")
+
+
+def test_a_variable_missing_from_the_environment_is_configuration_without_the_line_that_read_it():
+    environ = frame("<frozen os>", "__getitem__", in_app=False)
+    verdict = classify(
+        event("KeyError", "'DATABASE_URL'", [frame("/app/shop/settings.py", "<module>"), environ])
+    )
+    assert verdict == Verdict(
+        "configuration", "configuration: the environment variable `DATABASE_URL` is not set"
+    )
+    fetched = classify(
+        event("KeyError", 'key not found: "REDIS_URL"', [frame("/app/config/redis.rb")], "ruby")
+    )
+    assert fetched.category == "configuration" and "`REDIS_URL`" in fetched.reason
+    # Any other lookup that misses is the code's: a dict's key, or a hash's.
+    assert classify(event("KeyError", "'total'", [frame("/app/shop/cart.py")])).category == "code"
+    assert (
+        classify(event("KeyError", 'key not found: "total"', [frame("/app/cart.rb")], "ruby")).category
+        == "code"
+    )
+
+
+def test_a_module_without_a_name_the_code_uses_is_a_version_clash_unless_it_is_the_applications():
+    frames = [frame("/app/shop/export.py", "export")]
+    library = classify(event("AttributeError", "module 'numpy' has no attribute 'float'", frames))
+    assert library.category == "dependency" and "`numpy`" in library.reason
+    own = classify(event("AttributeError", "module 'shop.tax' has no attribute 'rate'", frames))
+    assert own.category == "code"
+    circular = "partially initialized module 'pandas' has no attribute 'DataFrame' (due to a circular import)"
+    assert classify(event("AttributeError", circular, frames)).category == "code"
+
+
+def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
+    parser = frame("native", "Object.parse", in_app=False)
+    app = frame("/srv/chat/message.js", "Function.fromJSON")
+    verdict = classify(event("SyntaxError", "Unexpected token ILLEGAL", [app, parser]))
+    assert verdict.category == "code", verdict.reason
+    loader = frame("node:internal/modules/cjs/loader", "wrapSafe", in_app=False)
+    loading = classify(event("SyntaxError", "Unexpected token '?'", [frame("/srv/chat/server.js"), loader]))
+    assert loading.category == "dependency", loading.reason
+
+
 @pytest.mark.parametrize(
     ("type_", "value", "category"),
     [
         ("Error", "listen EADDRINUSE: address already in use :::3000", "configuration"),
+        ("OSError", "[Errno 24] Too many open files", "configuration"),
+        ("DiscordAPIError", "Missing Permissions", "configuration"),
+        ("Redis::CommandError", "OOM command not allowed when used memory > 'maxmemory'.", "infrastructure"),
+        ("AttributeError", "module 'collections' has no attribute 'Callable'", "dependency"),
+        ("AttributeError", "module 'time' has no attribute 'clock'", "dependency"),
+        ("NoMethodError", "undefined method `new' for Sidekiq::Worker:Module", "dependency"),
+        ("TypeError", "'module' object is not callable", "dependency"),
+        ("NameError", "uninitialized constant Fixnum", "dependency"),
+        # Windows' words for the outages the other systems name by errno
+        (
+            "ConnectionRefusedError",
+            "[WinError 10061] No connection could be made because the target machine actively refused it",
+            "infrastructure",
+        ),
+        (
+            "ConnectionResetError",
+            "An existing connection was forcibly closed by the remote host",
+            "infrastructure",
+        ),
+        ("socket.gaierror", "[Errno 11001] No such host is known", "infrastructure"),
+        # database clients' and services' own codes
+        ("OperationalError", "(2002, \"Can't connect to server on 'db.internal' (115)\")", "infrastructure"),
+        ("Redis::CommandError", "LOADING Redis is loading the dataset in memory", "infrastructure"),
+        ("Redis::CommandError", "MISCONF Redis is configured to save RDB snapshots", "infrastructure"),
+        (
+            "botocore.exceptions.ClientError",
+            "An error occurred (ThrottlingException): Rate exceeded",
+            "infrastructure",
+        ),
+        ("sqlite3.OperationalError", "unable to open database file", "configuration"),
+        ("sqlite3.OperationalError", "attempt to write a readonly database", "configuration"),
+        (
+            "Errno::EADDRNOTAVAIL",
+            "Cannot assign requested address - connect(2) for [::1]:6379",
+            "configuration",
+        ),
+        (
+            "OpenSSL::SSL::SSLError",
+            'hostname "10.0.0.7" does not match the server certificate',
+            "configuration",
+        ),
+        (
+            "google.auth.exceptions.DefaultCredentialsError",
+            "Could not automatically determine credentials.",
+            "configuration",
+        ),
+        (
+            "botocore.exceptions.ClientError",
+            "An error occurred (ExpiredToken) when calling the GetObject operation",
+            "configuration",
+        ),
+        (
+            "Error",
+            "error:0308010C:digital envelope routines::unsupported ERR_OSSL_EVP_UNSUPPORTED",
+            "dependency",
+        ),
+        (
+            "Gem::LoadError",
+            "You have already activated rack 3.0.8, but your Gemfile requires rack 2.2.8",
+            "dependency",
+        ),
         ("Error", "secretOrPrivateKey must have a value", "configuration"),
         ("error", "x509: certificate signed by unknown authority", "configuration"),
         ("sqlite3.OperationalError", "database or disk is full", "infrastructure"),
