@@ -329,8 +329,36 @@ SCHEMA = matching(
     schema_behind,
 )
 
+# A name of one label (`db`, `redis`, `mysql`) is a service name that only a container network or a hosts
+# file resolves: when it does not resolve, the settings name a service this network does not have (a
+# compose service on another network, a typo), not a resolver that failed.
+SERVICE_NAME = (
+    re.compile(
+        r"(?:\bENOTFOUND |\bEAI_AGAIN |translate host name \"|Unknown MySQL server host ')"
+        r"([A-Za-z][\w-]{0,62})(?![\w.-])"
+    ),
+    re.compile(
+        r"\blookup ([A-Za-z][\w-]{0,62})(?: on [\w.:\[\]]{1,60}:53)?: (?:no such host|server misbehaving)"
+    ),
+)
+
+
+def service_name_unknown(type_: str, value: str, facts: Facts) -> Verdict | None:
+    match = SERVICE_NAME[0].search(value) or SERVICE_NAME[1].search(value)
+    if not match:
+        return None
+    return Verdict(
+        CONFIGURATION,
+        f"configuration: the service name {token(match.group(1))} does not resolve on this host's network; "
+        "the settings name a service this network does not have",
+        rule="service-name-unknown",
+        confidence=LIKELY,
+    )
+
+
 # The host or its settings, in words an outage could also use: these are read before the outage rules.
 HOST_SETUP_RULES: tuple[Rule, ...] = (
+    service_name_unknown,
     matching(
         "database-setup",
         r"database \"[^\"]{1,100}\" does not exist|\bUnknown database\b|role \"[^\"]{1,100}\" does not exist|"
@@ -506,7 +534,8 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
     if not match:
         return None
     name = match.group(1)
-    if facts.crash is not None and facts.crash.package in APPLICATION_LOADERS:
+    loader = facts.crash.package if facts.crash is not None else ""
+    if loader in APPLICATION_LOADERS and name.split(".")[0] != loader:
         return Verdict(
             CONFIGURATION,
             f"configuration: {token(facts.crash.package)} is set to load the module {token(name)}, "
@@ -524,6 +553,14 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             confidence=SURE,
         )
     package = name if name.startswith("@") else re.split(r"[./]", name)[0]
+    if any(frame.package == package for frame in facts.frames):
+        return Verdict(
+            DEPENDENCY,
+            f"dependency: the installed {token(package)} lacks its own module {token(name)}: a broken "
+            "installation, or one made for another version of the runtime",
+            rule="package-broken",
+            confidence=LIKELY,
+        )
     return Verdict(
         DEPENDENCY,
         f"dependency: the package {token(package) or 'it needs'} is not installed",
@@ -588,6 +625,15 @@ def unless_parsing_data(rule: Rule) -> Rule:
     return unless
 
 
+# What Node.js defines globally only from a version on (URL 10, TextEncoder 11, globalThis 12,
+# AbortController 15, structuredClone 17, fetch and its classes 18, WebSocket 22), and methods added to
+# built-ins (replaceAll 15, at 16.6, Object.hasOwn 16.9, findLast 18, toSorted 20).
+NEWER_GLOBALS = (
+    "URL|URLSearchParams|TextEncoder|TextDecoder|globalThis|AbortController|AbortSignal|structuredClone|"
+    "fetch|Headers|Request|Response|FormData|Blob|ReadableStream|WebSocket"
+)
+NEWER_METHODS = "replaceAll|at|hasOwn|findLast|findLastIndex|toSorted|toReversed|toSpliced"
+
 # Names Python's standard library removed (3.8–3.12): code written for an older Python, or a package that was.
 PYTHON_REMOVED = (
     r"module '(?:collections' has no attribute '(?:Callable|Mapping|MutableMapping|Sequence|MutableSequence|"
@@ -641,6 +687,14 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         lambda text: "the code calls a method that this version of the runtime has removed",
     ),
     matching(
+        "runtime-too-old",
+        rf"\b(?:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
+        r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'",
+        DEPENDENCY,
+        lambda text: "the code uses what a newer version of the runtime provides: the runtime here is older",
+        confidence=LIKELY,
+    ),
+    matching(
         "module-called-as-class",
         r"undefined method .new. for [\w:]{1,200}:Module|'module' object is not callable",
         DEPENDENCY,
@@ -669,6 +723,20 @@ def broken_package(text: str) -> str:
     )
     return token(next(group for group in match.groups() if group)) if match else ""
 
+
+# A managed runtime does not crash on a bad pointer from its own code: native code did (an extension, a
+# library built for another runtime, the runtime itself). Go's nil dereference is the program's, and says so.
+NATIVE_CRASH = matching(
+    "native-crash",
+    r"^(?!.*nil pointer).*(?:unexpected signal during runtime execution|Segmentation fault|"
+    r"\[BUG\] Segmentation)",
+    DEPENDENCY,
+    lambda text: (
+        "native code crashed the process (a compiled extension, a library built for another runtime version, "
+        "or the runtime itself)"
+    ),
+    confidence=PLAUSIBLE,
+)
 
 BROKEN_INSTALLATION = matching(
     "broken-installation",
@@ -702,6 +770,26 @@ SETTINGS = matching(
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
+
+
+def package_file_denied(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """Permission denied on a file inside an installed package: the package was installed (or shipped)
+    with modes this process cannot read, which reinstalling it fixes; the host's permissions are not the
+    question."""
+    if not PERMISSION(type_, value, facts):
+        return None
+    for path in re.findall(r"/[\w./@+-]{1,500}", value)[:5]:
+        if package_of(path):
+            return Verdict(
+                DEPENDENCY,
+                f"dependency: a file of the installed package {named(package_of(path))} cannot be read by "
+                "the process: the package's files were installed or shipped with the wrong modes",
+                rule="package-file-denied",
+                confidence=PLAUSIBLE,
+            )
+    return None
+
+
 PERMISSION = matching(
     "permission-denied",
     r"\[Errno 13\]|\bEACCES\b|\bEPERM\b|permission denied|operation not permitted|access denied|"
@@ -750,7 +838,9 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     import_from_library,
     module_lacks_name,
     BROKEN_INSTALLATION,
+    NATIVE_CRASH,
     SETTINGS,
+    package_file_denied,
     PERMISSION,
     config_file_missing,
     CONFIG_FILE_INVALID,
@@ -893,7 +983,8 @@ PROGRAMMING_ERROR = re.compile(
     r"undefined method|undefined local variable or method|for nil:NilClass|is not a function|is not defined|"
     r"Cannot (?:read|set) propert(?:y|ies) of (?:undefined|null)|has no attribute|wrong number of arguments|"
     r"unexpected keyword argument|positional argument|not subscriptable|object is not iterable|"
-    r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code",
+    r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code|"
+    r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError",
     re.IGNORECASE,
 )
 

@@ -301,6 +301,29 @@ def test_a_module_without_a_name_the_code_uses_is_a_version_clash_unless_it_is_t
     assert classify(event("AttributeError", circular, frames)).category == "code"
 
 
+def test_a_file_of_an_installed_package_that_cannot_be_read_is_the_packages_installation():
+    gem_file = "/var/lib/gems/2.1.0/gems/oxidized-web-0.9.1/lib/oxidized/web/views/version.haml"
+    verdict = classify(
+        event(
+            "Errno::EACCES",
+            f"Permission denied @ rb_sysopen - {gem_file}",
+            [frame("/srv/app/app.rb")],
+            "ruby",
+        )
+    )
+    assert verdict.category == "dependency" and "`oxidized-web`" in verdict.reason
+    own = classify(event("PermissionError", "[Errno 13] Permission denied: '/srv/app/log/app.log'", []))
+    assert own.category == "configuration"
+
+
+def test_a_loader_missing_its_own_module_is_broken_not_told_a_wrong_name():
+    gunicorn = "/usr/lib/python3/dist-packages/gunicorn/"
+    frames = [frame(gunicorn + "app/base.py", "run"), frame(gunicorn + "util.py", "import_app")]
+    verdict = classify(event("ModuleNotFoundError", "No module named 'gunicorn.six.moves'", frames))
+    assert verdict.category == "dependency" and verdict.rule == "package-broken", verdict
+    assert "`gunicorn.six.moves`" in verdict.reason
+
+
 def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
     parser = frame("native", "Object.parse", in_app=False)
     app = frame("/srv/chat/message.js", "Function.fromJSON")
@@ -376,6 +399,15 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "You have already activated rack 3.0.8, but your Gemfile requires rack 2.2.8",
             "dependency",
         ),
+        ("fatal error", "unexpected signal during runtime execution", "dependency"),
+        ("ReferenceError", "fetch is not defined", "dependency"),
+        ("TypeError", "text.replaceAll is not a function", "dependency"),
+        ("AttributeError", "'str' object has no attribute 'removeprefix'", "dependency"),
+        # A service name of one label that does not resolve is a network the settings assume, not DNS down.
+        ("Error", "getaddrinfo ENOTFOUND mysql mysql:3306", "configuration"),
+        ("*net.OpError", "dial tcp: lookup redis on 127.0.0.11:53: no such host", "configuration"),
+        ("Error", "getaddrinfo ENOTFOUND api.example.com", "infrastructure"),
+        ("SystemError", "Segmentation fault (core dumped)", "dependency"),
         ("Error", "secretOrPrivateKey must have a value", "configuration"),
         ("error", "x509: certificate signed by unknown authority", "configuration"),
         ("sqlite3.OperationalError", "database or disk is full", "infrastructure"),
@@ -442,6 +474,13 @@ def test_words_of_each_platform_name_the_failure(type_, message, category):
         # Data, not the runtime: whose data, the words alone do not tell.
         ("SyntaxError", "Unexpected token < in JSON at position 0", "uncertain"),
         ("RuntimeError", "export of batch 31 failed", "uncertain"),
+        ("Error", "Cannot set headers after they are sent to the client", "code"),
+        # Go prints the signal beside its own nil dereference: that crash is the program's.
+        (
+            "runtime.Error",
+            "invalid memory address or nil pointer dereference [signal SIGSEGV: segmentation violation]",
+            "code",
+        ),
     ],
 )
 def test_without_a_stack_only_the_words_decide(type_, message, category):
