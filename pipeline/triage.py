@@ -388,6 +388,16 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         lambda text: "the signing or encryption key is missing or invalid",
     ),
     matching(
+        "read-only-storage",
+        r"read-only file system|\bEROFS\b",
+        CONFIGURATION,
+        lambda text: (
+            "the process writes where the host mounts storage read-only (a container's or a platform's "
+            "read-only filesystem), or a failing disk was remounted read-only"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
         "descriptors-exhausted",
         r"too many open files|\bEMFILE\b|\bENFILE\b",
         CONFIGURATION,
@@ -468,7 +478,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"no space left on device|\bENOSPC\b|disk full|database or disk is full|\bSQLITE_FULL\b|"
         r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
         r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error|"
-        r"read-only file system|\bEROFS\b|not enough space on the disk|\bMISCONF\b|"
+        r"not enough space on the disk|\bMISCONF\b|"
         r"The table '[^']{1,100}' is full",
         INFRASTRUCTURE,
         lambda text: "the disk or storage quota is full, or the storage failed",
@@ -522,6 +532,9 @@ def app_packages(facts: Facts) -> set[str]:
 # Servers and workers that import the application by a name they are given on their command line or in
 # their settings: a module they cannot find is a name set wrong, not code or a package missing.
 APPLICATION_LOADERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "daphne", "waitress", "celery"})
+# Their functions that import what they are told to (gunicorn's import_app, uvicorn's import_from_string,
+# celery's symbol_by_name): a module missing anywhere else in them is one of their own imports.
+LOADER_FUNCTION = re.compile(r"import|load|find_app|symbol_by_name|instantiate")
 
 
 def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
@@ -535,7 +548,8 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
         return None
     name = match.group(1)
     loader = facts.crash.package if facts.crash is not None else ""
-    if loader in APPLICATION_LOADERS and name.split(".")[0] != loader:
+    loading = facts.crash is not None and bool(LOADER_FUNCTION.search(facts.crash.function))
+    if loader in APPLICATION_LOADERS and loading and name.split(".")[0] != loader:
         return Verdict(
             CONFIGURATION,
             f"configuration: {token(facts.crash.package)} is set to load the module {token(name)}, "
@@ -766,7 +780,8 @@ SETTINGS = matching(
     "setting-missing",
     r"ImproperlyConfigured|environment variable|\benv(?:ironment)? var\b|required key \w+ missing value|"
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
-    r"configuration option '\w+' is missing",
+    r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
+    r"CSRF_TRUSTED_ORIGINS",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
@@ -793,9 +808,9 @@ def package_file_denied(type_: str, value: str, facts: Facts) -> Verdict | None:
 PERMISSION = matching(
     "permission-denied",
     r"\[Errno 13\]|\bEACCES\b|\bEPERM\b|permission denied|operation not permitted|access denied|"
-    r"insufficient (?:permissions|privileges)|missing permissions|not authorized to perform|\bAccessDenied\b|"
-    r"\bPERMISSION_DENIED\b|Access is denied|\b403 Forbidden|UnauthorizedOperation|readonly database|"
-    r"command denied to user|"
+    r"insufficient (?:permissions|privileges)|missing (?:permissions|access)|not authorized to perform|"
+    r"\bAccessDenied\b|\bPERMISSION_DENIED\b|Access is denied|\b403 Forbidden|UnauthorizedOperation|"
+    r"readonly database|command denied to user|"
     r"permissions \d+ for [\w./-]{1,200} are too open",
     CONFIGURATION,
     lambda text: (
@@ -984,7 +999,8 @@ PROGRAMMING_ERROR = re.compile(
     r"Cannot (?:read|set) propert(?:y|ies) of (?:undefined|null)|has no attribute|wrong number of arguments|"
     r"unexpected keyword argument|positional argument|not subscriptable|object is not iterable|"
     r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code|"
-    r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError",
+    r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError|"
+    r"use of closed network connection",
     re.IGNORECASE,
 )
 

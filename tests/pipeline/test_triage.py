@@ -447,7 +447,9 @@ def test_every_verdict_names_the_rule_that_decided_it():
         ("RemoteDisconnected", "Remote end closed connection without response", "infrastructure"),
         ("Timeout::Error", "execution expired", "infrastructure"),
         ("Error", "ESOCKETTIMEDOUT", "infrastructure"),
-        ("OSError", "[Errno 30] Read-only file system: '/data/uploads/a.png'", "infrastructure"),
+        ("OSError", "[Errno 30] Read-only file system: '/data/uploads/a.png'", "configuration"),
+        ("DisallowedHost", "Invalid HTTP_HOST header: 'shop.internal:8000'.", "configuration"),
+        ("*net.OpError", "read tcp 10.0.0.2:41902->10.0.0.3:6379: use of closed network connection", "code"),
         ("OperationalError", "FATAL:  the database system is starting up", "infrastructure"),
         (
             "ImportError",
