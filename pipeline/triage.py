@@ -505,7 +505,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"database system is (?:starting up|shutting down|in recovery mode)|upstream connect error|"
         r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
         r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
-        r"Rate exceeded|\b429 Too Many Requests|status code 429\b",
+        r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234] Server Error\b|"
+        r"\bDalli::RingError\b",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -547,6 +548,15 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
     if not match:
         return None
     name = match.group(1)
+    shadow = re.search(r"'([\w.]+)' is not a package", value)
+    if shadow:
+        return Verdict(
+            CONFIGURATION,
+            f"configuration: a file named {token(shadow.group(1))} where the process starts hides the "
+            "package of that name; rename or remove the file",
+            rule="package-shadowed",
+            confidence=LIKELY,
+        )
     loader = facts.crash.package if facts.crash is not None else ""
     loading = facts.crash is not None and bool(LOADER_FUNCTION.search(facts.crash.function))
     if loader in APPLICATION_LOADERS and loading and name.split(".")[0] != loader:
@@ -762,6 +772,7 @@ BROKEN_INSTALLATION = matching(
     r"incompatible architecture|requires go >= ?[\d.]+|your version of go|binary incompatibility|"
     r"compiled using NumPy|\bERR_OSSL_EVP_UNSUPPORTED\b|engine \"node\" is incompatible|Unsupported engine|"
     r"You have already activated|Your Ruby version is|built with a different version of package|"
+    r"\bER_NOT_SUPPORTED_AUTH_MODE\b|Client does not support authentication protocol|"
     r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)",
     DEPENDENCY,
     lambda text: (

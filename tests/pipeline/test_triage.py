@@ -449,6 +449,22 @@ def test_every_verdict_names_the_rule_that_decided_it():
         ("Error", "ESOCKETTIMEDOUT", "infrastructure"),
         ("OSError", "[Errno 30] Read-only file system: '/data/uploads/a.png'", "configuration"),
         ("DisallowedHost", "Invalid HTTP_HOST header: 'shop.internal:8000'.", "configuration"),
+        (
+            "HTTPError",
+            "502 Server Error: Bad Gateway for url: https://api.example.com/v1/check",
+            "infrastructure",
+        ),
+        ("Dalli::RingError", "No server available", "infrastructure"),
+        (
+            "Error",
+            "ER_NOT_SUPPORTED_AUTH_MODE: Client does not support authentication protocol",
+            "dependency",
+        ),
+        (
+            "ModuleNotFoundError",
+            "No module named 'gunicorn.app'; 'gunicorn' is not a package",
+            "configuration",
+        ),
         ("*net.OpError", "read tcp 10.0.0.2:41902->10.0.0.3:6379: use of closed network connection", "code"),
         ("OperationalError", "FATAL:  the database system is starting up", "infrastructure"),
         (
