@@ -22,6 +22,7 @@ from integrations.providers import FixRequest, FrameSummary, PreviousAttempt, sp
 from integrations.providers.registry import provider_for, uses_a_model
 from pipeline import pr
 from pipeline.context import build_context as gather_context
+from pipeline.context import primary_frames
 from pipeline.fixing import generate_fix as propose_and_check
 from pipeline.history import history_for
 from pipeline.labels import PERSON_CONFIDENCE, SET_BY_PERSON
@@ -90,12 +91,19 @@ def person_label(group: ErrorGroup) -> Verdict | None:
 # --- context ------------------------------------------------------------------------------------------
 
 
+NO_STACK = "The event has no stack trace: there is no file to start a fix from"
+
+
 def build_context(run: FixRun) -> Outcome:
     project = run.project
+    event = event_data(run)
+    if not primary_frames(event):
+        # Nothing to read: the repository is not asked (a person may still label the error).
+        return Outcome(S.FIX_FAILED, "the event has no stack trace", {"reason": NO_STACK})
     host = host_for_project(project)
     sha = run.base_sha or host.head(project.default_branch)
     context = gather_context(
-        event_data(run), host, sha, max_files=project.context_max_files, max_bytes=project.context_max_bytes
+        event, host, sha, max_files=project.context_max_files, max_bytes=project.context_max_bytes
     )
     if not context.files:
         return Outcome(
