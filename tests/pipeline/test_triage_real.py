@@ -79,7 +79,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   set 6 (56): 62.5% / 15.6% / 16.7% with the first rules and, no better, with the signals from sets 1-5.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
 # set measures the next change best. The floor and ceilings below moved back when the held-out sets joined
-# the corpus: the cases got harder, the rules did not get worse on any case they had.
+# the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
+# descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
+# library's map race now read as the library's).
 FLOOR_ACCURACY = 0.77
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.105
 CEILING_CODE_MISSED = 0.155
