@@ -30,6 +30,7 @@ from ingest.models import ErrorGroup
 from integrations.providers.registry import LABELS as PROVIDER_LABELS
 from integrations.providers.registry import check_connection
 from integrations.providers.spend import current_spend
+from pipeline.context import primary_frames
 from pipeline.labels import LABELS, Relabelled, relabel
 from pipeline.models import FixAttempt, FixRun
 from pipeline.runs import RunInFlight, release_held_run, start_manual_run
@@ -166,6 +167,7 @@ def render_group(
         "runs": runs,
         "run_in_flight": any(not view.run.is_final for view in runs),
         "held_run": runs[0].run if runs and runs[0].run.state == RunState.HELD else None,
+        "has_stack": bool(primary_frames(data)),
         "can_manage": can_manage(request, project),
         "label_form": LabelForm(initial={"category": group.category if group.category in LABELS else None}),
         "category_changes": labels,

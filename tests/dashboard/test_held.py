@@ -10,7 +10,7 @@ from dashboard.models import SettingsChange
 from ingest.models import CategoryChange, ErrorGroup
 from pipeline.labels import relabel
 from pipeline.states import RunState
-from tests.factories import ErrorGroupFactory, FixRunFactory
+from tests.factories import ErrorGroupFactory, EventFactory, FixRunFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +59,19 @@ def test_a_held_run_is_announced_with_its_reason_and_a_try_a_fix_button(client, 
     assert ">Try a fix</button>" in html
     assert "Held for a person" in html, "the run's state badge"
     assert "Rule: no-stack · confidence 40%" in html
+
+
+def test_the_notice_says_when_a_fix_has_no_file_to_start_from(client, member, held_group):
+    EventFactory(group=held_group)  # a message and no stack trace
+    assert "The event has no stack trace, so a fix has no file to start from" in page(
+        client, member, held_group
+    )
+
+    frame = {"filename": "app/report.py", "abs_path": "/srv/app/report.py", "lineno": 3, "in_app": True}
+    value = {"type": "ValueError", "value": "bad", "stacktrace": {"frames": [frame]}}
+    EventFactory(group=held_group, data={"exception": {"values": [value]}})
+    html = page(client, member, held_group)
+    assert "held-no-stack" not in html and ">Try a fix</button>" in html
 
 
 def test_the_notice_is_gone_once_the_run_moved_on(client, member, held_group):
