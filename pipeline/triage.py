@@ -798,25 +798,7 @@ SETTINGS = matching(
 )
 
 
-def package_file_denied(type_: str, value: str, facts: Facts) -> Verdict | None:
-    """Permission denied on a file inside an installed package: the package was installed (or shipped)
-    with modes this process cannot read, which reinstalling it fixes; the host's permissions are not the
-    question."""
-    if not PERMISSION(type_, value, facts):
-        return None
-    for path in re.findall(r"/[\w./@+-]{1,500}", value)[:5]:
-        if package_of(path):
-            return Verdict(
-                DEPENDENCY,
-                f"dependency: a file of the installed package {named(package_of(path))} cannot be read by "
-                "the process: the package's files were installed or shipped with the wrong modes",
-                rule="package-file-denied",
-                confidence=PLAUSIBLE,
-            )
-    return None
-
-
-PERMISSION = matching(
+PERMISSION_DENIED = matching(
     "permission-denied",
     r"\[Errno 13\]|\bEACCES\b|\bEPERM\b|permission denied|operation not permitted|access denied|"
     r"insufficient (?:permissions|privileges)|missing (?:permissions|access)|not authorized to perform|"
@@ -829,6 +811,26 @@ PERMISSION = matching(
         "the host or the service grants it"
     ),
 )
+
+
+def permission(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """Permission denied: the host's or a service's permissions, unless the file is inside an installed
+    package, which was then installed (or shipped) with modes this process cannot read."""
+    verdict = PERMISSION_DENIED(type_, value, facts)
+    if verdict is None:
+        return None
+    for path in re.findall(r"/[\w./@+-]{1,500}", value)[:5]:
+        if package_of(path):
+            return Verdict(
+                DEPENDENCY,
+                f"dependency: a file of the installed package {named(package_of(path))} cannot be read by "
+                "the process: the package's files were installed or shipped with the wrong modes",
+                rule="package-file-denied",
+                confidence=PLAUSIBLE,
+            )
+    return verdict
+
+
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 CONFIG_FILE = re.compile(r"[\w./-]{1,200}\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
 
@@ -866,8 +868,7 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     BROKEN_INSTALLATION,
     NATIVE_CRASH,
     SETTINGS,
-    package_file_denied,
-    PERMISSION,
+    permission,
     config_file_missing,
     CONFIG_FILE_INVALID,
 )
