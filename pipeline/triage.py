@@ -819,11 +819,11 @@ def permission(type_: str, value: str, facts: Facts) -> Verdict | None:
     verdict = PERMISSION_DENIED(type_, value, facts)
     if verdict is None:
         return None
-    for path in re.findall(r"/[\w./@+-]{1,500}", value)[:5]:
-        if package_of(path):
+    for package in (package_of(path) for path in re.findall(r"/[\w./@+-]{1,500}", value)[:5]):
+        if package:
             return Verdict(
                 DEPENDENCY,
-                f"dependency: a file of the installed package {named(package_of(path))} cannot be read by "
+                f"dependency: a file of the installed package {named(package)} cannot be read by "
                 "the process: the package's files were installed or shipped with the wrong modes",
                 rule="package-file-denied",
                 confidence=PLAUSIBLE,
