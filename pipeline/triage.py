@@ -127,7 +127,7 @@ def to_frame(raw: Mapping) -> Frame:
         function=str(raw.get("function") or ""),
         context_line=clip(raw.get("context_line")),
         in_app=in_app,
-        third_party=bool(package) or (not in_app and is_unplaced_library(raw, path)),
+        third_party=bool(package) or is_unplaced_library(raw, path),
         package=package,
     )
 
@@ -344,12 +344,12 @@ SERVICE_NAME = (
 
 
 def service_name_unknown(type_: str, value: str, facts: Facts) -> Verdict | None:
-    match = SERVICE_NAME[0].search(value) or SERVICE_NAME[1].search(value)
-    if not match:
+    name = first_group(SERVICE_NAME, value)
+    if not name:
         return None
     return Verdict(
         CONFIGURATION,
-        f"configuration: the service name {token(match.group(1))} does not resolve on this host's network; "
+        f"configuration: the service name {token(name)} does not resolve on this host's network; "
         "the settings name a service this network does not have",
         rule="service-name-unknown",
         confidence=LIKELY,
@@ -737,11 +737,23 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
 )
 
 
+INSTALL_PATH = re.compile(r"/[\w./@+-]{1,500}")
+
+
+def installed_package(text: str) -> str:
+    """The third-party package of the first install path (of the first five) a message quotes, or ""."""
+    for path in INSTALL_PATH.findall(text)[:5]:
+        package = package_of(path)
+        if package:
+            return package
+    return ""
+
+
 def broken_package(text: str) -> str:
     """The package a broken-installation message names: by its install path, or as ``name-version``."""
-    for path in re.findall(r"/[\w./@-]+", text):
-        if package_of(path):
-            return token(package_of(path))
+    package = installed_package(text)
+    if package:
+        return token(package)
     match = re.search(
         r"(?:activate|find) ([a-z][\w-]*?)-\d|\b(go-\w+) requires|failed to find (lib\w+)", text
     )
@@ -819,16 +831,16 @@ def permission(type_: str, value: str, facts: Facts) -> Verdict | None:
     verdict = PERMISSION_DENIED(type_, value, facts)
     if verdict is None:
         return None
-    for package in (package_of(path) for path in re.findall(r"/[\w./@+-]{1,500}", value)[:5]):
-        if package:
-            return Verdict(
-                DEPENDENCY,
-                f"dependency: a file of the installed package {named(package)} cannot be read by "
-                "the process: the package's files were installed or shipped with the wrong modes",
-                rule="package-file-denied",
-                confidence=PLAUSIBLE,
-            )
-    return verdict
+    package = installed_package(value)
+    if not package:
+        return verdict
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: a file of the installed package {named(package)} cannot be read by "
+        "the process: the package's files were installed or shipped with the wrong modes",
+        rule="package-file-denied",
+        confidence=PLAUSIBLE,
+    )
 
 
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
