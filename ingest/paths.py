@@ -8,20 +8,34 @@ from __future__ import annotations
 
 import re
 
-# Third-party code, whatever the SDK's in_app says: package directories of every platform we ingest, read
-# on paths whose separators are already "/" (``path_of``). Each alternative begins with a literal.
-THIRD_PARTY_DIRECTORIES: tuple[str, ...] = (
-    r"(?:^|/)(?:site|dist)-packages/",  # pip, any OS, any virtualenv layout
-    r"(?:^|/)node_modules/",  # npm and Yarn; pnpm's node_modules/.pnpm/<name>@<version>/node_modules/<name>
-    r"(?:^|/)\.yarn/(?:cache|unplugged)/",  # Yarn Plug'n'Play: packages read from zip archives
-    r"(?:^|/)gems/",  # RubyGems and Bundler, with or without a leading directory
-    r"(?:^|/)[A-Za-z][\w.-]{0,100}-\d+\.\d+[\w.]{0,50}/lib/",  # a gem's directory alone: jwt-2.1.0/lib/
-    r"(?:^|/)vendor/",  # vendor/bundle (Bundler), Go's vendor/ directory, Composer
-    r"/pkg/mod/",  # Go module cache
-    r"(?:^|/)packages/[\w-]+:[\w-]+/",  # Meteor's Atmosphere packages: packages/<author>:<name>/
-    r"@v\d+\.\d+\.\d+",  # a Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go
+# vendor/bundle (Bundler), Composer: vendor/<name>/; Go vendors by import path, vendor/github.com/org/name/.
+# Named because a runtime shipped inside an application's vendor/ (vendor/ruby-2.2.1/) is not a package.
+VENDOR = r"^.*(?:^|/)vendor/(?P<name>[^/]*\.[^/]*/[^/]+/[^/]+(?=/)|[^/]*)"
+# Third-party code, whatever the SDK's in_app says: how each platform's installers lay packages out, read on
+# paths whose separators are already "/" (``path_of``). Each pattern finds a layout's directory and names the
+# package in the group ``name``; ``^.*`` in front takes the directory's last occurrence (a dependency's own
+# dependencies nest inside it), tried once per path. The first layout that matches names the package.
+PACKAGE_LAYOUTS: tuple[str, ...] = (
+    # Go module cache: /go/pkg/mod/github.com/org/mod@v1.2.3/file.go
+    r"/pkg/mod/(?P<name>[^@]+)",
+    # npm and Yarn; pnpm's node_modules/.pnpm/<name>@<version>/node_modules/<name>; scoped @org/name
+    r"^.*(?:^|/)node_modules/(?P<name>@[^/]+/[^/]+|[^/]+)",
+    # RubyGems and Bundler, with or without a leading directory: gems/<name>-<version>[-<platform>]/
+    r"^.*(?:^|/)gems/(?P<name>[^/]+?)(?:-\d[\w.]*(?:-[\w-]+)?)?(?:/|$)",
+    # A Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go
+    r"^/*(?P<name>.*?)@v\d+\.\d+\.\d+",
+    # Yarn Plug'n'Play: packages read from zip archives (the archive's name carries the package's)
+    r"(?:^|/)\.yarn/(?:cache|unplugged)/(?P<name>)",
+    # Meteor's Atmosphere packages: packages/<author>:<name>/
+    r"(?:^|/)packages/(?P<name>[\w-]+:[\w-]+)/",
+    VENDOR,
+    # pip, any OS, any virtualenv layout: the top-level module, or an egg's name (<name>-<version>-py<X>.egg)
+    r"^.*(?:^|/)(?:site|dist)-packages/(?P<name>[^/]*?)(?:-(?=\d)[^/]*\.egg|\.py)?(?:/|$)",
+    # A gem's directory quoted alone: jwt-2.1.0/lib/
+    r"(?:^|/)(?P<name>[A-Za-z][\w.-]{0,100}?)-\d+\.\d+[\w.]{0,50}/lib/",
 )
-THIRD_PARTY = re.compile("|".join(THIRD_PARTY_DIRECTORIES))
+LAYOUTS = tuple(re.compile(layout) for layout in PACKAGE_LAYOUTS)
+THIRD_PARTY = re.compile("|".join(f"(?:{layout.replace('?P<name>', '')})" for layout in PACKAGE_LAYOUTS))
 # The language's own library and runtime: neither the application's code nor a dependency's. Go's lives in
 # GOROOT (/usr/local/go/src/net/...), whose packages have no dot in their first element; an application
 # built inside GOPATH (/go/src/github.com/org/app/...) does.
@@ -47,6 +61,20 @@ GLOBAL_NODE_INSTALL = "/lib/node_modules/"
 
 def is_globally_installed_application(path: str) -> bool:
     return GLOBAL_NODE_INSTALL in path and path.count("node_modules/") == 1
+
+
+def package_of(path: str) -> str:
+    """The third-party package a path belongs to, or "" when it is not third-party code (or its name is not
+    in the path, as in Yarn's zip archives)."""
+    if is_globally_installed_application(path):
+        return ""
+    for layout in LAYOUTS:
+        found = layout.search(path)
+        if found:
+            if layout.pattern == VENDOR and STANDARD_LIBRARY.search(path):
+                return ""  # a runtime shipped inside the application (vendor/ruby-2.2.1/)
+            return found.group("name")
+    return ""
 
 
 def is_library_path(path: str) -> bool:

@@ -24,7 +24,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ingest.models import ErrorGroup
-from ingest.paths import STANDARD_LIBRARY, THIRD_PARTY, is_globally_installed_application, is_library_path
+from ingest.paths import (
+    STANDARD_LIBRARY,
+    THIRD_PARTY,
+    is_globally_installed_application,
+    is_library_path,
+    package_of,
+)
 
 CODE = ErrorGroup.Category.CODE.value
 INFRASTRUCTURE = ErrorGroup.Category.INFRASTRUCTURE.value
@@ -146,38 +152,6 @@ def is_unplaced_library(raw: Mapping, path: str) -> bool:
 
 def named(package: str) -> str:
     return token(package) or "a third-party package"
-
-
-def package_of(path: str) -> str:
-    """The third-party package a path belongs to, or "" when it is not third-party code."""
-    if is_globally_installed_application(path) or not THIRD_PARTY.search(path):
-        return ""
-    if "/pkg/mod/" in path:
-        return path.split("/pkg/mod/", 1)[1].split("@", 1)[0]
-    if re.search(r"@v\d", path) and not re.search(r"node_modules/|gems/", path):
-        return path.split("@v", 1)[0].lstrip("/")
-    if "node_modules/" in path:
-        parts = path.rsplit("node_modules/", 1)[1].split("/")
-        return "/".join(parts[:2]) if parts[0].startswith("@") else parts[0]
-    if "gems/" in path:
-        directory = path.rsplit("gems/", 1)[1].split("/", 1)[0]
-        return re.sub(r"-\d[\w.]*(?:-[\w-]+)?$", "", directory)
-    meteor = re.search(r"(?:^|/)packages/([\w-]+:[\w-]+)/", path)
-    if meteor:
-        return meteor.group(1)
-    gem = re.search(r"(?:^|/)([A-Za-z][\w.-]{0,100}?)-\d+\.\d+[\w.]{0,50}/lib/", path)
-    if gem and not re.search(r"(?:site|dist)-packages/|vendor/", path):
-        return gem.group(1)
-    if "vendor/" in path:
-        if STANDARD_LIBRARY.search(path):  # a runtime shipped inside the application (vendor/ruby-2.2.1/)
-            return ""
-        # Go vendors by import path (github.com/org/name/...), other platforms by package name.
-        parts = path.rsplit("vendor/", 1)[1].split("/")
-        return "/".join(parts[:3]) if "." in parts[0] and len(parts) > 3 else parts[0]
-    tail = re.split(r"(?:site|dist)-packages/", path, maxsplit=1)[-1]
-    top = tail.split("/", 1)[0].removesuffix(".py")
-    # setuptools' eggs: <name>-<version>-py<X.Y>[-<platform>].egg/<name>/...
-    return re.split(r"-(?=\d)", top, maxsplit=1)[0] if top.endswith(".egg") else top
 
 
 def display_path(raw: Mapping) -> str:
