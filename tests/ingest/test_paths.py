@@ -21,6 +21,7 @@ PACKAGES = [
     ("C:/app/venv/Lib/site-packages/flask/app.py", "flask"),
     ("/usr/lib/python3/dist-packages/six.py", "six"),
     ("/l/site-packages/requests-2.0-py2.7.egg/requests/api.py", "requests"),
+    ("build/bdist.linux-x86_64/egg/telepot/__init__.py", "telepot"),  # an egg's files as setuptools built it
 ]
 
 NOT_PACKAGES = [
