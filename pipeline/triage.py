@@ -348,7 +348,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         "address-in-use",
         r"\bEADDRINUSE\b|address already in use|port is already (?:allocated|in use)|"
         r"only one usage of each socket address|\bERR_SOCKET_BAD_PORT\b|invalid port|port should be >= 0|"
-        r"\bEADDRNOTAVAIL\b|cannot assign requested address|requested address is not valid in its context",
+        r"\bEADDRNOTAVAIL\b|cannot assign requested address|requested address is not valid in its context|"
+        r"Servname not supported for ai_socktype",
         CONFIGURATION,
         lambda text: (
             "the configured address or port is invalid, not this host's, or already taken by another process"
@@ -384,7 +385,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "trust-store",
         r"unknown authority|unable to get local issuer certificate|failed to load system roots|"
-        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|self[- ]signed certificate in certificate chain|"
+        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|self[- ]signed certificate|\bDEPTH_ZERO_SELF_SIGNED_CERT\b|"
         r"does not match (?:the )?(?:server |target host's )?certificate|"
         r"does not match certificate's altnames|"
         r"\bERR_TLS_CERT_ALTNAME_INVALID\b|certificate is (?:valid|not valid) for",
@@ -453,7 +454,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
         r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error|"
         r"not enough space on the disk|\bMISCONF\b|"
-        r"The table '[^']{1,100}' is full",
+        r"The table '[^']{1,100}' is full|database space exceeded",
         INFRASTRUCTURE,
         lambda text: "the disk or storage quota is full, or the storage failed",
     ),
@@ -461,7 +462,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "out-of-memory",
         r"MemoryError|out of memory|cannot allocate memory|failed to allocate memory|\bENOMEM\b|"
         r"allocation failed|Unable to allocate|OOM command not allowed|not enough memory|std::bad_alloc|"
-        r"Insufficient system resources",
+        r"Insufficient system resources|signal 9 \(SIGKILL\)|Perhaps out of memory",
         INFRASTRUCTURE,
         lambda text: "the process ran out of memory",
     ),
@@ -759,7 +760,8 @@ BROKEN_INSTALLATION = matching(
     r"compiled using NumPy|\bERR_OSSL_EVP_UNSUPPORTED\b|engine \"node\" is incompatible|Unsupported engine|"
     r"You have already activated|Your Ruby version is|built with a different version of package|"
     r"\bER_NOT_SUPPORTED_AUTH_MODE\b|Client does not support authentication protocol|"
-    r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)",
+    r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)|executable file not found in \$PATH|"
+    r"\bspawn [\w./-]{1,100} ENOENT\b|\w is not installed\b",
     DEPENDENCY,
     lambda text: (
         f"{broken_package(text) or 'a third-party package'} is missing, mis-built or incompatible "
@@ -817,6 +819,25 @@ def permission(type_: str, value: str, facts: Facts) -> Verdict | None:
     )
 
 
+# Rails' autoloader (Zeitwerk) names the file whose name promises a constant it does not define.
+MISNAMED_CONSTANT = re.compile(r"expected file ([\w./-]{1,300}\.rb) to define constant ([\w:]{1,200})")
+
+
+def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """A file of the application that does not define the constant its name promises: the application's
+    naming, unless the file is a gem's (whose installed version then does not match its loader)."""
+    match = MISNAMED_CONSTANT.search(value)
+    if not match or is_library_path(match.group(1)):
+        return None
+    return Verdict(
+        CODE,
+        f"code: {token(match.group(1)) or 'a file of the application'} does not define the constant "
+        f"{token(match.group(2)) or 'its name promises'} (the autoloader's naming)",
+        rule="misnamed-constant",
+        confidence=LIKELY,
+    )
+
+
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 CONFIG_FILE = re.compile(r"[\w./-]{1,200}\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
 
@@ -857,6 +878,7 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     permission,
     config_file_missing,
     CONFIG_FILE_INVALID,
+    misnamed_constant,
 )
 
 
@@ -998,7 +1020,7 @@ PROGRAMMING_ERROR = re.compile(
     r"unexpected keyword argument|positional argument|not subscriptable|object is not iterable|"
     r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code|"
     r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError|"
-    r"use of closed network connection",
+    r"use of closed network connection|duplicate metrics collector registration attempted",
     re.IGNORECASE,
 )
 

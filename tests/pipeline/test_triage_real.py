@@ -55,8 +55,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (77.2% right, 10.3% of out-of-scope errors
-# classed as code, 15.1% of code errors not classed as code: 11.3% classed out of scope and 3.8% held as
+# Where triage stands on these errors today, as this test prints it (76.4% right, 10.1% of out-of-scope errors
+# classed as code, 16.0% of code errors not classed as code: 11.8% classed out of scope and 4.2% held as
 # uncertain for a person): each figure may only move towards the goal of accuracy >= 92%, at most 3% of
 # out-of-scope errors classed as code and at most 3% of code errors missed. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -77,14 +77,19 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   runtimes older than the code, service names a network lacks, files the SDK places outside the
 #   application wherever they live).
 #   set 6 (56): 62.5% / 15.6% / 16.7% with the first rules and, no better, with the signals from sets 1-5.
+#   set 7 (60): 53.3% / 11.4% / 32.0% with the signals from sets 1-6; 66.7% / 11.4% / 24.0% once its own
+#   signals were added (a port no service name resolves, a self-signed certificate as trust, etcd's space
+#   quota, a worker killed by SIGKILL, a program not installed, Prometheus' duplicate registration, Rails'
+#   autoloader naming a file of the application). Its threads were read through search excerpts only, and
+#   30 of its 60 cases have no stack.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
 # set measures the next change best. The floor and ceilings below moved back when the held-out sets joined
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.77
+FLOOR_ACCURACY = 0.76
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.105
-CEILING_CODE_MISSED = 0.155
+CEILING_CODE_MISSED = 0.16
 
 
 def share(cases: list[dict], wrong) -> float:
