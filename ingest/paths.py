@@ -33,6 +33,8 @@ PACKAGE_LAYOUTS: tuple[str, ...] = (
     r"^.*(?:^|/)(?:site|dist)-packages/(?P<name>[^/]*?)(?:-(?=\d)[^/]*\.egg|\.py)?(?:/|$)",
     # An egg's files under the path setuptools built it in, which its code objects keep: build/bdist.<os>/egg/
     r"(?:^|/)build/bdist\.[^/]+/egg/(?P<name>[^/]+?)(?:\.py)?(?:/|$)",
+    # A gem's file as Rails' backtrace cleaner prints it: "rack (2.2.10) lib/rack/builder.rb"
+    r"^(?P<name>[A-Za-z][\w.-]{0,100}) \(\d[\w.]{0,50}\) ",
     # A gem's directory quoted alone: jwt-2.1.0/lib/
     r"(?:^|/)(?P<name>[A-Za-z][\w.-]{0,100}?)-\d+\.\d+[\w.]{0,50}/lib/",
 )

@@ -358,7 +358,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "signing-key-missing",
         r"secretOrPrivateKey|secretOrPublicKey|secret_key_base|\bSECRET_KEY\b|signing key|JWT secret|"
-        r"key material|invalid key length|no secret",
+        r"key material|invalid key length|no secret|requires a secret or key",
         CONFIGURATION,
         lambda text: "the signing or encryption key is missing or invalid",
     ),
@@ -419,7 +419,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"server has gone away|Lost connection to MySQL server|driver: bad connection|RemoteDisconnected|"
         r"closed connection without response|forcibly closed by the remote host|\bWSAECONNRESET\b|"
         r"ConnectionResetError|connection has been closed unexpectedly|terminating connection due to "
-        r"administrator command|EOF occurred in violation of protocol",
+        r"administrator command|EOF occurred in violation of protocol|connection lost",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),
@@ -454,7 +454,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
         r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error|"
         r"not enough space on the disk|\bMISCONF\b|"
-        r"The table '[^']{1,100}' is full|database space exceeded",
+        r"The table '[^']{1,100}' is full|database space exceeded|over your space quota",
         INFRASTRUCTURE,
         lambda text: "the disk or storage quota is full, or the storage failed",
     ),
@@ -780,7 +780,7 @@ SETTINGS = matching(
     r"ImproperlyConfigured|environment variable|\benv(?:ironment)? var\b|required key \w+ missing value|"
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
     r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
-    r"CSRF_TRUSTED_ORIGINS",
+    r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )

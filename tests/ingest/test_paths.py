@@ -15,6 +15,7 @@ PACKAGES = [
     ("/usr/local/bundle/gems/nokogiri-1.10.4-x86_64-linux/lib/nokogiri.rb", "nokogiri"),
     ("gems/activerecord-6.1.7/lib/active_record/base.rb", "activerecord"),
     ("jwt-2.1.0/lib/jwt/decode.rb", "jwt"),
+    ("sidekiq (7.3.4) lib/sidekiq/api.rb", "sidekiq"),  # as Rails' backtrace cleaner prints a gem's file
     ("/app/vendor/bundle/ruby/3.1.0/gems/rack-2.2.8/lib/rack/builder.rb", "rack"),
     ("/app/vendor/github.com/lib/pq/conn.go", "github.com/lib/pq"),
     ("/bundle/programs/server/packages/ostrio:files/server.js", "ostrio:files"),

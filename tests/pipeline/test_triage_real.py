@@ -55,10 +55,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.4% right, 10.1% of out-of-scope errors
-# classed as code, 16.0% of code errors not classed as code: 11.8% classed out of scope and 4.2% held as
-# uncertain for a person): each figure may only move towards the goal of accuracy >= 92%, at most 3% of
-# out-of-scope errors classed as code and at most 3% of code errors missed. An uncertain verdict counts as
+# Where triage stands on these errors today, as this test prints it (76.1% right, 11.0% of out-of-scope errors
+# classed as code, 16.0% of code errors not classed as code: 12.2% classed out of scope and 3.8% held as
+# uncertain for a person; on the 451 cases with a stack 79.4% right): each figure may only move towards the
+# goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
+# missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
 # errors are out-of-scope errors given the wrong out-of-scope category (a refused connection to localhost is
 # as often a setting as an outage), which reach no model either way; many others were settled by a change to
@@ -82,13 +83,18 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   quota, a worker killed by SIGKILL, a program not installed, Prometheus' duplicate registration, Rails'
 #   autoloader naming a file of the application). Its threads were read through search excerpts only, and
 #   30 of its 60 cases have no stack.
+#   set 8 (60, every case with a stack): 66.7% / 28.6% / 16.0% with the signals from sets 1-7; 73.3% / 20.0% /
+#   16.0% with its own (gems as Rails' backtrace cleaner prints them, "requires a secret or key", a
+#   hosted database's space quota, a lost connection, Discord's privileged intents). Most of what it
+#   still gets wrong is a setting or a library's change that surfaced as a programming error in the
+#   application's own frame (an undefined value, a nil), which the event does not tell from a bug.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
 # set measures the next change best. The floor and ceilings below moved back when the held-out sets joined
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
 FLOOR_ACCURACY = 0.76
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.105
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.111
 CEILING_CODE_MISSED = 0.16
 
 
