@@ -542,7 +542,8 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="loader-module-missing",
             confidence=LIKELY,
         )
-    if name.startswith((".", "/")) or name.split(".")[0] in app_packages(facts):
+    inside = package_of(name)  # a path into an installed package: one of that package's own files
+    if not inside and (name.startswith((".", "/")) or name.split(".")[0] in app_packages(facts)):
         where = token(facts.app_frames[-1].path) if facts.app_frames else ""
         return Verdict(
             CODE,
@@ -551,12 +552,13 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="own-module-missing",
             confidence=SURE,
         )
-    package = name if name.startswith("@") else re.split(r"[./]", name)[0]
-    if any(frame.package == package for frame in facts.frames):
+    package = inside or (name if name.startswith("@") else re.split(r"[./]", name)[0])
+    if inside or any(frame.package == package for frame in facts.frames):
         return Verdict(
             DEPENDENCY,
-            f"dependency: the installed {token(package)} lacks its own module {token(name)}: a broken "
-            "installation, or one made for another version of the runtime",
+            f"dependency: the installed {token(package)} lacks "
+            + (f"its own module {token(name)}" if token(name) else "one of its own files")
+            + ": a broken installation, or one made for another version of the runtime",
             rule="package-broken",
             confidence=LIKELY,
         )
