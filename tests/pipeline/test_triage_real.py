@@ -55,9 +55,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.4% right, 10.9% of out-of-scope errors
-# classed as code, 15.3% of code errors not classed as code: 11.7% classed out of scope and 3.6% held as
-# uncertain for a person; on the 482 cases with a stack 79.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.7% right, 10.9% of out-of-scope errors
+# classed as code, 15.3% of code errors not classed as code: 13.7% classed out of scope and 1.6% held as
+# uncertain for a person; on the 482 cases with a stack 83.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -91,12 +91,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   set 9 (31, every case with a stack; collection stopped when the search budget ran out, so it leans to
 #   code errors, 19 of 31): 80.6% / 16.7% / 5.3% with the signals from sets 1-8; 83.9% / 8.3% / 5.3% once a
 #   module missing at a path inside an installed package counted as that package's broken installation.
+# Then a library failing on a missing value with no application frame, held as uncertain until then, became
+# a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
 # set measures the next change best. The floor and ceilings below moved back when the held-out sets joined
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.76
+FLOOR_ACCURACY = 0.785
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.11
 CEILING_CODE_MISSED = 0.155
 
