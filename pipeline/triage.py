@@ -68,6 +68,7 @@ class Frame:
 class Facts:
     chain: tuple[tuple[str, str], ...]  # (type, value) of each exception, root cause first
     frames: tuple[Frame, ...]  # of the exception that reached the handler, oldest first
+    host: str = ""  # the event's server_name: the host name of the machine or container that sent it
 
     @property
     def app_frames(self) -> tuple[Frame, ...]:
@@ -86,7 +87,7 @@ def read_event(event: Mapping[str, Any]) -> Facts:
     chain = tuple((clip(value.get("type")), clip(value.get("value"))) for value in values)
     if not chain and event.get("message"):
         chain = (("", clip(event["message"])),)
-    return Facts(chain=chain, frames=stack_of(values))
+    return Facts(chain=chain, frames=stack_of(values), host=clip(event.get("server_name")))
 
 
 # What decides a verdict is said early in a message; reading no further bounds the work on huge ones.
@@ -331,8 +332,41 @@ def service_name_unknown(type_: str, value: str, facts: Facts) -> Verdict | None
 
 
 # The host or its settings, in words an outage could also use: these are read before the outage rules.
+CONNECTION_REFUSED = (
+    r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError|"
+    r"Can't connect to (?:local )?(?:MySQL |MariaDB )?server|ConnectionNotEstablished|actively refused|"
+    r"\bWSAECONNREFUSED\b"
+)
+REFUSED = re.compile(CONNECTION_REFUSED, re.IGNORECASE)
+LOOPBACK = re.compile(r"(?<![\w.])(?:127\.0\.0\.1|localhost|::1)(?![\w.])")
+# The host names container runtimes give by default: Docker's first twelve hex digits of the container's
+# id, and a Kubernetes pod's <deployment>-<pod template hash>-<five characters>, both of the alphabet
+# Kubernetes draws them from (no vowels, so that they spell no words).
+KUBERNETES_CHARACTERS = "[bcdfghjklmnpqrstvwxz2456789]"
+CONTAINER_HOST = re.compile(
+    rf"^[0-9a-f]{{12}}$|^[a-z0-9][a-z0-9-]{{0,200}}-{KUBERNETES_CHARACTERS}{{6,10}}-{KUBERNETES_CHARACTERS}{{5}}$"
+)
+
+
+def loopback_in_container(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """A refused connection to localhost from inside a container: the container's own loopback, where the
+    service does not run (it runs in another container), so the setting names the wrong host."""
+    text = f"{type_}: {value}"
+    if not (CONTAINER_HOST.match(facts.host) and REFUSED.search(text) and LOOPBACK.search(text)):
+        return None
+    return Verdict(
+        CONFIGURATION,
+        f"configuration: {remote(text, 'the service')} refused the connection, and the event comes from a "
+        f"container ({token(facts.host)}), where localhost is the container itself: the setting should name "
+        "the service's own host",
+        rule="loopback-in-container",
+        confidence=LIKELY,
+    )
+
+
 HOST_SETUP_RULES: tuple[Rule, ...] = (
     service_name_unknown,
+    loopback_in_container,
     matching(
         "database-setup",
         r"database \"[^\"]{1,100}\" does not exist|\bUnknown database\b|role \"[^\"]{1,100}\" does not exist|"
@@ -407,9 +441,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "connection-refused",
-        r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError|"
-        r"Can't connect to (?:local )?(?:MySQL |MariaDB )?server|ConnectionNotEstablished|actively refused|"
-        r"\bWSAECONNREFUSED\b",
+        CONNECTION_REFUSED,
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} refused the connection",
     ),

@@ -521,3 +521,24 @@ def test_a_package_installed_as_an_egg_is_named_without_its_version():
     egg = "/usr/local/lib/python3.4/dist-packages/Django-1.7.7-py3.4.egg/django/template/base.py"
     verdict = classify(event("RuntimeError", "unexpected state", [frame(egg)]))
     assert "`Django`" in verdict.reason, verdict
+
+
+DOCKER, POD = "3f4e9a1b2c7d", "web-7d9f8c6b5d-x2k4p"  # the names Docker and Kubernetes give by default
+REDIS_REFUSED = "connect ECONNREFUSED 127.0.0.1:6379"
+
+
+@pytest.mark.parametrize(
+    ("host", "message", "category"),
+    [
+        (DOCKER, REDIS_REFUSED, "configuration"),
+        (POD, "dial tcp [::1]:5432: connect: connection refused", "configuration"),
+        (DOCKER, "Error connecting to Redis on localhost:6379 (Errno::ECONNREFUSED)", "configuration"),
+        ("prod-web-01", REDIS_REFUSED, "infrastructure"),  # a machine of its own: the service is down
+        ("my-app-server-12345", REDIS_REFUSED, "infrastructure"),  # words, not a pod's hash
+        (DOCKER, "connect ECONNREFUSED 10.0.0.5:6379", "infrastructure"),  # another host refused
+        ("", REDIS_REFUSED, "infrastructure"),
+    ],
+)
+def test_localhost_refused_inside_a_container_is_the_setting_naming_the_wrong_host(host, message, category):
+    verdict = classify({**event("Error", message, [frame("/srv/app/index.js")], "node"), "server_name": host})
+    assert verdict.category == category, verdict
