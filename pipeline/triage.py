@@ -331,7 +331,6 @@ def service_name_unknown(type_: str, value: str, facts: Facts) -> Verdict | None
     )
 
 
-# The host or its settings, in words an outage could also use: these are read before the outage rules.
 CONNECTION_REFUSED = (
     r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError|"
     r"Can't connect to (?:local )?(?:MySQL |MariaDB )?server|ConnectionNotEstablished|actively refused|"
@@ -364,6 +363,7 @@ def loopback_in_container(type_: str, value: str, facts: Facts) -> Verdict | Non
     )
 
 
+# The host or its settings, in words an outage could also use: these are read before the outage rules.
 HOST_SETUP_RULES: tuple[Rule, ...] = (
     service_name_unknown,
     loopback_in_container,
