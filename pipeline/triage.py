@@ -392,7 +392,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "signing-key-missing",
         r"secretOrPrivateKey|secretOrPublicKey|secret_key_base|\bSECRET_KEY\b|signing key|JWT secret|"
-        r"key material|invalid key length|no secret|requires a secret or key",
+        r"key material|invalid key length|no secret|requires a secret or key|Secret should not be nil",
         CONFIGURATION,
         lambda text: "the signing or encryption key is missing or invalid",
     ),

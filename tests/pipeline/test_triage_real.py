@@ -55,7 +55,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.7% right, 10.9% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (78.7% right, 10.7% of out-of-scope errors
 # classed as code, 15.3% of code errors not classed as code: 13.7% classed out of scope and 1.6% held as
 # uncertain for a person; on the 482 cases with a stack 83.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
@@ -99,7 +99,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
 FLOOR_ACCURACY = 0.785
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.11
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.107
 CEILING_CODE_MISSED = 0.155
 
 
