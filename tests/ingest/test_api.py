@@ -238,7 +238,7 @@ def test_an_unknown_content_encoding_is_refused_with_415(post_event):
     assert "compress" in response.json()["detail"]
 
 
-def test_past_the_projects_rate_limit_events_get_429_with_retry_after(post_event, project):
+def test_past_the_projects_rate_limit_events_get_429_with_retry_after(post_event, project, one_rate_window):
     project.rate_limit_per_minute = 2
     project.save()
 

@@ -59,7 +59,7 @@ def test_an_invalid_event_is_refused_alone_with_the_problem_named(post_batch):
     assert Event.objects.get().event_id.hex == good
 
 
-def test_events_past_the_rate_limit_are_refused_with_when_to_resend(post_batch, project):
+def test_events_past_the_rate_limit_are_refused_with_when_to_resend(post_batch, project, one_rate_window):
     project.rate_limit_per_minute = 2
     project.save()
 

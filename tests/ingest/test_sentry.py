@@ -190,7 +190,9 @@ def test_an_envelope_without_an_event_is_read_past_and_never_rate_limited(client
     assert not Event.objects.exists()
 
 
-def test_over_the_projects_limit_the_answer_carries_retry_after_and_sentrys_rate_limit_header(client, key):
+def test_over_the_projects_limit_the_answer_carries_retry_after_and_sentrys_rate_limit_header(
+    client, key, one_rate_window
+):
     key.project.rate_limit_per_minute = 1
     key.project.save()
     auth = SENTRY_AUTH.format(key=key.public_key)
