@@ -39,6 +39,7 @@ PACKAGE_LAYOUTS: tuple[str, ...] = (
     r"(?:^|/)(?P<name>[A-Za-z][\w.-]{0,100}?)-\d+\.\d+[\w.]{0,50}/lib/",
 )
 LAYOUTS = tuple(re.compile(layout) for layout in PACKAGE_LAYOUTS)
+# Any layout at all: one pattern of them all, their groups unnamed (a pattern may not name two groups alike).
 THIRD_PARTY = re.compile("|".join(f"(?:{layout.replace('?P<name>', '')})" for layout in PACKAGE_LAYOUTS))
 # The language's own library and runtime: neither the application's code nor a dependency's. Go's lives in
 # GOROOT (/usr/local/go/src/net/...), whose packages have no dot in their first element; an application
