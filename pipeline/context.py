@@ -24,7 +24,7 @@ from typing import Any
 from integrations.codehost import BinaryFile, CodeHost, FileNotFound
 from pipeline.paths import folded
 from pipeline.policy import is_test_file
-from pipeline.triage import is_app_frame, token
+from pipeline.triage import is_app_frame, sdk_chose, token
 
 DEFAULT_MAX_FILES = 12
 DEFAULT_MAX_BYTES = 200_000
@@ -364,8 +364,9 @@ class ContextBuilder:
 
     def map_frames(self, frames: list) -> dict[int, str]:
         mapped: dict[int, str] = {}
+        chosen = sdk_chose([raw for raw in frames if isinstance(raw, Mapping)])
         for position, raw in enumerate(frames):
-            if not isinstance(raw, Mapping) or not is_app_frame(raw):
+            if not isinstance(raw, Mapping) or not is_app_frame(raw, chosen):
                 continue
             path = self.index.match(frame_label(raw))
             if path:

@@ -102,11 +102,30 @@ def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
     """Frames of the exception that reached the handler, or of the nearest cause that has some."""
     for value in reversed(values):
         stacktrace = value.get("stacktrace")
-        raw = (stacktrace.get("frames") if isinstance(stacktrace, Mapping) else None) or []
-        frames = tuple(to_frame(frame) for frame in raw if isinstance(frame, Mapping))
+        raw = [
+            frame
+            for frame in (stacktrace.get("frames") if isinstance(stacktrace, Mapping) else None) or []
+            if isinstance(frame, Mapping)
+        ]
+        chosen = sdk_chose(raw)
+        frames = tuple(to_frame(frame, chosen) for frame in before_recovery(raw))
         if frames:
             return frames
     return ()
+
+
+GO_PANIC = re.compile(r"(?:^|/)runtime/panic\.go$")
+
+
+def before_recovery(frames: list[Mapping]) -> list[Mapping]:
+    """Go: a stack taken where a panic was recovered runs on past it, through the runtime's ``panic``
+    (runtime/panic.go) into the deferred handler; the panic was raised by the frames below that."""
+    for position, frame in enumerate(frames):
+        if position and GO_PANIC.search(path_of(frame)):
+            if any(not GO_PANIC.search(path_of(later)) for later in frames[position + 1 :]):
+                return frames[:position]
+            break
+    return frames
 
 
 def path_of(raw: Mapping) -> str:
@@ -114,21 +133,41 @@ def path_of(raw: Mapping) -> str:
     return clip(raw.get("abs_path") or raw.get("filename")).replace("\\", "/")
 
 
-def is_app_frame(raw: Mapping) -> bool:
-    """The SDK's in_app, overruled by where the file lives: libraries' directories, global installs."""
+def sdk_chose(frames: list[Mapping]) -> bool:
+    """Whether the SDK told frames apart on this stack: it marked some as not the application's. Old SDKs
+    (sentry-python before 1.17) marked every frame in-app when none was configured as such."""
+    return any(frame.get("in_app") is False for frame in frames)
+
+
+def is_app_frame(raw: Mapping, sdk_chose: bool = False) -> bool:
+    """The SDK's in_app, overruled by where the file lives (libraries' directories, global installs) unless
+    an SDK that told the stack's frames apart (``sdk_chose``) counts a package as the application's."""
     path = path_of(raw)
     if is_globally_installed_application(path):
         return True
+    if sdk_chose and raw.get("in_app") is True and is_included_package(path):
+        return True
     return raw.get("in_app") is not False and not is_library_path(path)
+
+
+def is_included_package(path: str) -> bool:
+    """An installed package's file that SDKs mark as the application's only when told to (``in_app_include``:
+    an application installed as a package, a CLI run from its gem). Not a vendored one, which Sentry's Ruby
+    SDK marks in-app by itself when the bundle lives under the application's root, nor a Go file: Sentry's
+    Go SDK marks every frame outside GOROOT and vendor/ as in-app, the module cache included."""
+    return bool(THIRD_PARTY.search(path)) and not VENDORED.search(path) and not path.endswith(".go")
+
+
+VENDORED = re.compile(r"(?:^|/)vendor/")
 
 
 ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
 
 
-def to_frame(raw: Mapping) -> Frame:
+def to_frame(raw: Mapping, sdk_chose: bool = False) -> Frame:
     path = path_of(raw)
-    package = package_of(path)
-    in_app = is_app_frame(raw)
+    in_app = is_app_frame(raw, sdk_chose)
+    package = "" if in_app else package_of(path)  # an application installed as a package is no dependency
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
@@ -429,6 +468,13 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
             "the settings connect by"
         ),
     ),
+    matching(
+        "certificate-file-invalid",
+        r"failed to find any PEM data|\bno PEM data\b|PEM routines|PEM_read_bio|"
+        r"private key does not match public key|could not (?:parse|decode|read) (?:the )?PEM",
+        CONFIGURATION,
+        lambda text: "the certificate or key the settings point at is missing, empty or not in PEM form",
+    ),
 )
 
 INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
@@ -513,7 +559,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
         r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
         r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234] Server Error\b|"
-        r"\bDalli::RingError\b",
+        r"\bDalli::RingError\b|no reachable servers|server selection error",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -666,6 +712,8 @@ NEWER_GLOBALS = (
     "fetch|Headers|Request|Response|FormData|Blob|ReadableStream|WebSocket"
 )
 NEWER_METHODS = "replaceAll|at|hasOwn|findLast|findLastIndex|toSorted|toReversed|toSpliced"
+# Classes and typing's aliases, which Python joins with "|" (``str | None``) from 3.10 on only.
+TYPE_LIKE = r"[\w.]{0,50}(?:type|Alias|Form|Meta\w{0,30})"
 
 # Names Python's standard library removed (3.8–3.12): code written for an older Python, or a package that was.
 PYTHON_REMOVED = (
@@ -722,7 +770,8 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     matching(
         "runtime-too-old",
         rf"\b(?:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
-        r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'",
+        r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'|"
+        rf"unsupported operand type\(s\) for \|: '{TYPE_LIKE}' and '(?:NoneType|{TYPE_LIKE})'",
         DEPENDENCY,
         lambda text: "the code uses what a newer version of the runtime provides: the runtime here is older",
         confidence=LIKELY,
@@ -814,7 +863,8 @@ SETTINGS = matching(
     r"ImproperlyConfigured|environment variable|\benv(?:ironment)? var\b|required key \w+ missing value|"
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
     r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
-    r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled",
+    r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled|"
+    r"PrivilegedIntentsRequired|requesting privileged intents",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
@@ -897,6 +947,19 @@ CONFIG_FILE_INVALID = matching(
 )
 
 
+# A framework that cannot wire the application's own classes together says so in its own words.
+FRAMEWORK_WIRING = matching(
+    "framework-wiring",
+    r"Nest can't resolve dependencies of",
+    CODE,
+    lambda text: (
+        "the framework cannot build one of the application's classes: a provider or module is missing from "
+        "the application's module declarations"
+    ),
+    confidence=LIKELY,
+)
+
+
 MESSAGE_RULES: tuple[Rule, ...] = (
     CREDENTIALS,
     SCHEMA,
@@ -913,6 +976,7 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     config_file_missing,
     CONFIG_FILE_INVALID,
     misnamed_constant,
+    FRAMEWORK_WIRING,
 )
 
 
@@ -1023,6 +1087,47 @@ def library_calls_library(facts: Facts) -> Verdict | None:
     )
 
 
+# One name registered twice on a registry the whole process shares: an HTTP route on the default mux, a
+# metric, a command-line flag.
+REGISTERED_TWICE = re.compile(
+    r"multiple registrations for|conflicts with pattern|duplicate metrics collector registration|"
+    r"flag redefined|already registered",
+    re.IGNORECASE,
+)
+
+
+def registered_twice(facts: Facts) -> Verdict | None:
+    """A name registered twice, the second time by a package (as it initialised): two installed packages, or
+    two copies of one (vendored twice), claim the same name. By the application, its own doing."""
+    value = facts.chain[-1][1] if facts.chain else ""
+    if not REGISTERED_TWICE.search(value):
+        return None
+    # The registry raised (the runtime's, or a package's such as Prometheus'); the innermost frame outside it
+    # and the runtime registered. With none, the message may name where the other registration was made (Go's
+    # mux does: "registered at <path>").
+    registry = facts.crash.package if facts.crash is not None else ""
+    registrar = next(
+        (
+            frame
+            for frame in reversed(facts.frames)
+            if frame.in_app or (frame.third_party and frame.package != registry)
+        ),
+        None,
+    )
+    if registrar is not None and not registrar.third_party:
+        return None
+    package = registrar.package if registrar is not None else installed_package(value)
+    if registrar is None and not package:
+        return None
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: {named(package)} registers a name that another installed package, or another copy "
+        "of it, registered as well: the installed packages clash",
+        rule="registered-twice",
+        confidence=PLAUSIBLE,
+    )
+
+
 def in_application(frame: Frame, crash: Frame) -> Verdict:
     where = (token(frame.path) or "code") + (f" in {token(frame.function)}" if token(frame.function) else "")
     if crash.third_party:
@@ -1082,7 +1187,7 @@ def by_stack(facts: Facts) -> Verdict:
     crash = facts.crash
     if crash is None:
         return without_stack(facts)
-    mismatch = library_calls_library(facts)
+    mismatch = registered_twice(facts) or library_calls_library(facts)
     if mismatch:
         return mismatch
     if facts.app_frames:

@@ -419,6 +419,17 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("ImportError", "cannot import name 'escape' from 'jinja2'", "dependency"),
         ("Psych::BadAlias", "Unknown alias: default", "dependency"),
         ("LoadError", "cannot load such file -- net/smtp", "dependency"),
+        ("panic", "tls: failed to find any PEM data in certificate input", "configuration"),
+        ("panic", "no reachable servers", "infrastructure"),
+        (
+            "PrivilegedIntentsRequired",
+            "Shard ID None is requesting privileged intents that have not been explicitly enabled",
+            "configuration",
+        ),
+        # `str | None` evaluated by a Python older than 3.10
+        ("TypeError", "unsupported operand type(s) for |: 'type' and 'NoneType'", "dependency"),
+        ("TypeError", "unsupported operand type(s) for |: 'types.GenericAlias' and 'type'", "dependency"),
+        ("Error", "Nest can't resolve dependencies of the OrdersService (?). Please make sure that", "code"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -542,3 +553,95 @@ REDIS_REFUSED = "connect ECONNREFUSED 127.0.0.1:6379"
 def test_localhost_refused_inside_a_container_is_the_setting_naming_the_wrong_host(host, message, category):
     verdict = classify({**event("Error", message, [frame("/srv/app/index.js")], "node"), "server_name": host})
     assert verdict.category == category, verdict
+
+
+def test_a_union_no_python_joins_is_the_codes_own_error():
+    verdict = classify(
+        event("TypeError", "unsupported operand type(s) for |: 'str' and 'NoneType'", [frame("/app/a.py")])
+    )
+    assert verdict.category == "code", verdict
+
+
+def test_a_package_the_sdk_was_told_is_the_application_is_the_application():
+    cli = "/usr/local/bundle/gems/release-tool-1.8.0/lib/release_tool/"
+    frames = [
+        frame("/usr/local/lib/ruby/3.2.0/optparse.rb", "parse", in_app=False),
+        frame(cli + "cli.rb", "start", in_app=True),
+        frame(cli + "util.rb", "body_of", in_app=True),
+    ]
+    verdict = classify(event("NoMethodError", "undefined method `split' for nil:NilClass", frames, "ruby"))
+    assert verdict.category == "code" and verdict.rule == "raised-in-application", verdict
+
+
+@pytest.mark.parametrize(
+    "frames",
+    [
+        # An SDK that marks every frame in-app tells nothing apart (sentry-python before 1.17).
+        [
+            frame(SITE + "django/core/handlers/base.py", in_app=True),
+            frame(SITE + "whitenoise/base.py", in_app=True),
+        ],
+        # Gems vendored under the application's root: Sentry's Ruby SDK marks them in-app by itself.
+        [
+            frame("/usr/local/lib/ruby/3.2.0/monitor.rb", in_app=False),
+            frame("/app/vendor/bundle/ruby/3.2.0/gems/rack-attack-6.7.0/lib/rack/attack.rb", in_app=True),
+        ],
+        # Sentry's Go SDK marks the module cache in-app.
+        [
+            frame("/usr/local/go/src/net/http/server.go", in_app=False),
+            frame("/root/go/pkg/mod/github.com/acme/lib@v1.2.0/lib.go", in_app=True),
+        ],
+    ],
+)
+def test_in_app_marks_that_sdks_set_on_their_own_do_not_make_a_package_the_application(frames):
+    verdict = classify(event("RuntimeError", "unexpected state", frames))
+    assert verdict.category == "dependency", verdict
+
+
+def test_a_go_stack_taken_where_the_panic_was_recovered_is_read_below_the_recovery():
+    frames = [
+        frame("/src/cmd/server/main.go", "main.main"),
+        frame("/go/pkg/mod/github.com/acme/parser@v0.1.6/parser/fill.go", "parser.fill"),
+        frame("/usr/local/go/src/runtime/panic.go", "panic", in_app=False),
+        frame("/src/pkg/safe/routine.go", "safe.defaultRecoverGoroutine"),
+        frame("/usr/local/go/src/runtime/debug/stack.go", "debug.Stack", in_app=False),
+    ]
+    verdict = classify(event("runtime.Error", "runtime error: slice bounds out of range [2:1]", frames, "go"))
+    assert verdict.rule == "called-from-application" and "acme/parser" in verdict.reason, verdict
+
+
+@pytest.mark.parametrize(
+    ("frames", "message", "category"),
+    [
+        # A vendored copy of a package registers a route another copy registered: the packages clash.
+        (
+            [
+                frame("/src/app/main.go", "main.init"),
+                frame("/src/app/vendor/golang.org/x/net/trace/trace.go", "trace.init.0", in_app=False),
+                frame("/usr/local/go/src/net/http/server.go", "http.HandleFunc", in_app=False),
+            ],
+            "http: multiple registrations for /debug/requests",
+            "dependency",
+        ),
+        # The runtime registers, and the message says where the other registration was made.
+        (
+            [frame("/usr/local/go/src/net/http/pprof/pprof.go", "pprof.init.0", in_app=False)],
+            'pattern "GET /debug/pprof/" conflicts with pattern "/debug/pprof/delta_heap" (registered at '
+            "/root/go/pkg/mod/github.com/acme/profiler@v0.1.7/pprof.go:24)",
+            "dependency",
+        ),
+        # The application registers twice: its own doing.
+        (
+            [
+                frame("/src/app/metrics.go", "app.init"),
+                frame(
+                    "/root/go/pkg/mod/github.com/prometheus/client_golang@v1.19.0/registry.go", in_app=False
+                ),
+            ],
+            "duplicate metrics collector registration attempted",
+            "code",
+        ),
+    ],
+)
+def test_a_name_registered_twice_is_the_registrars(frames, message, category):
+    assert classify(event("panic", message, frames, "go")).category == category

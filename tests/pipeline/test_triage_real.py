@@ -55,9 +55,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.7% right, 10.7% of out-of-scope errors
-# classed as code, 15.3% of code errors not classed as code: 13.7% classed out of scope and 1.6% held as
-# uncertain for a person; on the 482 cases with a stack 83.0% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.8% right, 11.1% of out-of-scope errors
+# classed as code, 15.5% of code errors not classed as code: 14.0% classed out of scope and 1.5% held as
+# uncertain for a person; on the 542 cases with a stack 82.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -91,6 +91,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   set 9 (31, every case with a stack; collection stopped when the search budget ran out, so it leans to
 #   code errors, 19 of 31): 80.6% / 16.7% / 5.3% with the signals from sets 1-8; 83.9% / 8.3% / 5.3% once a
 #   module missing at a path inside an installed package counted as that package's broken installation.
+#   set 10 (60, every case with a stack, 28 code): 60.0% / 31.2% / 39.3% with the signals from sets 1-9;
+#   78.3% / 15.6% / 21.4% with its own: a package the SDK marks in-app while marking other frames not (its
+#   in_app_include: an application installed as a package, a CLI run from its gem) is the application's,
+#   except vendored and Go files, which SDKs mark in-app by themselves; a Go stack taken where a panic was
+#   recovered is read below the runtime's panic; a name registered twice by a package (an HTTP route, a
+#   flag) is a clash of packages; a certificate file with no PEM in it; mgo's "no reachable servers";
+#   discord.py's privileged intents; `X | None` on a Python older than 3.10; Nest's dependency injection
+#   naming the application's wiring. Four of the five code errors it gained are CLIs and libraries whose
+#   own thread it was, marked in-app as their SDK would be told to.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -98,9 +107,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.785
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.107
-CEILING_CODE_MISSED = 0.155
+FLOOR_ACCURACY = 0.788
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.111
+CEILING_CODE_MISSED = 0.156
 
 
 def has_stack(event: dict) -> bool:
