@@ -311,7 +311,7 @@ CREDENTIALS = matching(
     r"\bWRONGPASS\b|\bNOAUTH\b|invalid[_ ]api[_ ]key|incorrect api key|InvalidAccessKeyId|"
     r"SignatureDoesNotMatch|InvalidClientTokenId|security token included in the request is invalid|"
     r"Unable to locate credentials|bad credentials|invalid_grant|invalid_client|AuthenticationError|\b401\b|"
-    r"^\w*Error: Unauthorized$|invalid credentials|\bExpiredToken\b|"
+    r"^\w*: Unauthorized$|invalid credentials|\bExpiredToken\b|"
     r"security token included in the request is expired|UnrecognizedClientException|\bAuthFailure\b|"
     r"DefaultCredentialsError|Could not automatically determine credentials|\bUNAUTHENTICATED\b|"
     r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
@@ -1057,16 +1057,48 @@ BUILTIN_SUBJECT = re.compile(
     r"an instance of (?:String|Integer|Float|Hash|Array|NilClass)|of (?:undefined|null)\b"
 )
 API_MISMATCH = re.compile(
-    r"ImportError|unexpected keyword argument|positional argument|is not a function|is not a constructor|"
+    r"ImportError|unexpected keyword argument|positional argument|wrong number of arguments|"
+    r"is not a function|is not a constructor|"
     r"has no attribute|uninitialized constant|undefined method|undefined local variable or method"
 )
+
+
+# Agents that watch the application from inside its process (APM, tracing, metrics, error reporting), by
+# the package names each platform installs them under: they wrap the application's calls, and what raises in
+# their own code is theirs to fix, not the application's.
+MONITORING_AGENT = re.compile(
+    r"(?:^|[/@])(?:newrelic(?:_rpm)?|dd-?trace[\w.-]*|datadog|elastic-?apm[\w-]*|elasticapm|go\.elastic\.co|"
+    r"opentelemetry[\w.-]*|sentry[\w-]*|raven[\w-]*|rollbar[\w-]*|honeybadger[\w-]*|bugsnag[\w-]*|"
+    r"airbrake[\w-]*|appsignal[\w-]*|instana[\w-]*|scout_apm|skylight|traceview|appoptics[\w-]*|"
+    r"stackify[\w-]*|monti-apm-agent|yabeda[\w-]*|prometheus_exporter|bugstack[\w-]*)(?:[/.@-]|$)",
+    re.IGNORECASE,
+)
+
+
+def raised_in_agent(facts: Facts) -> Verdict | None:
+    crash = facts.crash
+    if crash is None or not crash.third_party or not MONITORING_AGENT.search(crash.package):
+        return None
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: raised inside the monitoring agent {named(crash.package)}, which instruments the "
+        "application from within its process: the agent's bug, or a version of what it instruments that it "
+        "does not support",
+        rule="raised-in-agent",
+        confidence=LIKELY,
+    )
+
+
+# Ruby's dynamic dispatch: a library's method_missing passes an unknown call on to the object it stands for
+# (an ORM relation to the application's model) and raises NoMethodError for the caller further down.
+RELAY = re.compile(r"\bmethod_missing\b")
 
 
 def library_calls_library(facts: Facts) -> Verdict | None:
     """One library calling another (or itself) with an API it lacks: the installed versions disagree."""
     crash = facts.crash
     type_, value = facts.chain[-1] if facts.chain else ("", "")
-    if crash is None or len(facts.frames) < 2 or not crash.third_party:
+    if crash is None or len(facts.frames) < 2 or not crash.third_party or RELAY.search(crash.function):
         return None
     caller = facts.frames[-2]
     if (
@@ -1187,7 +1219,7 @@ def by_stack(facts: Facts) -> Verdict:
     crash = facts.crash
     if crash is None:
         return without_stack(facts)
-    mismatch = registered_twice(facts) or library_calls_library(facts)
+    mismatch = registered_twice(facts) or raised_in_agent(facts) or library_calls_library(facts)
     if mismatch:
         return mismatch
     if facts.app_frames:

@@ -430,6 +430,8 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("TypeError", "unsupported operand type(s) for |: 'type' and 'NoneType'", "dependency"),
         ("TypeError", "unsupported operand type(s) for |: 'types.GenericAlias' and 'type'", "dependency"),
         ("Error", "Nest can't resolve dependencies of the OrdersService (?). Please make sure that", "code"),
+        ("Unauthorized", "Unauthorized", "configuration"),
+        ("panic", "Unauthorized", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -645,3 +647,36 @@ def test_a_go_stack_taken_where_the_panic_was_recovered_is_read_below_the_recove
 )
 def test_a_name_registered_twice_is_the_registrars(frames, message, category):
     assert classify(event("panic", message, frames, "go")).category == category
+
+
+def test_what_raises_inside_a_monitoring_agent_is_the_agents():
+    frames = [
+        frame("/app/src/controllers/index.js", "Object.<anonymous>"),
+        frame("/app/node_modules/dd-trace/packages/datadog-plugin-koa/src/index.js", "patch", in_app=False),
+    ]
+    verdict = classify(
+        event("TypeError", "Cannot read properties of undefined (reading 'acl')", frames, "node")
+    )
+    assert verdict.category == "dependency" and verdict.rule == "raised-in-agent", verdict
+
+
+def test_a_call_a_library_relays_to_the_applications_object_is_the_applications():
+    gems = "/usr/local/bundle/gems/"
+    frames = [
+        frame("/srv/app/app/models/notice_observer.rb", "after_create"),
+        frame(gems + "mongoid-2.4.10/lib/mongoid/relations/proxy.rb", "method_missing", in_app=False),
+        frame(gems + "mongoid-2.4.10/lib/mongoid/attributes.rb", "method_missing", in_app=False),
+    ]
+    message = "undefined method `create_notification' for #<NotificationService:0xbb49884>"
+    assert classify(event("NoMethodError", message, frames, "ruby")).category == "code"
+
+
+def test_a_library_calling_another_with_the_wrong_number_of_arguments_is_a_version_clash():
+    gems = "/usr/local/bundle/gems/"
+    frames = [
+        frame("/srv/app/app/jobs/deliver_job.rb", "perform"),
+        frame(gems + "telegrammer-0.5.0/lib/telegrammer.rb", "api_request", in_app=False),
+        frame(gems + "telegrammer-0.5.0/lib/telegrammer/api_response.rb", "initialize", in_app=False),
+    ]
+    verdict = classify(event("ArgumentError", "wrong number of arguments (1 for 2)", frames, "ruby"))
+    assert verdict.category == "dependency", verdict

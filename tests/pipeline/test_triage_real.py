@@ -55,9 +55,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.8% right, 11.1% of out-of-scope errors
-# classed as code, 15.5% of code errors not classed as code: 14.0% classed out of scope and 1.5% held as
-# uncertain for a person; on the 542 cases with a stack 82.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.9% right, 11.8% of out-of-scope errors
+# classed as code, 15.2% of code errors not classed as code: 13.9% classed out of scope and 1.3% held as
+# uncertain for a person; on the 622 cases with a stack 82.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -100,6 +100,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   discord.py's privileged intents; `X | None` on a Python older than 3.10; Nest's dependency injection
 #   naming the application's wiring. Four of the five code errors it gained are CLIs and libraries whose
 #   own thread it was, marked in-app as their SDK would be told to.
+#   set 11 (80, every case with a stack, 40 code): 73.8% / 27.5% / 15.0% with the signals from sets 1-10;
+#   78.8% / 22.5% / 12.5% with its own: a message that is "Unauthorized" and nothing else, whatever the
+#   exception's type; a library's method_missing passing a call on to the application's object; what raises
+#   inside a monitoring agent (APM, tracing, metrics, error reporting: 8 of 8 dependency in the corpus).
+#   Ruby's "wrong number of arguments" between two frames of libraries joined the API mismatches before it
+#   was scored (5 of 5 dependency). What it still gets wrong is mostly undecidable from the event: a nil in
+#   the application's frame because a service was down or a setting missing, a refused localhost that was
+#   a setting, an application that panics on an error it should have handled.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -107,9 +115,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.788
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.111
-CEILING_CODE_MISSED = 0.156
+FLOOR_ACCURACY = 0.789
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.119
+CEILING_CODE_MISSED = 0.152
 
 
 def has_stack(event: dict) -> bool:
