@@ -752,6 +752,8 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
             "Psych 4 (Ruby's YAML) no longer loads aliases or classes unless asked; "
             "a library or the Ruby version changed"
         ),
+        # As often settled by the code asking for aliases as by pinning Psych (4 of 9 in the real corpus).
+        confidence=PLAUSIBLE,
     ),
     matching(
         "esm-only-package",

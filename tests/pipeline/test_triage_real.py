@@ -55,9 +55,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.9% right, 11.8% of out-of-scope errors
-# classed as code, 15.2% of code errors not classed as code: 13.9% classed out of scope and 1.3% held as
-# uncertain for a person; on the 622 cases with a stack 82.3% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.5% right, 11.8% of out-of-scope errors
+# classed as code, 15.8% of code errors not classed as code: 14.5% classed out of scope and 1.3% held as
+# uncertain for a person; on the 643 cases with a stack 81.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -108,6 +108,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   was scored (5 of 5 dependency). What it still gets wrong is mostly undecidable from the event: a nil in
 #   the application's frame because a service was down or a setting missing, a refused localhost that was
 #   a setting, an application that panics on an error it should have handled.
+#   set 12 (21, every case with a stack; partial, the search budget ran out mid-collection, and four threads
+#   that did not settle their cause were dropped): 61.9% / 9.1% / 40.0% with the signals from sets 1-11.
+#   It added none: three of its four missed code errors are Psych 4 refusing YAML aliases, settled by the
+#   code asking for them where the corpus's other five were settled by pinning Psych, so that rule's
+#   confidence went down to a plausible one instead.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -115,9 +120,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.789
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.119
-CEILING_CODE_MISSED = 0.152
+FLOOR_ACCURACY = 0.785
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.118
+CEILING_CODE_MISSED = 0.159
 
 
 def has_stack(event: dict) -> bool:
