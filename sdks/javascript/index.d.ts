@@ -19,6 +19,8 @@ export interface BugstackEvent {
   contexts: Record<string, Record<string, unknown>>;
   sdk: { name: string; version: string };
   tags: Record<string, string>;
+  /** Installed packages, name → version (`sendModules`); set in the background, before `beforeSend`. */
+  modules?: Record<string, string>;
   [field: string]: unknown;
 }
 
@@ -70,6 +72,8 @@ export interface Options {
   sendRequestHeaders?: boolean;
   /** Also send the parsed body (at most 10 KiB); default `BUGSTACK_SEND_REQUEST_BODY`, else off. */
   sendRequestBody?: boolean;
+  /** Send the installed packages' versions (`modules`), read once per process; default true. */
+  sendModules?: boolean;
   /** Keys to filter besides the built-in list; `BUGSTACK_REDACT_KEYS` (comma-separated) adds more. */
   redactKeys?: string[];
   /** Change or drop (return null) an event, in the background just before it is sent. */
@@ -100,6 +104,7 @@ export interface ResolvedOptions {
   readonly projectRoot: string;
   readonly sendRequestHeaders: boolean;
   readonly sendRequestBody: boolean;
+  readonly sendModules: boolean;
   readonly redactKeys: readonly string[];
   readonly beforeSend: Options['beforeSend'] | null;
   readonly sampleRate: number;

@@ -10,6 +10,7 @@ in-app frames from the app's own file and a fix run started exactly as for any n
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -167,3 +168,9 @@ def test_express_and_nextjs_apps_with_the_sdk_report_their_errors_as_groups_with
         group = group_for(groups, title, app_file)
         assert group.platform == "node"
         assert_the_fix_run_started(group)
+        if app_file == EXPRESS_APP_FILE:  # the installed versions, as the app loaded them
+            assert group.events.first().data["modules"]["express"] == installed_version("express")
+
+
+def installed_version(package: str) -> str:
+    return json.loads((SDK_DIR / "node_modules" / package / "package.json").read_text())["version"]

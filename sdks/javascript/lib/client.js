@@ -6,6 +6,7 @@ const { buildEvent, buildMessageEvent, clientFingerprint, encodeEvent } = requir
 const { Logger } = require('./log');
 const { Redactor } = require('./redact');
 const { currentRequest } = require('./request');
+const { installedModules } = require('./modules');
 const { SourceCache } = require('./source');
 const { FAILED, HttpTransport } = require('./transport');
 const { Worker } = require('./worker');
@@ -118,11 +119,15 @@ class Client {
     return store && typeof store.describe === 'function' ? store.describe(this.options) : null;
   }
 
-  /** In the background: source lines, the client fingerprint, `beforeSend`, redaction, then the wire. */
+  /**
+   * In the background: source lines, the client fingerprint, `modules`, `beforeSend`, redaction, then the
+   * wire.
+   */
   async deliver(event, signal) {
     const values = event.exception.values;
     for (const value of values) await this.sources.addContext(value.stacktrace.frames);
     event.tags.client_fingerprint = clientFingerprint(values);
+    if (this.options.sendModules) event.modules = { ...installedModules(this.options.projectRoot) };
     const final = this.options.beforeSend === null ? event : await this.runBeforeSend(event);
     if (final === null || typeof final !== 'object') {
       this.log.debug(`bugstack event ${event.event_id}: dropped by beforeSend`);

@@ -38,6 +38,7 @@ function buildOptions(given = {}, env = process.env) {
     projectRoot: root,
     sendRequestHeaders: flag(given.sendRequestHeaders, env, 'BUGSTACK_SEND_REQUEST_HEADERS'),
     sendRequestBody: flag(given.sendRequestBody, env, 'BUGSTACK_SEND_REQUEST_BODY'),
+    sendModules: given.sendModules !== false,
     redactKeys: redactKeys(given.redactKeys, env),
     beforeSend: typeof given.beforeSend === 'function' ? given.beforeSend : null,
     sampleRate: sampleRate(given.sampleRate),

@@ -1,0 +1,112 @@
+'use strict';
+
+/**
+ * `modules`: the installed packages an app runs with, name → version, read once per process, so bugstack
+ * can tell an error that began with a package upgrade (the Python SDK's `send_modules`, Sentry's `modules`).
+ *
+ * Two sources, both read in the background at the first event, when the app has loaded what it uses: the
+ * packages the project's package.json names (found the way Node resolves them, from the project root up),
+ * and the packages of every file loaded with `require` so far (their own dependencies among them). A
+ * package's version is the one in its own package.json; one that cannot be read is left out.
+ */
+
+const fs = require('node:fs');
+const path = require('node:path');
+
+const MAX_MODULES = 1000;
+const MAX_NAME_LENGTH = 214; // npm's own limit
+const MAX_VERSION_LENGTH = 100;
+const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'devDependencies'];
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
+const read = new Map(); // project root → its modules, once per process
+
+/** The modules of the app at `projectRoot`; the same object for every event (copy it before changing it). */
+function installedModules(projectRoot, loadedFiles = null) {
+  if (!read.has(projectRoot)) {
+    read.set(projectRoot, Object.freeze(collect(projectRoot, loadedFiles ?? Object.keys(require.cache))));
+  }
+  return read.get(projectRoot);
+}
+
+function collect(projectRoot, loadedFiles) {
+  const modules = {};
+  const seen = new Set();
+  const add = (directory) => {
+    if (seen.has(directory) || seen.size >= MAX_MODULES) return;
+    seen.add(directory);
+    const manifest = readJson(path.join(directory, 'package.json'));
+    const name = manifest && manifest.name;
+    const version = manifest && manifest.version;
+    if (
+      isShortString(name, MAX_NAME_LENGTH) &&
+      isShortString(version, MAX_VERSION_LENGTH) &&
+      !(name in modules)
+    ) {
+      modules[name] = version;
+    }
+  };
+  for (const name of declaredDependencies(projectRoot)) {
+    const directory = resolvePackage(projectRoot, name);
+    if (directory !== null) add(directory);
+  }
+  for (const file of loadedFiles) {
+    const directory = packageDirectory(file);
+    if (directory !== null) add(directory);
+  }
+  return modules;
+}
+
+/** The names in the project's package.json, in its dependency fields. */
+function declaredDependencies(projectRoot) {
+  const manifest = readJson(path.join(projectRoot, 'package.json'));
+  if (manifest === null) return [];
+  const names = new Set();
+  for (const field of DEPENDENCY_FIELDS) {
+    const dependencies = manifest[field];
+    if (dependencies === null || typeof dependencies !== 'object') continue;
+    for (const name of Object.keys(dependencies)) {
+      if (isShortString(name, MAX_NAME_LENGTH) && !name.split('/').includes('..')) names.add(name);
+    }
+  }
+  return [...names].slice(0, MAX_MODULES);
+}
+
+/** Where `name` is installed for code in `from`: the nearest node_modules/<name> going up, as Node looks. */
+function resolvePackage(from, name) {
+  let directory = from;
+  for (;;) {
+    const candidate = path.join(directory, 'node_modules', name);
+    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    const parent = path.dirname(directory);
+    if (parent === directory) return null;
+    directory = parent;
+  }
+}
+
+/** The package directory a loaded file belongs to: after its last node_modules, one name or @scope/name. */
+function packageDirectory(file) {
+  if (typeof file !== 'string') return null;
+  const at = file.lastIndexOf(NODE_MODULES);
+  if (at < 0) return null;
+  const start = at + NODE_MODULES.length;
+  const parts = file.slice(start).split(path.sep);
+  const length = parts[0].startsWith('@') ? 2 : 1;
+  if (parts.length <= length) return null;
+  return file.slice(0, start) + parts.slice(0, length).join(path.sep);
+}
+
+function readJson(file) {
+  try {
+    const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    return parsed !== null && typeof parsed === 'object' ? parsed : null;
+  } catch {
+    return null; // missing, unreadable or not JSON: nothing to say of it
+  }
+}
+
+function isShortString(value, limit) {
+  return typeof value === 'string' && value.length > 0 && value.length <= limit;
+}
+
+module.exports = { installedModules, packageDirectory };
