@@ -69,6 +69,9 @@ class Facts:
     chain: tuple[tuple[str, str], ...]  # (type, value) of each exception, root cause first
     frames: tuple[Frame, ...]  # of the exception that reached the handler, oldest first
     host: str = ""  # the event's server_name: the host name of the machine or container that sent it
+    installed: frozenset[str] = (
+        frozenset()
+    )  # the names in the event's ``modules``, as ``package_key`` spells them
 
     @property
     def app_frames(self) -> tuple[Frame, ...]:
@@ -87,7 +90,26 @@ def read_event(event: Mapping[str, Any]) -> Facts:
     chain = tuple((clip(value.get("type")), clip(value.get("value"))) for value in values)
     if not chain and event.get("message"):
         chain = (("", clip(event["message"])),)
-    return Facts(chain=chain, frames=stack_of(values), host=clip(event.get("server_name")))
+    return Facts(
+        chain=chain, frames=stack_of(values), host=clip(event.get("server_name")), installed=installed(event)
+    )
+
+
+MAX_MODULES = 2_000
+
+
+def installed(event: Mapping[str, Any]) -> frozenset[str]:
+    """The packages the event's ``modules`` lists (the SDK's installed packages), bounded."""
+    modules = event.get("modules")
+    if not isinstance(modules, Mapping):
+        return frozenset()
+    names = (name for name in modules if isinstance(name, str) and len(name) <= 200)
+    return frozenset(package_key(name) for _, name in zip(range(MAX_MODULES), names, strict=False))
+
+
+def package_key(name: str) -> str:
+    """A package's name up to case and the separators -, _ and . (PyPI's normalisation, and a module's)."""
+    return re.sub(r"[-_.]+", "-", name.lower())
 
 
 # What decides a verdict is said early in a message; reading no further bounds the work on huge ones.
@@ -650,13 +672,14 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 def module_lacks_name(type_: str, value: str, facts: Facts) -> Verdict | None:
     """``module 'Y' has no attribute 'X'`` where Y is not the application's: like ``cannot import name``, the
-    installed version of Y is not the one the code was written against. Without a stack nobody can tell
-    whose module it is; a circular import is the application's own."""
+    installed version of Y is not the one the code was written against. Without a stack only the event's
+    ``modules`` can tell whose module it is; a circular import is the application's own."""
     match = re.search(r"module '([\w.]+)' has no attribute '(\w+)'", value)
-    if not match or not facts.frames or re.search(r"partially initialized|circular import", value):
+    if not match or re.search(r"partially initialized|circular import", value):
         return None
     module = match.group(1)
-    if module.split(".")[0] in app_packages(facts):
+    top = module.split(".")[0]
+    if top in app_packages(facts) or not (facts.frames or package_key(top) in facts.installed):
         return None
     return Verdict(
         DEPENDENCY,
@@ -1298,7 +1321,7 @@ def version_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> tupl
 
 def same_package(module: str, package: str) -> bool:
     """A ``modules`` name and a frame's package name: equal up to case and the separators -, _ and ."""
-    return bool(package) and re.sub(r"[-_.]", "-", module.lower()) == re.sub(r"[-_.]", "-", package.lower())
+    return bool(package) and package_key(module) == package_key(package)
 
 
 def named_in(package: str, text: str) -> bool:

@@ -680,3 +680,18 @@ def test_a_library_calling_another_with_the_wrong_number_of_arguments_is_a_versi
     ]
     verdict = classify(event("ArgumentError", "wrong number of arguments (1 for 2)", frames, "ruby"))
     assert verdict.category == "dependency", verdict
+
+
+@pytest.mark.parametrize(
+    ("modules", "category"),
+    [
+        ({"requests": "2.31.0", "Django": "5.1"}, "dependency"),  # an installed package lacks the name
+        ({"Django": "5.1"}, "code"),  # not a package the SDK lists: nothing says whose module it is
+        (None, "code"),
+    ],
+)
+def test_without_a_stack_the_events_modules_tell_whose_module_lacks_a_name(modules, category):
+    stackless = event("AttributeError", "module 'requests' has no attribute 'exceptions'", [])
+    if modules is not None:
+        stackless["modules"] = modules
+    assert classify(stackless).category == category
