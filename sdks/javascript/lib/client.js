@@ -127,7 +127,7 @@ class Client {
     const values = event.exception.values;
     for (const value of values) await this.sources.addContext(value.stacktrace.frames);
     event.tags.client_fingerprint = clientFingerprint(values);
-    if (this.options.sendModules) event.modules = { ...installedModules(this.options.projectRoot) };
+    if (this.options.sendModules) event.modules = { ...(await installedModules(this.options.projectRoot)) };
     const final = this.options.beforeSend === null ? event : await this.runBeforeSend(event);
     if (final === null || typeof final !== 'object') {
       this.log.debug(`bugstack event ${event.event_id}: dropped by beforeSend`);

@@ -10,7 +10,7 @@
  * package's version is the one in its own package.json; one that cannot be read is left out.
  */
 
-const fs = require('node:fs');
+const fs = require('node:fs/promises');
 const path = require('node:path');
 
 const MAX_MODULES = 1000;
@@ -19,23 +19,28 @@ const MAX_VERSION_LENGTH = 100;
 const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'devDependencies'];
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
-const read = new Map(); // project root → its modules, once per process
+const read = new Map(); // project root → a Promise of its modules, once per process
 
-/** The modules of the app at `projectRoot`; the same object for every event (copy it before changing it). */
+/**
+ * A Promise of the modules of the app at `projectRoot`: the same frozen object for every event (copy it
+ * before changing it). Files are read asynchronously, one at a time: the app's event loop never waits.
+ */
 function installedModules(projectRoot, loadedFiles = null) {
   if (!read.has(projectRoot)) {
-    read.set(projectRoot, Object.freeze(collect(projectRoot, loadedFiles ?? Object.keys(require.cache))));
+    const files = loadedFiles ?? Object.keys(require.cache); // what is loaded now, at the first event
+    const modules = collect(projectRoot, files).then(Object.freeze, () => Object.freeze({}));
+    read.set(projectRoot, modules);
   }
   return read.get(projectRoot);
 }
 
-function collect(projectRoot, loadedFiles) {
+async function collect(projectRoot, loadedFiles) {
   const modules = {};
   const seen = new Set();
-  const add = (directory) => {
-    if (seen.has(directory) || seen.size >= MAX_MODULES) return;
+  const add = async (directory) => {
+    if (directory === null || seen.has(directory) || seen.size >= MAX_MODULES) return;
     seen.add(directory);
-    const manifest = readJson(path.join(directory, 'package.json'));
+    const manifest = await readJson(path.join(directory, 'package.json'));
     const name = manifest && manifest.name;
     const version = manifest && manifest.version;
     if (
@@ -46,20 +51,19 @@ function collect(projectRoot, loadedFiles) {
       modules[name] = version;
     }
   };
-  for (const name of declaredDependencies(projectRoot)) {
-    const directory = resolvePackage(projectRoot, name);
-    if (directory !== null) add(directory);
+  for (const name of await declaredDependencies(projectRoot)) {
+    await add(await resolvePackage(projectRoot, name));
   }
   for (const file of loadedFiles) {
-    const directory = packageDirectory(file);
-    if (directory !== null) add(directory);
+    if (seen.size >= MAX_MODULES) break;
+    await add(packageDirectory(file));
   }
   return modules;
 }
 
 /** The names in the project's package.json, in its dependency fields. */
-function declaredDependencies(projectRoot) {
-  const manifest = readJson(path.join(projectRoot, 'package.json'));
+async function declaredDependencies(projectRoot) {
+  const manifest = await readJson(path.join(projectRoot, 'package.json'));
   if (manifest === null) return [];
   const names = new Set();
   for (const field of DEPENDENCY_FIELDS) {
@@ -73,11 +77,11 @@ function declaredDependencies(projectRoot) {
 }
 
 /** Where `name` is installed for code in `from`: the nearest node_modules/<name> going up, as Node looks. */
-function resolvePackage(from, name) {
+async function resolvePackage(from, name) {
   let directory = from;
   for (;;) {
     const candidate = path.join(directory, 'node_modules', name);
-    if (fs.existsSync(path.join(candidate, 'package.json'))) return candidate;
+    if (await exists(path.join(candidate, 'package.json'))) return candidate;
     const parent = path.dirname(directory);
     if (parent === directory) return null;
     directory = parent;
@@ -96,12 +100,21 @@ function packageDirectory(file) {
   return file.slice(0, start) + parts.slice(0, length).join(path.sep);
 }
 
-function readJson(file) {
+async function readJson(file) {
   try {
-    const parsed = JSON.parse(fs.readFileSync(file, 'utf8'));
+    const parsed = JSON.parse(await fs.readFile(file, 'utf8'));
     return parsed !== null && typeof parsed === 'object' ? parsed : null;
   } catch {
     return null; // missing, unreadable or not JSON: nothing to say of it
+  }
+}
+
+async function exists(file) {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
   }
 }
 

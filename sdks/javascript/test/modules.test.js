@@ -33,7 +33,7 @@ function project(files) {
   return root;
 }
 
-test('the packages the project names, as installed, and the packages of the files it loaded', () => {
+test('the packages the project names, as installed, and the packages of the files it loaded', async () => {
   const root = project({
     'package.json': {
       dependencies: { 'left-pad': '^1.0.0', '@acme/client': '^2.0.0', 'never-installed': '^1.0.0' },
@@ -49,22 +49,22 @@ test('the packages the project names, as installed, and the packages of the file
     path.join(root, 'src', 'app.js'),
   ];
 
-  assert.deepEqual(installedModules(root, loaded), {
+  assert.deepEqual(await installedModules(root, loaded), {
     'left-pad': '1.3.0',
     '@acme/client': '2.4.1',
     repeat: '0.2.0',
   });
 });
 
-test('a package is found where Node would find it: in a node_modules above the project', () => {
+test('a package is found where Node would find it: in a node_modules above the project', async () => {
   const workspace = project({
     'node_modules/shared/package.json': { name: 'shared', version: '5.0.0' },
     'apps/web/package.json': { dependencies: { shared: '*' } },
   });
-  assert.deepEqual(installedModules(path.join(workspace, 'apps', 'web'), []), { shared: '5.0.0' });
+  assert.deepEqual(await installedModules(path.join(workspace, 'apps', 'web'), []), { shared: '5.0.0' });
 });
 
-test('what a package says of itself is bounded, and a name cannot climb out of node_modules', () => {
+test('what a package says of itself is bounded, and a name cannot climb out of node_modules', async () => {
   const root = project({
     'package.json': { dependencies: { broken: '1', huge: '1', odd: '1', '../../etc': '1', unread: '1' } },
     'node_modules/broken/package.json': '{"name": "broken", "version": ',
@@ -73,7 +73,7 @@ test('what a package says of itself is bounded, and a name cannot climb out of n
     'etc/package.json': { name: 'outside', version: '1.0.0' },
     'node_modules/unread/index.js': '',
   });
-  assert.deepEqual(installedModules(root, []), {});
+  assert.deepEqual(await installedModules(root, []), {});
 });
 
 test('the package a loaded file belongs to is the one after its last node_modules', () => {
