@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 
 from ingest.models import ErrorGroup
@@ -69,9 +70,8 @@ class Facts:
     chain: tuple[tuple[str, str], ...]  # (type, value) of each exception, root cause first
     frames: tuple[Frame, ...]  # of the exception that reached the handler, oldest first
     host: str = ""  # the event's server_name: the host name of the machine or container that sent it
-    installed: frozenset[str] = (
-        frozenset()
-    )  # the names in the event's ``modules``, as ``package_key`` spells them
+    # The packages the event's ``modules`` lists (the SDK's installed packages), spelt by ``package_key``.
+    installed: frozenset[str] = frozenset()
 
     @property
     def app_frames(self) -> tuple[Frame, ...]:
@@ -104,7 +104,7 @@ def installed(event: Mapping[str, Any]) -> frozenset[str]:
     if not isinstance(modules, Mapping):
         return frozenset()
     names = (name for name in modules if isinstance(name, str) and len(name) <= 200)
-    return frozenset(package_key(name) for _, name in zip(range(MAX_MODULES), names, strict=False))
+    return frozenset(package_key(name) for name in islice(names, MAX_MODULES))
 
 
 def package_key(name: str) -> str:
@@ -1092,10 +1092,10 @@ API_MISMATCH = re.compile(
 # the package names each platform installs them under: they wrap the application's calls, and what raises in
 # their own code is theirs to fix, not the application's.
 MONITORING_AGENT = re.compile(
-    r"(?:^|[/@])(?:newrelic(?:_rpm)?|dd-?trace[\w.-]*|datadog|elastic-?apm[\w-]*|elasticapm|go\.elastic\.co|"
-    r"opentelemetry[\w.-]*|sentry[\w-]*|raven[\w-]*|rollbar[\w-]*|honeybadger[\w-]*|bugsnag[\w-]*|"
-    r"airbrake[\w-]*|appsignal[\w-]*|instana[\w-]*|scout_apm|skylight|traceview|appoptics[\w-]*|"
-    r"stackify[\w-]*|monti-apm-agent|yabeda[\w-]*|prometheus_exporter|bugstack[\w-]*)(?:[/.@-]|$)",
+    r"(?:^|[/@])(?:(?:newrelic|dd-?trace|datadog|elastic-?apm|opentelemetry|sentry|raven|rollbar|honeybadger|"
+    r"bugsnag|airbrake|appsignal|instana|appoptics|stackify|yabeda|bugstack)(?:[-_.][\w.-]*)?|newrelic_rpm|"
+    r"elasticapm|go\.elastic\.co|go\.opentelemetry\.io|scout_apm|skylight|traceview|monti-apm-agent|"
+    r"prometheus_exporter)(?:[/@]|$)",
     re.IGNORECASE,
 )
 
