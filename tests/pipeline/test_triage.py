@@ -695,3 +695,17 @@ def test_without_a_stack_the_events_modules_tell_whose_module_lacks_a_name(modul
     if modules is not None:
         stackless["modules"] = modules
     assert classify(stackless).category == category
+
+
+@pytest.mark.parametrize(
+    ("path", "rule"),
+    [
+        ("/app/node_modules/@sentry/node/build/cjs/integrations/http.js", "raised-in-agent"),
+        ("/root/go/pkg/mod/go.opentelemetry.io/otel/sdk@v1.28.0/trace/span.go", "raised-in-agent"),
+        ("/usr/local/bundle/gems/newrelic_rpm-9.7.0/lib/new_relic/agent.rb", "raised-in-agent"),
+        ("/app/node_modules/ravendb/dist/Documents/Session.js", "raised-in-library"),  # a database client
+    ],
+)
+def test_an_agent_is_known_by_its_whole_package_name(path, rule):
+    verdict = classify(event("RuntimeError", "unexpected state", [frame(path, in_app=False)]))
+    assert verdict.rule == rule, verdict
