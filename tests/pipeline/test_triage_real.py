@@ -53,7 +53,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     accuracy = sum(expected == got for expected, got in results) / len(results)
     # Whether a run starts at all: code against any of the out-of-scope categories.
     code_or_not = sum((expected == "code") == (got == "code") for expected, got in results) / len(results)
-    summary = f"triage accuracy {accuracy:.1%} on {len(results)} real events ({code_or_not:.1%} right on code or not)"
+    summary = f"triage accuracy {accuracy:.1%} on {len(results)} real events"
+    summary += f" ({code_or_not:.1%} right on code or not)"
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
