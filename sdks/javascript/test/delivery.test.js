@@ -4,23 +4,13 @@
 
 const assert = require('node:assert/strict');
 const net = require('node:net');
-const { after, afterEach, before, test } = require('node:test');
+const { test } = require('node:test');
 
 const bugstack = require('..');
 const { parseRetryAfter } = require('../lib/transport');
-const { startSink } = require('../testing/sink');
+const { useSink } = require('../testing/sink');
 
-let sink;
-before(async () => {
-  sink = await startSink();
-});
-after(() => sink.stop());
-afterEach(async () => {
-  sink.hang = false;
-  sink.replies = [];
-  await bugstack.close(0);
-  bugstack.init({ enabled: false });
-});
+const sink = useSink();
 
 function error(n = 0) {
   return new Error(`failure ${n}`);

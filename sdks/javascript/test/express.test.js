@@ -4,24 +4,16 @@
 
 const assert = require('node:assert/strict');
 const path = require('node:path');
-const { after, afterEach, before, test } = require('node:test');
+const { test } = require('node:test');
 
 const bugstack = require('..');
 const { createApp } = require('../testing/express-app');
-const { startSink } = require('../testing/sink');
+const { useSink } = require('../testing/sink');
 
 const TESTING_DIR = path.join(__dirname, '..', 'testing');
 const SECRET_TOKEN = 'Bearer s3cr3t-t0ken-value-1234567890';
 
-let sink;
-before(async () => {
-  sink = await startSink();
-});
-after(() => sink.stop());
-afterEach(async () => {
-  await bugstack.close(0);
-  bugstack.init({ enabled: false });
-});
+const sink = useSink();
 
 /** Serve `createApp` on a free port; resolves {url, close}. */
 function serve(options) {

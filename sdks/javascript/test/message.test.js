@@ -5,24 +5,16 @@
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const path = require('node:path');
-const { after, afterEach, before, test } = require('node:test');
+const { test } = require('node:test');
 
 const bugstack = require('..');
-const { startSink } = require('../testing/sink');
+const { useSink } = require('../testing/sink');
 
 const ROOT = path.join(__dirname, '..');
 const THIS_FILE = path.relative(ROOT, __filename);
 const SOURCE_LINES = fs.readFileSync(__filename, 'utf8').split('\n');
 
-let sink;
-before(async () => {
-  sink = await startSink();
-});
-after(() => sink.stop());
-afterEach(async () => {
-  await bugstack.close(0);
-  bugstack.init({ enabled: false });
-});
+const sink = useSink();
 
 /** The one event `capture` queues, as the sink received it. */
 async function sent(capture) {

@@ -6,21 +6,13 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { after, afterEach, before, test } = require('node:test');
+const { test } = require('node:test');
 
 const bugstack = require('..');
 const { installedModules, packageDirectory } = require('../lib/modules');
-const { startSink } = require('../testing/sink');
+const { useSink } = require('../testing/sink');
 
-let sink;
-before(async () => {
-  sink = await startSink();
-});
-after(() => sink.stop());
-afterEach(async () => {
-  await bugstack.close(0);
-  bugstack.init({ enabled: false });
-});
+const sink = useSink();
 
 /** A project directory with these files (path → JSON value, or a string written as it is). */
 function project(files) {

@@ -73,4 +73,23 @@ async function startSink() {
   return new Sink().start();
 }
 
-module.exports = { Sink, startSink };
+/**
+ * For a test file of the SDK's own process: a sink listening for its tests, its script cleared and the SDK
+ * turned off after each test, and closed after the last.
+ */
+function useSink() {
+  const { after, afterEach, before } = require('node:test');
+  const bugstack = require('..');
+  const sink = new Sink();
+  before(() => sink.start());
+  after(() => sink.stop());
+  afterEach(async () => {
+    sink.hang = false;
+    sink.replies = [];
+    await bugstack.close(0);
+    bugstack.init({ enabled: false });
+  });
+  return sink;
+}
+
+module.exports = { Sink, startSink, useSink };
