@@ -13,11 +13,12 @@
 const fs = require('node:fs/promises');
 const path = require('node:path');
 
+const { NODE_MODULES } = require('./stacktrace');
+
 const MAX_MODULES = 1000;
 const MAX_NAME_LENGTH = 214; // npm's own limit
 const MAX_VERSION_LENGTH = 100;
 const DEPENDENCY_FIELDS = ['dependencies', 'optionalDependencies', 'peerDependencies', 'devDependencies'];
-const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
 const read = new Map(); // project root → a Promise of its modules, once per process
 
