@@ -161,13 +161,14 @@ def sdk_chose(frames: list[Mapping]) -> bool:
     return any(frame.get("in_app") is False for frame in frames)
 
 
-def is_app_frame(raw: Mapping, sdk_chose: bool = False) -> bool:
+def is_app_frame(raw: Mapping, chosen: bool = False) -> bool:
     """The SDK's in_app, overruled by where the file lives (libraries' directories, global installs) unless
-    an SDK that told the stack's frames apart (``sdk_chose``) counts a package as the application's."""
+    an SDK that told the stack's frames apart (``chosen``, see ``sdk_chose``) counts a package as the
+    application's."""
     path = path_of(raw)
     if is_globally_installed_application(path):
         return True
-    if sdk_chose and raw.get("in_app") is True and is_included_package(path):
+    if chosen and raw.get("in_app") is True and is_included_package(path):
         return True
     return raw.get("in_app") is not False and not is_library_path(path)
 
@@ -186,9 +187,9 @@ VENDORED = re.compile(r"(?:^|/)vendor/")
 ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
 
 
-def to_frame(raw: Mapping, sdk_chose: bool = False) -> Frame:
+def to_frame(raw: Mapping, chosen: bool = False) -> Frame:
     path = path_of(raw)
-    in_app = is_app_frame(raw, sdk_chose)
+    in_app = is_app_frame(raw, chosen)
     package = "" if in_app else package_of(path)  # an application installed as a package is no dependency
     return Frame(
         path=display_path(raw),
