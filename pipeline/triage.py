@@ -555,9 +555,21 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"could not extend file|\bEDQUOT\b|disk quota exceeded|QuotaExceeded|quota (?:has been )?exceeded|"
         r"XMinioStorageFull|free disk threshold|insufficient storage|\bEFBIG\b|disk I/O error|"
         r"not enough space on the disk|\bMISCONF\b|"
-        r"The table '[^']{1,100}' is full|database space exceeded|over your space quota",
+        r"The table '[^']{1,100}' is full|database space exceeded|over your space quota|"
+        r"flood[ -]stage|index read-only / allow delete",  # Elasticsearch's writes blocked by a full disk
         INFRASTRUCTURE,
         lambda text: "the disk or storage quota is full, or the storage failed",
+    ),
+    matching(
+        "storage-failed",
+        r"\bEIO\b|input/output error|database disk image is malformed|\bSQLITE_CORRUPT\b|"
+        r"corruption on (?:data|index|meta)[- ]?block",
+        INFRASTRUCTURE,
+        lambda text: (
+            "the storage failed under the process: the disk answered an I/O error, or a database file on "
+            "it is corrupt"
+        ),
+        confidence=LIKELY,
     ),
     matching(
         "out-of-memory",
@@ -566,6 +578,17 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"Insufficient system resources|signal 9 \(SIGKILL\)|Perhaps out of memory",
         INFRASTRUCTURE,
         lambda text: "the process ran out of memory",
+    ),
+    matching(
+        "threads-exhausted",
+        r"failed to create new OS thread|\bnewosproc\b|"
+        r"(?:can't create Thread|pthread_create(?: failed)?): Resource temporarily unavailable",
+        INFRASTRUCTURE,
+        lambda text: (
+            "the host would not give the process another thread: its limit of processes or threads "
+            "(ulimit -u, a container's pids limit) or its memory ran out"
+        ),
+        confidence=LIKELY,
     ),
     matching(
         "client-went-away",
@@ -964,13 +987,32 @@ def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
     return None
 
 
-CONFIG_FILE_INVALID = matching(
-    "config-file-invalid",
+CONFIG_INVALID = re.compile(
     r"(?:error loading|couldn't load|could not load|cannot load|failed to (?:load|parse)|invalid) "
     r"config(?:uration)?\b",
-    CONFIGURATION,
-    lambda text: "the configuration file could not be read or is invalid",
+    re.IGNORECASE,
 )
+# A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML): a file of settings
+# by its name or its kind. Other JSON and YAML files (translations, fixtures) ship with the code.
+PARSER = re.compile(r"syntax|pars|scanner|decode", re.IGNORECASE)
+SETTINGS_FILE = re.compile(
+    r"[\w-]{0,60}(?:config|settings|secrets|credentials|database|application)[\w.-]{0,40}\.(?:json|ya?ml)\b|"
+    r"[\w.-]{1,100}\.(?:toml|ini|cfg|conf|env|properties)\b",
+    re.IGNORECASE,
+)
+
+
+def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
+    named = SETTINGS_FILE.search(value) if PARSER.search(type_) else None
+    if not (named or CONFIG_INVALID.search(f"{type_}: {value}")):
+        return None
+    name = token(named.group(0)) if named else ""
+    return Verdict(
+        CONFIGURATION,
+        f"configuration: the configuration file{' ' + name if name else ''} could not be read or is invalid",
+        rule="config-file-invalid",
+        confidence=SURE,
+    )
 
 
 # A framework that cannot wire the application's own classes together says so in its own words.
@@ -1000,7 +1042,7 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     SETTINGS,
     permission,
     config_file_missing,
-    CONFIG_FILE_INVALID,
+    config_file_invalid,
     misnamed_constant,
     FRAMEWORK_WIRING,
 )

@@ -432,12 +432,43 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("Error", "Nest can't resolve dependencies of the OrdersService (?). Please make sure that", "code"),
         ("Unauthorized", "Unauthorized", "configuration"),
         ("panic", "Unauthorized", "configuration"),
+        # Storage that failed rather than filled: an I/O error, a corrupt database file.
+        ("OSError", "[Errno 5] Input/output error: 'media/2024/a.jpg'", "infrastructure"),
+        ("Error", "EIO: i/o error, write", "infrastructure"),
+        ("sqlite3.DatabaseError", "database disk image is malformed", "infrastructure"),
+        ("panic", "leveldb/table: corruption on data-block: checksum mismatch", "infrastructure"),
+        (
+            "Searchkick::ImportError",
+            '{"type"=>"cluster_block_exception", "reason"=>"blocked by: [FORBIDDEN/12/index read-only / '
+            "allow delete (api)];\"} on item with id '75'",
+            "infrastructure",
+        ),
+        ("fatal error", "runtime: failed to create new OS thread (have 17 already)", "infrastructure"),
+        ("ThreadError", "can't create Thread: Resource temporarily unavailable", "infrastructure"),
+        # A file of settings that does not parse, named by the parser.
+        ("SyntaxError", "D:\\bot\\config.json: Unexpected token d in JSON at position 4", "configuration"),
+        (
+            "Psych::SyntaxError",
+            "(/app/config/settings.yml): did not find expected key while parsing a block mapping at line 2",
+            "configuration",
+        ),
+        ("tomllib.TOMLDecodeError", "Invalid value (at line 3) in /etc/shop/shop.toml", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
     verdict = classify(event(type_, value, [frame("/app/shop/views.py")]))
     assert verdict.category == category, verdict.reason
     assert verdict.rule and 0 < verdict.confidence <= 1
+
+
+def test_a_data_file_of_the_code_that_does_not_parse_is_the_code():
+    """Translations and fixtures ship with the code: only a file of settings is configuration."""
+    value = "(/app/config/locales/en.yml): did not find expected key while parsing a block mapping at line 2"
+    verdict = classify(event("Psych::SyntaxError", value, [frame("/app/app/models/order.rb")], "ruby"))
+    assert verdict.category == "code", verdict.reason
+    settings = classify(event("Psych::SyntaxError", value.replace("locales/en", "settings"), [], "ruby"))
+    assert (settings.category, settings.rule) == ("configuration", "config-file-invalid")
+    assert "the configuration file `settings.yml` could not be read" in settings.reason
 
 
 def test_every_verdict_names_the_rule_that_decided_it():
