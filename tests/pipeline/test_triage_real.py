@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.5% right, 11.8% of out-of-scope errors
-# classed as code, 15.8% of code errors not classed as code: 14.5% classed out of scope and 1.3% held as
-# uncertain for a person; on the 643 cases with a stack 81.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.2% right, 13.0% of out-of-scope errors
+# classed as code, 15.7% of code errors not classed as code: 14.5% classed out of scope and 1.2% held as
+# uncertain for a person; on the 712 cases with a stack 80.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -116,6 +116,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   It added none: three of its four missed code errors are Psych 4 refusing YAML aliases, settled by the
 #   code asking for them where the corpus's other five were settled by pinning Psych, so that rule's
 #   confidence went down to a plausible one instead.
+#   set 13 (69, every case with a stack, 22 code; 77 collected, 7 dropped as threads already in the corpus and
+#   one as not settled): 65.2% / 34.0% / 13.6% with the signals from sets 1-12 (72.5% right on code or not);
+#   73.9% / 25.5% / 13.6% (78.3%) with its own: storage that failed rather than filled (an I/O error, a
+#   corrupt database file), Elasticsearch blocking writes at its disk's flood stage, a host that gives no
+#   more threads, and a parser naming a file of settings it could not read. A relative require failing in
+#   a package's own file was tried as the package's broken installation and left out: the corpus has as
+#   many cases of a package handed a wrong relative path by the application.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -123,9 +130,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.785
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.118
-CEILING_CODE_MISSED = 0.159
+FLOOR_ACCURACY = 0.781
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.130
+CEILING_CODE_MISSED = 0.158
 
 
 def has_stack(event: dict) -> bool:
