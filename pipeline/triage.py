@@ -1291,7 +1291,9 @@ def by_stack(facts: Facts) -> Verdict:
     if mismatch:
         return mismatch
     if facts.app_frames:
-        return in_application(facts.app_frames[-1], crash)
+        # What the runtime raised on was asked of it by the innermost frame outside the runtime.
+        asked = next((frame for frame in reversed(facts.frames) if frame.in_app or frame.third_party), crash)
+        return in_application(facts.app_frames[-1], asked)
     packages = [frame.package for frame in facts.frames if frame.third_party]
     if packages and BUILTIN_SUBJECT.search(facts.chain[-1][1] if facts.chain else ""):
         # In the real-error corpus (tests/pipeline/triage_real/) 16 of 26 errors of this shape were bugs of

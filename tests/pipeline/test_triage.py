@@ -643,6 +643,19 @@ def test_a_go_stack_taken_where_the_panic_was_recovered_is_read_below_the_recove
     assert verdict.rule == "called-from-application" and "acme/parser" in verdict.reason, verdict
 
 
+def test_what_the_runtime_raised_on_a_package_s_behalf_names_the_package_not_the_application():
+    frames = [
+        frame("/src/engine/connect.go", "engine.Connect"),
+        frame("/go/pkg/mod/gorm.io/gorm@v1.25.1/gorm.go", "gorm.Open"),
+        frame("/usr/local/go/src/database/sql/sql.go", "(*DB).Close", in_app=False),
+    ]
+    message = "runtime error: invalid memory address or nil pointer dereference"
+    verdict = classify(event("runtime.Error", message, frames, "go"))
+    assert verdict.rule == "called-from-application" and "gorm" in verdict.reason, verdict
+    verdict = classify(event("runtime.Error", message, [frames[0], frames[2]], "go"))
+    assert verdict.rule == "raised-in-application", verdict
+
+
 @pytest.mark.parametrize(
     ("frames", "message", "category"),
     [
