@@ -637,6 +637,11 @@ APPLICATION_LOADERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "daphne", "
 LOADER_FUNCTION = re.compile(r"import|load|find_app|symbol_by_name|instantiate")
 
 
+# Node's loader running the file it was started with (`node build/server.js`), with no file of the
+# application on the stack yet.
+ENTRY_POINT = re.compile(r"\brunMain\b|executeUserEntryPoint")
+
+
 def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
     """A module that cannot be found: the application's own (a code bug) or a package (not installed)."""
     match = (
@@ -664,6 +669,18 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             f"configuration: {token(facts.crash.package)} is set to load the module {token(name)}, "
             "which does not exist; check the application name on its command line or in its settings",
             rule="loader-module-missing",
+            confidence=LIKELY,
+        )
+    if (
+        not facts.app_frames
+        and name.startswith("/")
+        and any(ENTRY_POINT.search(frame.function) for frame in facts.frames)
+    ):
+        return Verdict(
+            CONFIGURATION,
+            f"configuration: the file the process was started with, {token(name)}, does not exist: the "
+            "start command names another file, or the build that makes it did not run",
+            rule="entry-point-missing",
             confidence=LIKELY,
         )
     inside = package_of(name)  # a path into an installed package: one of that package's own files
@@ -817,6 +834,16 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         lambda text: "the code calls a method that this version of the runtime has removed",
     ),
     matching(
+        "runtime-crypto-tightened",
+        r"digital envelope routines::unsupported|\bERR_OSSL_EVP_UNSUPPORTED\b",
+        DEPENDENCY,
+        lambda text: (
+            "OpenSSL 3 (Node.js 17 and later) refuses a hash or cipher it no longer enables by default: a "
+            "package made for an older runtime (webpack 4's md4, an old key format)"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
         "runtime-too-old",
         rf"\b(?:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
         r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'|"
@@ -913,7 +940,9 @@ SETTINGS = matching(
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
     r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
     r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled|"
-    r"PrivilegedIntentsRequired|requesting privileged intents",
+    r"PrivilegedIntentsRequired|requesting privileged intents|"
+    # Python's configparser, which reads a settings file that is not there as an empty one
+    r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
@@ -1002,9 +1031,20 @@ SETTINGS_FILE = re.compile(
 )
 
 
+# Go's decoders name no file: their messages say what failed to parse.
+DECODER_MESSAGE = re.compile(
+    r"^(?:yaml|toml): |^invalid character '[^']{1,8}' (?:looking for|after|in)|unexpected end of JSON input"
+)
+CONFIG_FUNCTION = re.compile(r"config|settings", re.IGNORECASE)
+
+
 def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
-    named = SETTINGS_FILE.search(value) if PARSER.search(type_) else None
-    if not (named or CONFIG_INVALID.search(f"{type_}: {value}")):
+    parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value))
+    named = SETTINGS_FILE.search(value) if parsing else None
+    # A parser failing in the application's own function that loads its configuration.
+    loader = facts.app_frames[-1].function if facts.app_frames else ""
+    loading = parsing and bool(CONFIG_FUNCTION.search(loader))
+    if not (named or loading or CONFIG_INVALID.search(f"{type_}: {value}")):
         return None
     name = token(named.group(0)) if named else ""
     return Verdict(

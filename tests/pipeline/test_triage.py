@@ -453,6 +453,8 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "configuration",
         ),
         ("tomllib.TOMLDecodeError", "Invalid value (at line 3) in /etc/shop/shop.toml", "configuration"),
+        ("configparser.NoSectionError", "No section: 'mail'", "configuration"),
+        ("Error", "error:0308010C:digital envelope routines::unsupported", "dependency"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -469,6 +471,30 @@ def test_a_data_file_of_the_code_that_does_not_parse_is_the_code():
     settings = classify(event("Psych::SyntaxError", value.replace("locales/en", "settings"), [], "ruby"))
     assert (settings.category, settings.rule) == ("configuration", "config-file-invalid")
     assert "the configuration file `settings.yml` could not be read" in settings.reason
+
+
+def test_a_decoder_failing_where_the_application_loads_its_configuration_is_the_configuration():
+    loading = [frame("/src/main.go", "main.main"), frame("/src/main.go", "main.initConfig")]
+    verdict = classify(event("panic", "yaml: line 3: did not find expected key", loading, "go"))
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+    elsewhere = [frame("/src/main.go", "main.main"), frame("/src/orders.go", "main.readOrder")]
+    verdict = classify(event("panic", "yaml: line 3: did not find expected key", elsewhere, "go"))
+    assert verdict.category == "code", verdict
+
+
+def test_a_missing_file_node_was_started_with_is_the_start_command_or_the_build():
+    loader = [
+        frame("internal/main/run_main_module.js", "node:internal/main/run_main_module", in_app=False),
+        frame("node:internal/modules/run_main", "Function.executeUserEntryPoint [as runMain]", in_app=False),
+        frame("node:internal/modules/cjs/loader", "Module._load", in_app=False),
+        frame("node:internal/modules/cjs/loader", "Module._resolveFilename", in_app=False),
+    ]
+    message = "Cannot find module '/usr/src/app/build/server.js'"
+    verdict = classify(event("Error", message, loader, "node"))
+    assert (verdict.category, verdict.rule) == ("configuration", "entry-point-missing"), verdict
+    required = [frame("/usr/src/app/build/server.js", "Object.<anonymous>"), *loader[2:]]
+    verdict = classify(event("Error", "Cannot find module '/usr/src/app/build/routes.js'", required, "node"))
+    assert (verdict.category, verdict.rule) == ("code", "own-module-missing"), verdict
 
 
 def test_every_verdict_names_the_rule_that_decided_it():
