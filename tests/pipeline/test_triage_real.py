@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.2% right, 13.0% of out-of-scope errors
-# classed as code, 15.7% of code errors not classed as code: 14.5% classed out of scope and 1.2% held as
-# uncertain for a person; on the 712 cases with a stack 80.9% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.6% right, 13.2% of out-of-scope errors
+# classed as code, 15.4% of code errors not classed as code: 14.2% classed out of scope and 1.1% held as
+# uncertain for a person; on the 785 cases with a stack 81.1% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -123,6 +123,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   more threads, and a parser naming a file of settings it could not read. A relative require failing in
 #   a package's own file was tried as the package's broken installation and left out: the corpus has as
 #   many cases of a package handed a wrong relative path by the application.
+#   set 14 (73, every case with a stack, 29 code): 76.7% / 27.3% / 10.3% with the signals from sets 1-13
+#   (79.5% right on code or not; 75.3% / 29.5% / 10.3% with those from sets 1-12: set 13's parser naming a
+#   file of settings gained one); 83.6% / 15.9% / 10.3% (86.3%) with its own: configparser's missing
+#   section or option (it reads a settings file that is not there as an empty one), OpenSSL 3 refusing a
+#   hash an older package asks for, a decoder failing in the application's function that loads its
+#   configuration, and a file Node was started with that does not exist.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -130,9 +136,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.781
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.130
-CEILING_CODE_MISSED = 0.158
+FLOOR_ACCURACY = 0.785
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.132
+CEILING_CODE_MISSED = 0.154
 
 
 def has_stack(event: dict) -> bool:
