@@ -433,11 +433,21 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         "database-setup",
         r"database \"[^\"]{1,100}\" does not exist|\bUnknown database\b|role \"[^\"]{1,100}\" does not exist|"
         r"no pg_hba\.conf entry|server does not support SSL|SSL is not enabled on the server|"
-        r"client password must be a string|unable to open database file|\bSQLITE_CANTOPEN\b",
+        r"client password must be a string|unable to open database file|\bSQLITE_CANTOPEN\b|"
+        r"Incorrect string value: ",  # MySQL: characters the column's character set cannot hold
         CONFIGURATION,
         lambda text: (
-            "the database, role or access rule the settings name is not set up on the server, or the "
-            "database file's path or directory is wrong"
+            "the database, role or access rule the settings name is not set up on the server, its tables' "
+            "character set cannot hold the text, or the database file's path or directory is wrong"
+        ),
+    ),
+    matching(
+        "cluster-setup",
+        r"no matches for kind",
+        CONFIGURATION,
+        lambda text: (
+            "the Kubernetes cluster lacks a kind of resource the process uses: its CustomResourceDefinition "
+            "was not installed with the deployment"
         ),
     ),
     matching(
@@ -460,7 +470,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "read-only-storage",
-        r"read-only file system|\bEROFS\b",
+        r"read-only file ?system|\bEROFS\b|\[Errno 30\]",
         CONFIGURATION,
         lambda text: (
             "the process writes where the host mounts storage read-only (a container's or a platform's "
@@ -563,7 +573,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "storage-failed",
         r"\bEIO\b|input/output error|database disk image is malformed|\bSQLITE_CORRUPT\b|"
-        r"corruption on (?:data|index|meta)[- ]?block",
+        r"corruption on (?:data|index|meta)[- ]?block|"
+        r"signal SIGBUS",  # Go: a memory-mapped file whose storage failed or filled
         INFRASTRUCTURE,
         lambda text: (
             "the storage failed under the process: the disk answered an I/O error, or a database file on "
@@ -899,7 +910,7 @@ def broken_package(text: str) -> str:
 NATIVE_CRASH = matching(
     "native-crash",
     r"^(?!.*nil pointer).*(?:unexpected signal during runtime execution|Segmentation fault|"
-    r"\[BUG\] Segmentation)",
+    r"\[BUG\] Segmentation|illegal instruction|\bSIGILL\b)",
     DEPENDENCY,
     lambda text: (
         "native code crashed the process (a compiled extension, a library built for another runtime version, "
@@ -1002,10 +1013,17 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 CONFIG_FILE = re.compile(r"[\w./-]{1,200}\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
+# A file of settings by its name or its kind. Other JSON and YAML files (translations, fixtures) ship with
+# the code.
+SETTINGS_FILE = re.compile(
+    r"[\w-]{0,60}(?:config|settings|secrets|credentials|database|application)[\w.-]{0,40}\.(?:json|ya?ml)\b|"
+    r"[\w.-]{1,100}\.(?:toml|ini|cfg|conf|env|properties)\b",
+    re.IGNORECASE,
+)
 
 
 def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
-    match = CONFIG_FILE.search(value)
+    match = CONFIG_FILE.search(value) or SETTINGS_FILE.search(value)
     if match and NOT_FOUND.search(value):
         return Verdict(
             CONFIGURATION,
@@ -1021,14 +1039,8 @@ CONFIG_INVALID = re.compile(
     r"config(?:uration)?\b",
     re.IGNORECASE,
 )
-# A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML): a file of settings
-# by its name or its kind. Other JSON and YAML files (translations, fixtures) ship with the code.
+# A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML).
 PARSER = re.compile(r"syntax|pars|scanner|decode", re.IGNORECASE)
-SETTINGS_FILE = re.compile(
-    r"[\w-]{0,60}(?:config|settings|secrets|credentials|database|application)[\w.-]{0,40}\.(?:json|ya?ml)\b|"
-    r"[\w.-]{1,100}\.(?:toml|ini|cfg|conf|env|properties)\b",
-    re.IGNORECASE,
-)
 
 
 # Go's decoders name no file: their messages say what failed to parse.

@@ -455,6 +455,12 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("tomllib.TOMLDecodeError", "Invalid value (at line 3) in /etc/shop/shop.toml", "configuration"),
         ("configparser.NoSectionError", "No section: 'mail'", "configuration"),
         ("Error", "error:0308010C:digital envelope routines::unsupported", "dependency"),
+        ("Mysql2::Error", "Incorrect string value: '\\xF0\\x9F' for column 'body'", "configuration"),
+        ("error", 'no matches for kind "Certificate" in version "cert-manager.io/v1"', "configuration"),
+        ("SIGILL", "SIGILL: illegal instruction", "dependency"),
+        ("fatal error", "unexpected fault address 0x7f3a97802000 [signal SIGBUS]", "infrastructure"),
+        ("OSError", "[Errno 30] Read-only filesystem", "configuration"),
+        ("Error", "ENOENT: no such file or directory, open '/srv/bot/config.json'", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
