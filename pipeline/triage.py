@@ -1012,12 +1012,13 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
-CONFIG_FILE = re.compile(r"[\w./-]{1,200}\.(?:ya?ml|toml|ini|cfg|conf|env|properties|pem|key|crt)\b")
+SETTINGS_KINDS = "toml|ini|cfg|conf|env|properties"  # files that hold nothing but settings
+CONFIG_FILE = re.compile(rf"[\w./-]{{1,200}}\.(?:ya?ml|{SETTINGS_KINDS}|pem|key|crt)\b")
 # A file of settings by its name or its kind. Other JSON and YAML files (translations, fixtures) ship with
 # the code.
 SETTINGS_FILE = re.compile(
     r"[\w-]{0,60}(?:config|settings|secrets|credentials|database|application)[\w.-]{0,40}\.(?:json|ya?ml)\b|"
-    r"[\w.-]{1,100}\.(?:toml|ini|cfg|conf|env|properties)\b",
+    rf"[\w.-]{{1,100}}\.(?:{SETTINGS_KINDS})\b",
     re.IGNORECASE,
 )
 
@@ -1039,11 +1040,9 @@ CONFIG_INVALID = re.compile(
     r"config(?:uration)?\b",
     re.IGNORECASE,
 )
-# A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML).
+# A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML); Go's decoders name
+# no file, and their messages say what failed to parse.
 PARSER = re.compile(r"syntax|pars|scanner|decode", re.IGNORECASE)
-
-
-# Go's decoders name no file: their messages say what failed to parse.
 DECODER_MESSAGE = re.compile(
     r"^(?:yaml|toml): |^invalid character '[^']{1,8}' (?:looking for|after|in)|unexpected end of JSON input"
 )
