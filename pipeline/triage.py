@@ -787,6 +787,10 @@ NEWER_GLOBALS = (
     "fetch|Headers|Request|Response|FormData|Blob|ReadableStream|WebSocket"
 )
 NEWER_METHODS = "replaceAll|at|hasOwn|findLast|findLastIndex|toSorted|toReversed|toSpliced"
+# Python's built-in names by the version that brought them: 3.6, 3.7, 3.10, 3.11.
+NEWER_BUILTINS = (
+    "ModuleNotFoundError|breakpoint|aiter|anext|EncodingWarning|ExceptionGroup|BaseExceptionGroup"
+)
 # Classes and typing's aliases, which Python joins with "|" (``str | None``) from 3.10 on only.
 TYPE_LIKE = r"[\w.]{0,50}(?:type|Alias|Form|Meta\w{0,30})"
 
@@ -857,6 +861,7 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     matching(
         "runtime-too-old",
         rf"\b(?:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
+        rf"name '(?:{NEWER_BUILTINS})' is not defined|"
         r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'|"
         rf"unsupported operand type\(s\) for \|: '{TYPE_LIKE}' and '(?:NoneType|{TYPE_LIKE})'",
         DEPENDENCY,
@@ -1013,7 +1018,8 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 SETTINGS_KINDS = "toml|ini|cfg|conf|env|properties"  # files that hold nothing but settings
-CONFIG_FILE = re.compile(rf"[\w./-]{{1,200}}\.(?:ya?ml|{SETTINGS_KINDS}|pem|key|crt)\b")
+# Files of settings, keys and certificates by their kind, and dotenv's file, whose whole name is its kind.
+CONFIG_FILE = re.compile(rf"[\w./-]{{1,200}}\.(?:ya?ml|{SETTINGS_KINDS}|pem|key|crt)\b|(?<![\w.])\.env\b")
 # A file of settings by its name or its kind. Other JSON and YAML files (translations, fixtures) ship with
 # the code.
 SETTINGS_FILE = re.compile(

@@ -461,6 +461,8 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("fatal error", "unexpected fault address 0x7f3a97802000 [signal SIGBUS]", "infrastructure"),
         ("OSError", "[Errno 30] Read-only filesystem", "configuration"),
         ("Error", "ENOENT: no such file or directory, open '/srv/bot/config.json'", "configuration"),
+        ("Error", "ENOENT: no such file or directory, open '.env'", "configuration"),
+        ("NameError", "name 'ModuleNotFoundError' is not defined", "dependency"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
