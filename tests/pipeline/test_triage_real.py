@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.6% right, 13.3% of out-of-scope errors
-# classed as code, 15.4% of code errors not classed as code: 14.3% classed out of scope and 1.1% held as
-# uncertain for a person; on the 850 cases with a stack 81.1% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.3% right, 13.9% of out-of-scope errors
+# classed as code, 15.4% of code errors not classed as code: 14.4% classed out of scope and 1.1% held as
+# uncertain for a person; on the 881 cases with a stack 80.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -136,6 +136,10 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   instruction, Go's SIGBUS on a memory-mapped file, a read-only filesystem in CircuitPython's spelling,
 #   and a settings JSON file that is not there. Two of them also settled corpus cases (set 13's SIGBUS,
 #   set 14's charset).
+#   set 16 (31, every case with a stack, 12 code; partial, the search budget was nearly spent): 61.3% /
+#   42.1% / 16.7% with the signals from sets 1-15, as with those from sets 1-12 (67.7% right on code or
+#   not); 67.7% / 31.6% / 16.7% (74.2%) with its own: Python built-ins newer than the runtime
+#   (ModuleNotFoundError on 3.5) and dotenv's .env file not there.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -143,8 +147,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.786
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.134
+FLOOR_ACCURACY = 0.783
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.139
 CEILING_CODE_MISSED = 0.155
 
 
