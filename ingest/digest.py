@@ -3,12 +3,12 @@
 Accept (``ingest.accept``) only appends each event, normalised, redacted and fingerprinted, to
 ``IncomingEvent``. Digest claims a batch of those rows and, in one transaction: drops event ids already
 stored, locks the batch's existing groups in id order and creates the missing ones (an insert that ignores
-conflicts, so concurrent workers create each group once), counts each group's events in Python and writes
-every group once, copies the events into ``Event`` inside the database (the payloads never come back to
-Python), tells the pipeline what happened to each group (``groups_digested``, inside the same transaction),
-and deletes the claimed rows. A crash anywhere rolls all of it back, and the rows are claimed again; two
-workers never claim the same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database's single writer on
-SQLite).
+conflicts, so concurrent workers create each group once), copies the events into ``Event`` inside the
+database (the payloads never come back to Python; an id another worker stored meanwhile is skipped),
+counts the events it stored in Python and writes every group once, tells the pipeline what happened to
+each group (``groups_digested``, inside the same transaction), and deletes the claimed rows. A crash
+anywhere rolls all of it back, and the rows are claimed again; two workers never claim the same row
+(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database's single writer on SQLite).
 
 What a group's events do to its status is decided here, once per group per batch (``observe``): a fixed
 group seen from code that contains the fix regressed, a resolved group seen again is open again. Whether
@@ -23,7 +23,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import OperationalError, connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -143,7 +143,8 @@ def claim(limit: int) -> list[Claimed]:
 # --- digesting -----------------------------------------------------------------------------------------
 
 
-# A batch that met another worker's concurrent write is rolled back and claimed again this often.
+# A batch the database aborted for another worker's concurrent write is rolled back and claimed again
+# this often.
 RETRIES = 3
 # PostgreSQL's deadlock_detected and serialization_failure: another transaction won; trying again works.
 CONFLICT_STATES = frozenset({"40P01", "40001"})
@@ -152,11 +153,11 @@ CONFLICT_STATES = frozenset({"40P01", "40001"})
 def digest_batch(limit: int | None = None) -> int:
     """Digest up to ``limit`` accepted events in one transaction; the number of rows claimed.
 
-    Two workers may hold copies of one event id (an SDK's retry) in their batches at once. Each checks the
-    ids already stored, but neither sees the other's before it commits: the second insert breaks the
-    unique (project, event_id) constraint, its whole batch rolls back, and claimed again it finds the id.
-    Rows are written in key order, so workers wait on each other rather than deadlock; should the database
-    still pick one to abort, that batch too is rolled back and tried again.
+    Two workers may hold copies of one event id (an SDK's retry) in their batches at once. Each drops the
+    ids already stored, but neither sees the other's before it commits: the copy into ``Event`` skips an
+    id another worker stored meanwhile (it waits for that worker's commit), and only the events it did
+    store are counted. Rows are written in key order, so workers wait on each other rather than deadlock;
+    should the database still pick one to abort, that batch is rolled back and tried again.
     """
     limit = limit or settings.BUGSTACK_DIGEST_BATCH
     retries = RETRIES
@@ -168,7 +169,7 @@ def digest_batch(limit: int | None = None) -> int:
                     store(new_events(claimed), timezone.now())
                     IncomingEvent.objects.filter(id__in=[item.id for item in claimed]).delete()
             return len(claimed)
-        except (IntegrityError, OperationalError) as exc:
+        except OperationalError as exc:
             # Any other failure happens again on every try, and is raised after the last.
             if not retries or not concurrent_write(exc):
                 raise
@@ -176,8 +177,8 @@ def digest_batch(limit: int | None = None) -> int:
 
 
 def concurrent_write(exc: Exception) -> bool:
-    """A broken unique constraint, a deadlock or a serialization failure: another worker's write won."""
-    return isinstance(exc, IntegrityError) or getattr(exc.__cause__, "sqlstate", None) in CONFLICT_STATES
+    """A deadlock or a serialization failure: another worker's write won."""
+    return getattr(exc.__cause__, "sqlstate", None) in CONFLICT_STATES
 
 
 def new_events(claimed: list[Claimed]) -> list[Claimed]:
@@ -208,6 +209,13 @@ def store(items: list[Claimed], now: datetime) -> None:
     if missing:
         create_groups(missing)
         groups |= locked_groups(missing)
+    stored = copy_events([item.id for batch in by_group.values() for item in batch])
+    # The events this batch stored, by group: not those another worker stored while this one waited.
+    fresh = {key: copies_stored(batch, stored) for key, batch in by_group.items()}
+    by_group = {key: batch for key, batch in fresh.items() if batch}
+    if not by_group:
+        return
+    groups = {key: groups[key] for key in by_group}
     observations = {}
     for key, group in groups.items():
         batch = by_group[key]
@@ -215,7 +223,6 @@ def store(items: list[Claimed], now: datetime) -> None:
         observations[key] = observe(group, batch, created, now)
         count(group, batch, observations[key])
     update_groups(groups.values())
-    stored = copy_events([item.id for batch in by_group.values() for item in batch])
     first_event = {
         groups[key].pk: stored[(batch[0].project_id, batch[0].event_id)] for key, batch in by_group.items()
     }
@@ -235,11 +242,18 @@ def store(items: list[Claimed], now: datetime) -> None:
     )
 
 
-def copy_events(incoming_ids: list[int]) -> dict[tuple[int, uuid.UUID], int]:
-    """Insert these incoming rows as events of their (existing) groups; each one's new primary key.
+def copies_stored(batch: list[Claimed], stored: dict[tuple[int, uuid.UUID], int]) -> list[Claimed]:
+    """The batch's events that ``copy_events`` stored: one each (the other worker's are not)."""
+    return [item for item in batch if (item.project_id, item.event_id) in stored]
 
-    One INSERT … SELECT: the payload goes from one table to the other inside the database. The events are
-    written in event id order, as every worker writes them, so two inserting the same ids never deadlock.
+
+def copy_events(incoming_ids: list[int]) -> dict[tuple[int, uuid.UUID], int]:
+    """Insert these incoming rows as events of their (existing) groups; each stored one's new primary key.
+
+    One INSERT … SELECT: the payload goes from one table to the other inside the database. An event id
+    already stored is skipped, including one another worker stored while this insert waited for its
+    commit. The events are written in event id order, as every worker writes them, so two inserting the
+    same ids never deadlock.
     """
     qn = connection.ops.quote_name
     event_columns = {field.column for field in Event._meta.concrete_fields}
@@ -260,7 +274,7 @@ def copy_events(incoming_ids: list[int]) -> dict[tuple[int, uuid.UUID], int]:
         f"FROM {qn(IncomingEvent._meta.db_table)} i JOIN {qn(ErrorGroup._meta.db_table)} g "
         f"ON g.{project} = i.{project} AND g.{fingerprint} = i.{fingerprint} "
         f"WHERE i.{key} IN ({', '.join(['%s'] * len(incoming_ids))}) ORDER BY i.{project}, i.{event_id} "
-        f"RETURNING {key}, {project}, {event_id}"
+        f"ON CONFLICT ({project}, {event_id}) DO NOTHING RETURNING {key}, {project}, {event_id}"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, incoming_ids)

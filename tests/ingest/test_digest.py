@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection, transaction
+from django.utils import timezone
 from django_q.models import OrmQ
 from django_q.signing import SignedPackage
 
 from ingest import tasks
-from ingest.digest import digest_backlog, digest_batch
+from ingest.digest import claim, digest_backlog, digest_batch, new_events, store
 from ingest.models import ErrorGroup, Event, IncomingEvent
 from ingest.signals import groups_digested
 from pipeline.models import FixRun
@@ -91,6 +95,62 @@ def test_an_event_id_sent_twice_is_counted_once_in_one_batch_or_across_batches(p
 
     assert ErrorGroup.objects.get().times_seen == 1
     assert Event.objects.count() == 1
+    assert not IncomingEvent.objects.exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite has one writer: a second worker waits to claim at all."
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_skips_an_event_id_another_worker_stored_meanwhile_and_counts_the_rest(post_event):
+    resent = python_event(event_id=uuid.uuid4().hex)
+    post_event(resent)
+    post_event(resent)  # an SDK's retry, claimed by the second worker while the first stores the original
+    post_event(python_event(event_id=uuid.uuid4().hex))  # the same error again: the same group
+    stored, commit = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def first_worker():
+        try:
+            with transaction.atomic():
+                claimed = claim(1)
+                store(new_events(claimed), timezone.now())
+                IncomingEvent.objects.filter(id__in=[item.id for item in claimed]).delete()
+                stored.set()
+                commit.wait(10)
+        finally:
+            connection.close()
+
+    def second_worker():
+        claims = []
+
+        def counted(execute, sql, params, many, context):
+            claims.extend(["claim"] if "SKIP LOCKED" in sql else [])
+            return execute(sql, params, many, context)
+
+        try:
+            with connection.execute_wrapper(counted):
+                outcome["claimed"] = digest_batch()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+        finally:
+            outcome["claims"] = len(claims)
+            connection.close()
+
+    first = threading.Thread(target=first_worker)
+    first.start()
+    assert stored.wait(10)
+    second = threading.Thread(target=second_worker)
+    second.start()
+    time.sleep(0.5)  # the second worker now waits on the first one's uncommitted group and event
+    commit.set()
+    first.join(10)
+    second.join(10)
+
+    assert outcome == {"claimed": 2, "claims": 1}  # in one pass: nothing was rolled back and claimed again
+    group = ErrorGroup.objects.get()
+    assert group.times_seen == 2 == Event.objects.count()
+    assert Event.objects.filter(event_id=resent["event_id"]).count() == 1
     assert not IncomingEvent.objects.exists()
 
 
