@@ -1017,28 +1017,40 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
-SETTINGS_KINDS = "toml|ini|cfg|conf|env|properties"  # files that hold nothing but settings
+SETTINGS_KINDS = ("toml", "ini", "cfg", "conf", "env", "properties")  # files that hold nothing but settings
 # Files of settings, keys and certificates by their kind, and dotenv's file, whose whole name is its kind.
-CONFIG_FILE = re.compile(rf"[\w./-]{{1,200}}\.(?:ya?ml|{SETTINGS_KINDS}|pem|key|crt)\b|(?<![\w.])\.env\b")
-# A file of settings by its name or its kind. Other JSON and YAML files (translations, fixtures) ship with
-# the code.
-SETTINGS_FILE = re.compile(
-    r"[\w-]{0,60}(?:config|settings|secrets|credentials|database|application)[\w.-]{0,40}\.(?:json|ya?ml)\b|"
-    rf"[\w.-]{{1,100}}\.(?:{SETTINGS_KINDS})\b",
-    re.IGNORECASE,
+CONFIG_FILE = re.compile(
+    rf"[\w./-]{{1,200}}\.(?:ya?ml|{'|'.join(SETTINGS_KINDS)}|pem|key|crt)\b|(?<![\w.])\.env\b"
 )
+FILE_NAME = re.compile(r"[\w.-]+")  # a word of a message that may name a file (runs of it, so linear)
+SETTINGS_NAME = re.compile(r"config|settings|secrets|credentials|database|application", re.IGNORECASE)
+
+
+def settings_file(text: str) -> str:
+    """The first file of settings ``text`` names: one of their kinds, or a JSON or YAML file named for
+    settings. Other JSON and YAML files (translations, fixtures) ship with the code."""
+    for word in FILE_NAME.finditer(text):
+        stem, _, kind = word.group(0).rpartition(".")
+        kind = kind.lower()
+        named_for_settings = kind in ("json", "yml", "yaml") and SETTINGS_NAME.search(stem)
+        if stem and (kind in SETTINGS_KINDS or named_for_settings):
+            return word.group(0)
+    return ""
 
 
 def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
-    match = CONFIG_FILE.search(value) or SETTINGS_FILE.search(value)
-    if match and NOT_FOUND.search(value):
-        return Verdict(
-            CONFIGURATION,
-            f"configuration: the configuration file {token(match.group(0))} is missing",
-            rule="config-file-missing",
-            confidence=SURE,
-        )
-    return None
+    if not NOT_FOUND.search(value):
+        return None
+    match = CONFIG_FILE.search(value)
+    name = match.group(0) if match else settings_file(value)
+    if not name:
+        return None
+    return Verdict(
+        CONFIGURATION,
+        f"configuration: the configuration file {token(name)} is missing",
+        rule="config-file-missing",
+        confidence=SURE,
+    )
 
 
 CONFIG_INVALID = re.compile(
@@ -1057,13 +1069,13 @@ CONFIG_FUNCTION = re.compile(r"config|settings", re.IGNORECASE)
 
 def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
     parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value))
-    named = SETTINGS_FILE.search(value) if parsing else None
+    named = settings_file(value) if parsing else ""
     # A parser failing in the application's own function that loads its configuration.
     loader = facts.app_frames[-1].function if facts.app_frames else ""
     loading = parsing and bool(CONFIG_FUNCTION.search(loader))
     if not (named or loading or CONFIG_INVALID.search(f"{type_}: {value}")):
         return None
-    name = token(named.group(0)) if named else ""
+    name = token(named)
     return Verdict(
         CONFIGURATION,
         f"configuration: the configuration file{' ' + name if name else ''} could not be read or is invalid",
