@@ -297,6 +297,13 @@ def processes():
         yield entry, line[line.index("(") + 1 : line.rindex(")")], line[line.rindex(")") + 2 :].split()
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """One process's own CPU time so far (user and system), from /proc; OSError if it is gone."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return sum(int(ticks) for ticks in fields[11:13]) / CLOCK_TICKS  # utime, stime
+
+
 def machine_ticks() -> tuple[int, int, int]:
     """The whole machine's idle (I/O wait included), stolen and total CPU ticks so far, from /proc/stat."""
     with open("/proc/stat") as stat:
@@ -530,11 +537,9 @@ class DigestWorkers:
         used = 0.0
         for pid in self.pids:
             try:
-                with open(f"/proc/{pid}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
+                used += process_cpu_seconds(pid)
             except OSError:
                 continue
-            used += sum(int(ticks) for ticks in fields[11:13]) / CLOCK_TICKS  # utime, stime
         return used
 
 

@@ -33,7 +33,7 @@ django.setup()
 import orjson  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from bench.ingest import sample_event  # noqa: E402
+from bench.ingest import process_cpu_seconds, sample_event  # noqa: E402
 
 KINDS = {
     "jsonb": lambda payload: payload.decode(),
@@ -41,12 +41,6 @@ KINDS = {
     "bytea": lambda payload: zlib.compress(payload, 1),
 }
 BATCHES = (1, 4, 50)
-
-
-def server_cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
 def insert(cursor, table: str, values: list, batch: int) -> None:
@@ -89,10 +83,10 @@ def main() -> None:
             for _ in range(args.rounds):
                 for kind, convert in KINDS.items():
                     for batch in BATCHES:
-                        started, own = server_cpu_seconds(pid), time.process_time()
+                        started, own = process_cpu_seconds(pid), time.process_time()
                         values = [convert(payloads[n % len(payloads)]) for n in range(rows)]
                         insert(cursor, tables[kind], values, batch)
-                        server[kind][batch].append((server_cpu_seconds(pid) - started) * 1000 / rows)
+                        server[kind][batch].append((process_cpu_seconds(pid) - started) * 1000 / rows)
                         client[kind][batch].append((time.process_time() - own) * 1000 / rows)
         finally:
             for table in tables.values():
