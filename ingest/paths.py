@@ -22,8 +22,9 @@ PACKAGE_LAYOUTS: tuple[str, ...] = (
     r"^.*(?:^|/)node_modules/(?P<name>@[^/]+/[^/]+|[^/]+)",
     # RubyGems and Bundler, with or without a leading directory: gems/<name>-<version>[-<platform>]/
     r"^.*(?:^|/)gems/(?P<name>[^/]+?)(?:-\d[\w.]*(?:-[\w-]+)?)?(?:/|$)",
-    # A Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go
-    r"^/*(?P<name>.*?)@v\d+\.\d+\.\d+",
+    # A Go module built with -trimpath: github.com/org/mod@v1.2.3/file.go (the name begins after the leading
+    # slashes, so that a run of them is not given back one by one: linear on any path)
+    r"^/*(?P<name>(?:[^/].*?)?)@v\d+\.\d+\.\d+",
     # Yarn Plug'n'Play: packages read from zip archives (the archive's name carries the package's)
     r"(?:^|/)\.yarn/(?:cache|unplugged)/(?P<name>)",
     # Meteor's Atmosphere packages: packages/<author>:<name>/

@@ -1018,11 +1018,11 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 SETTINGS_KINDS = ("toml", "ini", "cfg", "conf", "env", "properties")  # files that hold nothing but settings
-# Files of settings, keys and certificates by their kind, and dotenv's file, whose whole name is its kind.
-CONFIG_FILE = re.compile(
-    rf"[\w./-]{{1,200}}\.(?:ya?ml|{'|'.join(SETTINGS_KINDS)}|pem|key|crt)\b|(?<![\w.])\.env\b"
-)
-FILE_NAME = re.compile(r"[\w.-]+")  # a word of a message that may name a file (runs of it, so linear)
+# The kinds of files of settings, keys and certificates, found in a word that may be a path.
+CONFIG_KIND = re.compile(rf"\.(?:ya?ml|{'|'.join(SETTINGS_KINDS)}|pem|key|crt)\b")
+# Words of a message that may be a path, or a file's name (runs of their characters, so read in linear time).
+PATH_WORD = re.compile(r"[\w./-]+")
+FILE_NAME = re.compile(r"[\w.-]+")
 SETTINGS_NAME = re.compile(r"config|settings|secrets|credentials|database|application", re.IGNORECASE)
 
 
@@ -1038,16 +1038,31 @@ def settings_file(text: str) -> str:
     return ""
 
 
+def config_file(text: str) -> str:
+    """The first path ``text`` names that ends in a kind of file of settings, keys or certificates (up to its
+    last such kind: ``app.ini.bak`` is ``app.ini``), or dotenv's ``.env``, whose whole name is its kind."""
+    for word in PATH_WORD.finditer(text):
+        path = word.group(0)
+        end = 0
+        for kind in CONFIG_KIND.finditer(path, 1):
+            end = kind.end()
+        if end:
+            return path[:end]
+        dotenv = CONFIG_KIND.match(path)
+        if dotenv and dotenv.group(0) == ".env":
+            return ".env"
+    return ""
+
+
 def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
     if not NOT_FOUND.search(value):
         return None
-    match = CONFIG_FILE.search(value)
-    name = match.group(0) if match else settings_file(value)
+    name = config_file(value) or settings_file(value)
     if not name:
         return None
     return Verdict(
         CONFIGURATION,
-        f"configuration: the configuration file {token(name)} is missing",
+        f"configuration: the configuration file {token(name) or 'the message names'} is missing",
         rule="config-file-missing",
         confidence=SURE,
     )

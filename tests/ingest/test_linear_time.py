@@ -1,4 +1,4 @@
-"""Redaction and grouping on hostile text: right at 16 KiB and at 256 KiB alike.
+"""Redaction, grouping and package paths on hostile text: right at 16 KiB and at 256 KiB alike.
 
 Each input is built to defeat one pattern the way it was once defeated (a run the pattern would scan again
 from every place it could start: "a:a:a…", "1.1.1…", "-eyJ-eyJ…", a long scheme before "://"). The
@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from ingest.fingerprint import normalise_function, normalise_path, parametrise_message
+from ingest.paths import is_library_path, package_of
 from ingest.redact import FILTERED, filter_query, filter_url, mask_text
 
 SIZES = (16 * 1024, 256 * 1024)
@@ -109,3 +110,14 @@ def test_paths_and_function_names_of_hostile_runs_normalise_exactly(size):
     assert normalise_path("/srv/" + repeated("a/", size) + "x.py") == repeated("a/", size)[2:] + "x.py"
     assert normalise_function(names + "x") == names + "x"
     assert normalise_function(repeated("0x1f ", size)) == "<addr> " * (size // 5 - 1) + "<addr>"
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_package_layouts_read_hostile_paths_exactly(size):
+    slashes = repeated("/", size)
+    versions = repeated("a@v1.", size)
+
+    assert package_of(slashes + "x.go") == ""
+    assert package_of(slashes + "github.com/org/mod@v1.2.3/x.go") == "github.com/org/mod"
+    assert package_of(versions + "x.go") == ""
+    assert not is_library_path(slashes + "srv/app/main.go")

@@ -471,6 +471,25 @@ def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, valu
     assert verdict.rule and 0 < verdict.confidence <= 1
 
 
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("open /etc/shop/app.yaml: no such file or directory", "`/etc/shop/app.yaml`"),
+        ("ENOENT: no such file or directory, open 'conf/app.ini.bak'", "`conf/app.ini`"),  # its last kind
+        ("ENOENT: no such file or directory, open '.env.local'", "`.env`"),  # dotenv's, by its whole name
+        ("No such file or directory: '/srv/certs/tls.key'", "`/srv/certs/tls.key`"),
+        # A word of a path's characters is read once, whatever it holds (of the message's first 2,000).
+        ("No such file or directory: " + "." * 1_900 + " /srv/app.toml", "`/srv/app.toml`"),
+        # Too long a name to show.
+        ("No such file or directory: " + "a." * 900 + "yml", "the configuration file the message names"),
+    ],
+)
+def test_a_missing_file_of_settings_is_named_by_its_kind(value, named):
+    verdict = classify(event("FileNotFoundError", value, [frame("/app/shop/settings.py")]))
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-missing"), verdict
+    assert named in verdict.reason
+
+
 def test_a_data_file_of_the_code_that_does_not_parse_is_the_code():
     """Translations and fixtures ship with the code: only a file of settings is configuration."""
     value = "(/app/config/locales/en.yml): did not find expected key while parsing a block mapping at line 2"
