@@ -60,13 +60,14 @@ STANDARD_LIBRARY_LOCATIONS: tuple[str, ...] = (
     r"/goroot/src/",
 )
 STANDARD_LIBRARY = re.compile("|".join(STANDARD_LIBRARY_LOCATIONS), re.IGNORECASE)
-# ``npm install --global`` (and npx) puts the application being run under <prefix>/lib/node_modules/<name>/;
-# its own files are the application's, however the SDK marked them. Its dependencies nest one level deeper.
-GLOBAL_NODE_INSTALL = "/lib/node_modules/"
+# ``npm install --global`` (and npx) puts the application being run under <prefix>/lib/node_modules/<name>/,
+# on Windows under %APPDATA%\npm\node_modules\<name>\; its own files are the application's, however the SDK
+# marked them. Its dependencies nest one level deeper.
+GLOBAL_NODE_INSTALLS = ("/lib/node_modules/", "/AppData/Roaming/npm/node_modules/")
 
 
 def is_globally_installed_application(path: str) -> bool:
-    return GLOBAL_NODE_INSTALL in path and path.count("node_modules/") == 1
+    return path.count("node_modules/") == 1 and any(prefix in path for prefix in GLOBAL_NODE_INSTALLS)
 
 
 def package_of(path: str) -> str:

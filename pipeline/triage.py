@@ -130,7 +130,8 @@ def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
             if isinstance(frame, Mapping)
         ]
         chosen = sdk_chose(raw)
-        frames = tuple(to_frame(frame, chosen) for frame in before_recovery(raw))
+        program = program_gem(raw)
+        frames = tuple(to_frame(frame, chosen, program) for frame in before_recovery(raw))
         if frames:
             return frames
     return ()
@@ -187,10 +188,29 @@ VENDORED = re.compile(r"(?:^|/)vendor/")
 ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
 
 
-def to_frame(raw: Mapping, chosen: bool = False) -> Frame:
+def program_gem(frames: list[Mapping]) -> str:
+    """The gem whose executable (``gems/<name>-<version>/exe/<tool>``, or ``bin/``) is the oldest on the
+    stack: the program being run is that gem, a command-line tool, and its files are the application's
+    however the SDK marked them. A Ruby version's own directory of executables (rvm's
+    ``gems/ruby-3.1.0/bin/``, whose wrappers load the gem's) is not a gem."""
+    for frame in frames:
+        parts = path_of(frame).split("/")
+        if (
+            len(parts) >= 4
+            and parts[-4] == "gems"
+            and parts[-2] in ("exe", "bin")
+            and not parts[-3].startswith("ruby-")
+        ):
+            return package_of(path_of(frame))
+    return ""
+
+
+def to_frame(raw: Mapping, chosen: bool = False, program: str = "") -> Frame:
     path = path_of(raw)
-    in_app = is_app_frame(raw, chosen)
-    package = "" if in_app else package_of(path)  # an application installed as a package is no dependency
+    package = package_of(path)
+    in_app = is_app_frame(raw, chosen) or bool(package) and package == program
+    if in_app:
+        package = ""  # an application installed as a package is no dependency
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
@@ -442,6 +462,15 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         ),
     ),
     matching(
+        "connection-string-invalid",
+        r"invalid (?:DSN|connection string|database (?:URL|URI))|"
+        r"malformed (?:DSN|connection string|database (?:URL|URI))|"
+        r"(?:could not|cannot|failed to) parse (?:the )?(?:DSN|connection string|database (?:URL|URI))",
+        CONFIGURATION,
+        lambda text: "the connection string (DSN) the settings give for a database or service is malformed",
+        confidence=LIKELY,
+    ),
+    matching(
         "cluster-setup",
         r"no matches for kind",
         CONFIGURATION,
@@ -616,7 +645,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
         r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
         r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234] Server Error\b|"
-        r"\bDalli::RingError\b|no reachable servers|server selection error",
+        r"\bDalli::RingError\b|no reachable servers|server selection error|"
+        r"\b(?:daemon|server|service|runtime|agent) (?:is|was) not running|Is the docker daemon running|"
+        r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -958,7 +989,9 @@ SETTINGS = matching(
     r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled|"
     r"PrivilegedIntentsRequired|requesting privileged intents|"
     # Python's configparser, which reads a settings file that is not there as an empty one
-    r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section",
+    r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section|"
+    # A credential handed to a library as nothing at all: the setting that holds it is not set.
+    r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
@@ -1080,13 +1113,21 @@ DECODER_MESSAGE = re.compile(
     r"^(?:yaml|toml): |^invalid character '[^']{1,8}' (?:looking for|after|in)|unexpected end of JSON input"
 )
 CONFIG_FUNCTION = re.compile(r"config|settings", re.IGNORECASE)
+# Helpers that only turn an error into a panic or an exit (Go's ``check(err)``, ``must``): the error arose in
+# their caller.
+ERROR_HELPER = re.compile(
+    r"(?:^|\.)(?:(?:check|must|fatal|die)(?:_?(?:if|on))?_?(?:err|error)?|"
+    r"(?:handle|panic)(?:_?(?:if|on))?_?(?:err|error))$",
+    re.IGNORECASE,
+)
 
 
 def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
     parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value))
     named = settings_file(value) if parsing else ""
     # A parser failing in the application's own function that loads its configuration.
-    loader = facts.app_frames[-1].function if facts.app_frames else ""
+    callers = [frame.function for frame in facts.app_frames if not ERROR_HELPER.search(frame.function)]
+    loader = callers[-1] if callers else ""
     loading = parsing and bool(CONFIG_FUNCTION.search(loader))
     if not (named or loading or CONFIG_INVALID.search(f"{type_}: {value}")):
         return None
@@ -1221,7 +1262,7 @@ API_MISMATCH = re.compile(
 MONITORING_AGENT = re.compile(
     r"(?:^|[/@])(?:(?:newrelic|dd-?trace|datadog|elastic-?apm|opentelemetry|sentry|raven|rollbar|honeybadger|"
     r"bugsnag|airbrake|appsignal|instana|appoptics|stackify|yabeda|bugstack)(?:[-_.][\w.-]*)?|newrelic_rpm|"
-    r"elasticapm|go\.elastic\.co|go\.opentelemetry\.io|scout_apm|skylight|traceview|monti-apm-agent|"
+    r"elasticapm|go\.elastic\.co|go\.opentelemetry\.io|scout_apm|skylight|traceview|monti-?apm(?:-agent|:agent)|"
     r"prometheus_exporter)(?:[/@]|$)",
     re.IGNORECASE,
 )

@@ -32,6 +32,7 @@ NOT_PACKAGES = [
     "node:internal/process/task_queues",
     "/app/vendor/ruby-2.2.1/lib/ruby/2.2.0/net/http.rb",  # a runtime shipped in the application's vendor/
     "/usr/local/lib/node_modules/mycli/lib/run.js",  # an application installed globally is the application
+    "C:/Users/me/AppData/Roaming/npm/node_modules/mycli/cli.js",  # the same on Windows (%APPDATA%\\npm)
 ]
 
 

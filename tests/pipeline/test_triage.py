@@ -463,6 +463,16 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("Error", "ENOENT: no such file or directory, open '/srv/bot/config.json'", "configuration"),
         ("Error", "ENOENT: no such file or directory, open '.env'", "configuration"),
         ("NameError", "name 'ModuleNotFoundError' is not defined", "dependency"),
+        (
+            "error",
+            "Cannot connect to the Docker daemon at unix:///var/run/docker.sock. "
+            "Is the docker daemon running?",
+            "infrastructure",
+        ),
+        ("Error", "[ERROR CRI]: container runtime is not running", "infrastructure"),
+        ("RuntimeError", "Failed to fetch esummary. API rate limit exceeded.", "infrastructure"),
+        ("panic", "Invalid DSN: Missing the slash separating the database name", "configuration"),
+        ("TypeError", "expected token to be a str, received NoneType instead", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -507,6 +517,45 @@ def test_a_decoder_failing_where_the_application_loads_its_configuration_is_the_
     elsewhere = [frame("/src/main.go", "main.main"), frame("/src/orders.go", "main.readOrder")]
     verdict = classify(event("panic", "yaml: line 3: did not find expected key", elsewhere, "go"))
     assert verdict.category == "code", verdict
+
+
+def test_a_decoder_failing_under_an_error_check_helper_is_read_in_the_helpers_caller():
+    """Go's ``check(err)`` and ``must`` only turn the error their caller got into a panic."""
+    loading = [frame("/src/main.go", "main.main"), frame("/src/config.go", "main.NewConfig")]
+    for helper in ("main.check", "main.checkErr", "main.must", "main.fatalIfErr"):
+        value = "yaml: unmarshal errors:\n  line 68: cannot unmarshal !!str into main.FileConfig"
+        verdict = classify(event("panic", value, [*loading, frame("/src/main.go", helper)], "go"))
+        assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), (helper, verdict)
+    handler = [frame("/src/main.go", "main.main"), frame("/src/orders.go", "main.handle")]
+    verdict = classify(event("panic", "yaml: line 3: did not find expected key", handler, "go"))
+    assert verdict.category == "code", verdict
+
+
+def test_a_tool_run_from_its_gems_executable_is_the_application():
+    """``colorls`` started from its gem's ``exe/`` (through rvm's wrappers): the gem is the program being run,
+    so a nil in its own files is its code. Without its executable at the bottom of the stack, the same files
+    are a dependency's."""
+    gems = "/home/me/.rvm/gems/ruby-3.1.0/"
+    run = [
+        frame(gems + "bin/ruby_executable_hooks", "<main>", in_app=False),
+        frame(gems + "bin/colorls", "load", in_app=False),
+        frame(gems + "gems/colorls-1.4.6/exe/colorls", "<top (required)>", in_app=False),
+    ]
+    crash = frame(gems + "gems/colorls-1.4.6/lib/colorls/core.rb", "in_line", in_app=False)
+    verdict = classify(event("NoMethodError", "undefined method `+' for nil:NilClass", [*run, crash], "ruby"))
+    assert verdict.category == "code", verdict
+    verdict = classify(event("NoMethodError", "undefined method `+' for nil:NilClass", [crash], "ruby"))
+    assert verdict.category == "dependency", verdict
+
+
+def test_what_raises_in_meteors_monti_apm_agent_is_the_agents():
+    stack = [
+        frame("packages/ddp-server/livedata_server.js", "protocol_handlers.sub"),
+        frame("packages/montiapm:agent/lib/models/pubsub.js", "PubsubModel.trackWaitTime"),
+    ]
+    value = "Cannot destructure property 'startTime' of 'this.subscriptions[msg.id]' as it is undefined."
+    verdict = classify(event("TypeError", value, stack, "node"))
+    assert (verdict.category, verdict.rule) == ("dependency", "raised-in-agent"), verdict
 
 
 def test_a_missing_file_node_was_started_with_is_the_start_command_or_the_build():

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.3% right, 13.9% of out-of-scope errors
-# classed as code, 15.4% of code errors not classed as code: 14.4% classed out of scope and 1.1% held as
-# uncertain for a person; on the 881 cases with a stack 80.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.7% right, 14.1% of out-of-scope errors
+# classed as code, 14.5% of code errors not classed as code: 13.6% classed out of scope and 1.0% held as
+# uncertain for a person; on the 961 cases with a stack 80.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -140,6 +140,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   42.1% / 16.7% with the signals from sets 1-15, as with those from sets 1-12 (67.7% right on code or
 #   not); 67.7% / 31.6% / 16.7% (74.2%) with its own: Python built-ins newer than the runtime
 #   (ModuleNotFoundError on 3.5) and dotenv's .env file not there.
+#   set 17 (80, every case with a stack, 36 code; 20 a platform): 73.8% / 22.7% / 16.7% with the signals from
+#   sets 1-16 (80.0% right on code or not); 82.5% / 13.6% / 11.1% (87.5%) with its own: npm's global prefix
+#   on Windows (%APPDATA%\npm\node_modules), a tool run from its gem's executable (its files are the
+#   application's), a service or daemon "not running" and a remote's rate limit, a malformed connection
+#   string (DSN), a credential handed to a library as nothing ("expected token to be a str"), Go's
+#   check(err)/must helpers read through to their caller, and Meteor's name for the Monti APM agent. On the
+#   corpus they gained three cases and lost two: a tool's executable that called into another gem (vagrant
+#   loading a stale plugin's native gem) or that was fixed by upgrading it now reads as the tool's own code.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -147,9 +155,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.783
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.139
-CEILING_CODE_MISSED = 0.155
+FLOOR_ACCURACY = 0.787
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
+CEILING_CODE_MISSED = 0.146
 
 
 def has_stack(event: dict) -> bool:
