@@ -91,7 +91,10 @@ def read_event(event: Mapping[str, Any]) -> Facts:
     if not chain and event.get("message"):
         chain = (("", clip(event["message"])),)
     return Facts(
-        chain=chain, frames=stack_of(values), host=clip(event.get("server_name")), installed=installed(event)
+        chain=chain,
+        frames=stack_of(values, clip(event.get("platform"))),
+        host=clip(event.get("server_name")),
+        installed=installed(event),
     )
 
 
@@ -120,7 +123,7 @@ def clip(text: Any) -> str:
     return str(text or "")[:MAX_TEXT]
 
 
-def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
+def stack_of(values: list[Mapping], platform: str = "") -> tuple[Frame, ...]:
     """Frames of the exception that reached the handler, or of the nearest cause that has some."""
     for value in reversed(values):
         stacktrace = value.get("stacktrace")
@@ -129,7 +132,7 @@ def stack_of(values: list[Mapping]) -> tuple[Frame, ...]:
             for frame in (stacktrace.get("frames") if isinstance(stacktrace, Mapping) else None) or []
             if isinstance(frame, Mapping)
         ]
-        chosen = sdk_chose(raw)
+        chosen = sdk_chose(raw) or platform in SDKS_MARKING_PACKAGES_WHEN_TOLD
         program = program_gem(raw)
         frames = tuple(to_frame(frame, chosen, program) for frame in before_recovery(raw))
         if frames:
@@ -154,6 +157,11 @@ def before_recovery(frames: list[Mapping]) -> list[Mapping]:
 def path_of(raw: Mapping) -> str:
     """The frame's file as a "/"-separated path, so that one set of patterns serves Windows too."""
     return clip(raw.get("abs_path") or raw.get("filename")).replace("\\", "/")
+
+
+# Platforms whose SDKs mark an installed package's frames in-app only when told to (Sentry's Ruby SDK, by its
+# project root and ``in_app_include``), so that a stack of nothing but such frames is still their choice.
+SDKS_MARKING_PACKAGES_WHEN_TOLD = frozenset({"ruby"})
 
 
 def sdk_chose(frames: list[Mapping]) -> bool:
@@ -356,7 +364,8 @@ CREDENTIALS = matching(
     r"Unable to locate credentials|bad credentials|invalid_grant|invalid_client|AuthenticationError|\b401\b|"
     r"^\w*: Unauthorized$|invalid credentials|\bExpiredToken\b|"
     r"security token included in the request is expired|UnrecognizedClientException|\bAuthFailure\b|"
-    r"DefaultCredentialsError|Could not automatically determine credentials|\bUNAUTHENTICATED\b|"
+    r"DefaultCredentialsError|Could not automatically determine credentials|"
+    r"Could not load the default credentials|\bUNAUTHENTICATED\b|"
     r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
     r"invalid password|api key (?:is )?(?:invalid|not valid|missing)",
     CONFIGURATION,
@@ -376,7 +385,7 @@ def schema_behind(text: str) -> str:
     return f"{what}; migrations have probably not been applied"
 
 
-SCHEMA = matching(
+SCHEMA_BEHIND = matching(
     "schema-behind-code",
     r"relation \"[^\"]+\" does not exist|no such (?:table|column)|"
     r"column [\w.\"]+ (?:of relation \"\w+\" )?does not exist|Table '[^']+' doesn't exist|Unknown column|"
@@ -385,6 +394,27 @@ SCHEMA = matching(
     CONFIGURATION,
     schema_behind,
 )
+# Where migrations run: Rails' message when one fails, and the files of migrations (the application's own,
+# Django's executor, Alembic's versions) on the stack.
+MIGRATIONS_CANCELED = re.compile(r"all later migrations canceled", re.IGNORECASE)
+MIGRATION_FILE = re.compile(r"(?:^|/)(?:db/migrate|migrations|alembic/versions)/")
+
+
+def schema_mismatch(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """The schema is not what the code expects: migrations not applied, unless the error arose while they
+    ran, which makes it a migration's own code (one written against a schema it does not run on)."""
+    verdict = SCHEMA_BEHIND(type_, value, facts)
+    if verdict is None:
+        return None
+    if MIGRATIONS_CANCELED.search(value) or any(MIGRATION_FILE.search(frame.path) for frame in facts.frames):
+        return Verdict(
+            CODE,
+            "code: a migration failed on the schema it ran against: the migration's own code, or its order",
+            rule="migration-failed",
+            confidence=PLAUSIBLE,
+        )
+    return verdict
+
 
 # A name of one label (`db`, `redis`, `mysql`) is a service name that only a container network or a hosts
 # file resolves: when it does not resolve, the settings name a service this network does not have (a
@@ -471,6 +501,14 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         confidence=LIKELY,
     ),
     matching(
+        "cluster-access-denied",
+        r"\bis forbidden: User \"[^\"]{1,200}\" cannot",
+        CONFIGURATION,
+        lambda text: (
+            "the Kubernetes user or service account the process runs as lacks the RBAC permission it needs"
+        ),
+    ),
+    matching(
         "cluster-setup",
         r"no matches for kind",
         CONFIGURATION,
@@ -483,7 +521,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         "address-in-use",
         r"\bEADDRINUSE\b|address already in use|port is already (?:allocated|in use)|"
         r"only one usage of each socket address|\bERR_SOCKET_BAD_PORT\b|invalid port|port should be >= 0|"
-        r"\bEADDRNOTAVAIL\b|cannot assign requested address|requested address is not valid in its context|"
+        r"\bEADDRNOTAVAIL\b|(?:cannot|can't) assign requested address|"
+        r"requested address is not valid in its context|"
         r"Servname not supported for ai_socktype",
         CONFIGURATION,
         lambda text: (
@@ -647,7 +686,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234] Server Error\b|"
         r"\bDalli::RingError\b|no reachable servers|server selection error|"
         r"\b(?:daemon|server|service|runtime|agent) (?:is|was) not running|Is the docker daemon running|"
-        r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests",
+        r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests|\bService Unavailable\b|"
+        r"\bBad Gateway\b|\bGateway Time-?out\b|no servers available for connection|"
+        r"run out of available brokers",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -677,6 +718,15 @@ APPLICATION_LOADERS = frozenset({"gunicorn", "uvicorn", "hypercorn", "daphne", "
 # Their functions that import what they are told to (gunicorn's import_app, uvicorn's import_from_string,
 # celery's symbol_by_name): a module missing anywhere else in them is one of their own imports.
 LOADER_FUNCTION = re.compile(r"import|load|find_app|symbol_by_name|instantiate")
+
+
+# A module of the application's that holds its settings, by name (config.py, ../config/config.json,
+# myapp.settings): made for each deployment rather than shipped.
+SETTINGS_MODULE = re.compile(
+    r"(?:^|[/\\.])(?:config|settings|local_settings|secrets|credentials)"
+    r"(?:\.(?:js|cjs|mjs|ts|json|ya?ml|py|rb|toml))?$",
+    re.IGNORECASE,
+)
 
 
 # Node's loader running the file it was started with (`node build/server.js`), with no file of the
@@ -726,6 +776,14 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             confidence=LIKELY,
         )
     inside = package_of(name)  # a path into an installed package: one of that package's own files
+    if not inside and SETTINGS_MODULE.search(name) and (name.startswith((".", "/")) or "/" not in name):
+        return Verdict(
+            CONFIGURATION,
+            f"configuration: the application's file of settings{' ' + token(name) if token(name) else ''} is "
+            "missing: it is made at deployment (often from an example shipped beside it), and was not",
+            rule="settings-module-missing",
+            confidence=LIKELY,
+        )
     if not inside and (name.startswith((".", "/")) or name.split(".")[0] in app_packages(facts)):
         where = token(facts.app_frames[-1].path) if facts.app_frames else ""
         return Verdict(
@@ -991,7 +1049,11 @@ SETTINGS = matching(
     # Python's configparser, which reads a settings file that is not there as an empty one
     r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section|"
     # A credential handed to a library as nothing at all: the setting that holds it is not set.
-    r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b",
+    r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b|"
+    # Airflow's connections and variables, which are settings kept in its database or environment
+    r"The conn_id `[^`]{1,100}` isn't defined|Variable [\w.-]{1,100} does not exist|"
+    # Ruby reading text in the process's locale, which is US-ASCII when none is set
+    r"invalid byte sequence in US-ASCII",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )
@@ -1155,7 +1217,7 @@ FRAMEWORK_WIRING = matching(
 
 MESSAGE_RULES: tuple[Rule, ...] = (
     CREDENTIALS,
-    SCHEMA,
+    schema_mismatch,
     *HOST_SETUP_RULES,
     *INFRASTRUCTURE_RULES,
     *VERSION_CLASH_RULES,

@@ -473,6 +473,22 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("RuntimeError", "Failed to fetch esummary. API rate limit exceeded.", "infrastructure"),
         ("panic", "Invalid DSN: Missing the slash separating the database name", "configuration"),
         ("TypeError", "expected token to be a str, received NoneType instead", "configuration"),
+        ("panic", "nats: no servers available for connection", "infrastructure"),
+        ("panic", "kafka: client has run out of available brokers to talk to", "infrastructure"),
+        ("Gem::RemoteFetcher::FetchError", "bad response Service Unavailable 503", "infrastructure"),
+        ("panic", "dial tcp :0: connect: can't assign requested address", "configuration"),
+        (
+            "panic",
+            'pods is forbidden: User "system:serviceaccount:shop:default" cannot list pods',
+            "configuration",
+        ),
+        (
+            "Error",
+            "Could not load the default credentials. Browse to https://cloud.google.com/docs",
+            "configuration",
+        ),
+        ("AirflowNotFoundException", "The conn_id `data_refresh` isn't defined", "configuration"),
+        ("ArgumentError", "invalid byte sequence in US-ASCII", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -556,6 +572,64 @@ def test_what_raises_in_meteors_monti_apm_agent_is_the_agents():
     value = "Cannot destructure property 'startTime' of 'this.subscriptions[msg.id]' as it is undefined."
     verdict = classify(event("TypeError", value, stack, "node"))
     assert (verdict.category, verdict.rule) == ("dependency", "raised-in-agent"), verdict
+
+
+@pytest.mark.parametrize(
+    ("value", "platform", "category"),
+    [
+        ("No module named 'config'", "python", "configuration"),
+        ("No module named 'shop.local_settings'", "python", "configuration"),
+        ("Cannot find module '../config/config.json'", "node", "configuration"),
+        ("Cannot find module './config.js'", "node", "configuration"),
+        ("Cannot find module './utils/format'", "node", "code"),  # an own module of code
+        ("cannot load such file -- ./config/settings", "ruby", "configuration"),
+    ],
+)
+def test_the_applications_own_file_of_settings_missing_is_configuration(value, platform, category):
+    """A module of settings (config.py, config/config.json) is made for each deployment, from an example
+    shipped beside it, not shipped with the code: when it is missing, the deployment did not make it."""
+    path = {"python": "/srv/shop/shop/app.py", "node": "/srv/shop/src/app.js", "ruby": "/srv/shop/app.rb"}
+    verdict = classify(event("Error", value, [frame(path[platform])], platform))
+    assert verdict.category == category, verdict
+
+
+def test_a_schema_error_while_migrations_run_is_the_migrations_code():
+    """Rails cancels the migrations when one fails, and Django's run has the migration's file on the stack:
+    the schema is then what the migration did not expect, not migrations left unapplied."""
+    value = "PG::UndefinedColumn: ERROR:  column stages.comment_on_tickets does not exist"
+    gems = "/usr/local/bundle/gems/activerecord-7.1.3/lib/active_record/"
+    stack = [frame(gems + "migration.rb", "exec_migration", in_app=False)]
+    canceled = "An error has occurred, this and all later migrations canceled:\n\n" + value
+    verdict = classify(event("StandardError", canceled, stack, "ruby"))
+    assert (verdict.category, verdict.rule) == ("code", "migration-failed"), verdict
+    verdict = classify(event("ActiveRecord::StatementInvalid", value, stack, "ruby"))
+    assert (verdict.category, verdict.rule) == ("configuration", "schema-behind-code"), verdict
+    migrating = [
+        frame("/srv/shop/orders/migrations/0009_backfill.py", "forwards"),
+        frame(SITE + "django/db/backends/utils.py", "_execute", in_app=False),
+    ]
+    value = "column orders_order.paid_at does not exist"
+    verdict = classify(event("psycopg2.errors.UndefinedColumn", value, migrating))
+    assert (verdict.category, verdict.rule) == ("code", "migration-failed"), verdict
+
+
+def test_a_gem_the_ruby_sdk_marks_in_app_is_the_application_even_alone_on_the_stack():
+    """Ruby's SDKs mark a gem's frames in-app only when told to (the project root, ``in_app_include``), so a
+    stack of nothing but a tool's own gem marked in-app is the application's; Python's old SDKs marked every
+    frame in-app, so there the path decides."""
+    gem = "/usr/local/lib/ruby/gems/3.2.0/gems/rubocop-1.60.0/lib/rubocop/cop/"
+    stack = [
+        frame(gem + "commissioner.rb", "on_or", in_app=True),
+        frame(gem + "rails/blank.rb", "on_or", in_app=True),
+    ]
+    verdict = classify(event("NoMethodError", "undefined method `type' for nil:NilClass", stack, "ruby"))
+    assert verdict.category == "code", verdict
+    unmarked = [{**raw, "in_app": False} for raw in stack]
+    verdict = classify(event("NoMethodError", "undefined method `type' for nil:NilClass", unmarked, "ruby"))
+    assert verdict.category == "dependency", verdict
+    python = [frame(SITE + "requests/sessions.py", "send", in_app=True)]
+    verdict = classify(event("TypeError", "'NoneType' object is not subscriptable", python))
+    assert verdict.category == "dependency", verdict
 
 
 def test_a_missing_file_node_was_started_with_is_the_start_command_or_the_build():

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.7% right, 14.1% of out-of-scope errors
-# classed as code, 14.5% of code errors not classed as code: 13.6% classed out of scope and 1.0% held as
-# uncertain for a person; on the 961 cases with a stack 80.9% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.3% right, 14.3% of out-of-scope errors
+# classed as code, 15.5% of code errors not classed as code: 14.6% classed out of scope and 0.9% held as
+# uncertain for a person; on the 1,044 cases with a stack 80.2% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -148,6 +148,17 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   check(err)/must helpers read through to their caller, and Meteor's name for the Monti APM agent. On the
 #   corpus they gained three cases and lost two: a tool's executable that called into another gem (vagrant
 #   loading a stale plugin's native gem) or that was fixed by upgrading it now reads as the tool's own code.
+#   set 18 (83, every case with a stack, 33 code; 21 Ruby, 22 Python): 53.0% / 28.0% / 45.5% with the signals
+#   from sets 1-17 (65.1% right on code or not); 69.9% / 18.0% / 33.3% (75.9%) with its own: the
+#   application's own file of settings missing (config.py, ../config/config.json: made at deployment from an
+#   example), a schema error while migrations run (Rails' "all later migrations canceled", a migration's
+#   file on the stack) as the migration's code, a Ruby stack of nothing but a gem's frames marked in-app (the
+#   Ruby SDKs mark a gem in-app only when told to; Python's old SDKs marked every frame), NATS' and Kafka's
+#   clients finding no server, "Service Unavailable" in any order, an empty host and port ("dial tcp :0"), a
+#   Kubernetes RBAC refusal, Google's default credentials not found, an Airflow connection not defined,
+#   and Ruby reading text in the US-ASCII locale. Its code errors were hard: seven of the eleven still missed
+#   are tools and adapters run from installed packages, or errors an outside cause raised that the thread
+#   fixed in the code (a retry, a connection limit, a column another program dropped).
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -155,9 +166,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.787
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
-CEILING_CODE_MISSED = 0.146
+FLOOR_ACCURACY = 0.782
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
+CEILING_CODE_MISSED = 0.155
 
 
 def has_stack(event: dict) -> bool:
