@@ -215,10 +215,10 @@ def program_gem(frames: list[Mapping]) -> str:
 
 def to_frame(raw: Mapping, chosen: bool = False, program: str = "") -> Frame:
     path = path_of(raw)
-    package = package_of(path)
-    in_app = is_app_frame(raw, chosen) or bool(package) and package == program
-    if in_app:
-        package = ""  # an application installed as a package is no dependency
+    in_app = is_app_frame(raw, chosen)
+    package = "" if in_app else package_of(path)  # an application installed as a package is no dependency
+    if package and package == program:
+        in_app, package = True, ""
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
@@ -958,6 +958,16 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         confidence=LIKELY,
     ),
     matching(
+        "runtime-too-old-for-system",
+        # Go's runtime in a binary built before the operating system changed under it (macOS 10.12, 12)
+        r"bsdthread_register error|\bMSpanList_Insert\b",
+        DEPENDENCY,
+        lambda text: (
+            "the program's runtime is too old for this operating system: it must be built with a newer one"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
         "module-called-as-class",
         r"undefined method .new. for [\w:]{1,200}:Module|'module' object is not callable",
         DEPENDENCY,
@@ -1053,7 +1063,9 @@ SETTINGS = matching(
     # Airflow's connections and variables, which are settings kept in its database or environment
     r"The conn_id `[^`]{1,100}` isn't defined|Variable [\w.-]{1,100} does not exist|"
     # Ruby reading text in the process's locale, which is US-ASCII when none is set
-    r"invalid byte sequence in US-ASCII",
+    r"invalid byte sequence in US-ASCII|"
+    # An environment variable named as the shell names it (case kept: "$http is not defined" is code's)
+    r"(?-i:\$[A-Z][A-Z0-9_]{0,100}) (?:is not|isn't) (?:defined|set)\b",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )

@@ -489,6 +489,8 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ),
         ("AirflowNotFoundException", "The conn_id `data_refresh` isn't defined", "configuration"),
         ("ArgumentError", "invalid byte sequence in US-ASCII", "configuration"),
+        ("fatal error", "runtime: bsdthread_register error", "dependency"),
+        ("panic", "$HOME is not defined", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -514,6 +516,14 @@ def test_a_missing_file_of_settings_is_named_by_its_kind(value, named):
     verdict = classify(event("FileNotFoundError", value, [frame("/app/shop/settings.py")]))
     assert (verdict.category, verdict.rule) == ("configuration", "config-file-missing"), verdict
     assert named in verdict.reason
+
+
+def test_a_variable_of_the_code_not_defined_is_no_environment_variable():
+    """Only a shell's name of a variable ("$HOME is not defined") is the environment's."""
+    verdict = classify(
+        event("ReferenceError", "$http is not defined", [frame("/srv/app/src/app.js")], "node")
+    )
+    assert verdict.category == "code", verdict
 
 
 def test_a_data_file_of_the_code_that_does_not_parse_is_the_code():

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.3% right, 14.3% of out-of-scope errors
-# classed as code, 15.5% of code errors not classed as code: 14.6% classed out of scope and 0.9% held as
-# uncertain for a person; on the 1,044 cases with a stack 80.2% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.5% right, 13.8% of out-of-scope errors
+# classed as code, 15.9% of code errors not classed as code: 15.0% classed out of scope and 0.9% held as
+# uncertain for a person; on the 1,096 cases with a stack 80.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -159,6 +159,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   and Ruby reading text in the US-ASCII locale. Its code errors were hard: seven of the eleven still missed
 #   are tools and adapters run from installed packages, or errors an outside cause raised that the thread
 #   fixed in the code (a retry, a connection limit, a column another program dropped).
+#   set 19 (52, every case with a stack, 18 code; partial, the session's search budget ran out): 76.9% /
+#   11.8% / 27.8% with the signals from sets 1-18 (82.7% right on code or not); 80.8% / 5.9% / 27.8% (86.5%)
+#   with its own: a Go runtime too old for the operating system it runs on (macOS' bsdthread_register and
+#   MSpanList_Insert; it also settled set 17's confd), and an environment variable named as the shell names
+#   it ("$HOME is not defined"). All five code errors it misses name an outside cause (an unreachable
+#   network, a timeout, no memory, a SIGKILL) that the thread fixed by handling it in the code.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -166,9 +172,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.782
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.155
+FLOOR_ACCURACY = 0.784
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.138
+CEILING_CODE_MISSED = 0.159
 
 
 def has_stack(event: dict) -> bool:
