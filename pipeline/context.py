@@ -209,10 +209,9 @@ def python_module(
                 return
 
 
-JS_SPECIFIER = re.compile(
-    r"""(?:\bimport\s[^'";]*?\bfrom\s*|\bimport\s*\(?\s*|\bexport\s[^'";]*?\bfrom\s*|\brequire\s*\(\s*)"""
-    r"""['"](\.{1,2}/[^'"]+)['"]"""
-)
+# A relative specifier right after the word that takes it: ``import … from``/``export … from``, a bare or
+# dynamic ``import``, ``require(``. Read from that word only, so each is scanned once however long the file.
+JS_SPECIFIER = re.compile(r"""(?:\bfrom|\bimport\s*+\(?|\brequire\s*+\()\s*+['"](\.{1,2}/[^'"\n]++)['"]""")
 JS_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".json")
 
 
@@ -232,7 +231,7 @@ def js_dependencies(path: str, text: str, index: RepositoryIndex) -> Iterator[st
 RUBY_REQUIRE_RELATIVE = re.compile(r"""\brequire_relative\s*\(?\s*['"]([^'"]+)['"]""")
 RUBY_REQUIRE = re.compile(r"""\brequire\s*\(?\s*['"]([^'"]+)['"]""")
 RUBY_CONSTANT = re.compile(r"(?<![\w:])(?:::)?([A-Z]\w*(?:::[A-Z]\w*)*)")
-RUBY_COMMENT = re.compile(r"(?m)^\s*#.*$")
+RUBY_COMMENT = re.compile(r"(?m)^[ \t]*#.*$")  # within one line: a run of blank lines is read once
 
 
 def underscore(constant: str) -> str:
@@ -271,14 +270,21 @@ def ruby_dependencies(
                 break
 
 
-GO_IMPORT_BLOCK = re.compile(r"(?ms)^import\s*\((.*?)\)")
+GO_IMPORT_BLOCK = re.compile(r"(?m)^import\s*+\(")
 GO_IMPORT_LINE = re.compile(r'(?m)^import\s+(?:[\w.]+\s+)?"([^"]+)"')
 GO_QUOTED = re.compile(r'"([^"]+)"')
 GO_MODULE = re.compile(r"(?m)^module\s+(\S+)")
 
 
 def go_imports(text: str) -> list[str]:
-    imports = [path for block in GO_IMPORT_BLOCK.findall(text) for path in GO_QUOTED.findall(block)]
+    imports = []
+    position = 0
+    while block := GO_IMPORT_BLOCK.search(text, position):
+        end = text.find(")", block.end())
+        if end < 0:
+            break  # no block closes after this one, nor after any later one
+        imports += GO_QUOTED.findall(text, block.end(), end)
+        position = end + 1
     return imports + GO_IMPORT_LINE.findall(text)
 
 

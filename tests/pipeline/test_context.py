@@ -14,7 +14,14 @@ from integrations.codehost import CodeHost
 from integrations.github import GitHubHost
 from integrations.github.client import ClientConfig
 from integrations.localgit import LocalGitHost
-from pipeline.context import Skipped, build_context
+from pipeline.context import (
+    RepositoryIndex,
+    Skipped,
+    build_context,
+    go_imports,
+    js_dependencies,
+    ruby_dependencies,
+)
 from tests.fakes.github import FakeGitHub
 
 REPOS = Path(__file__).parent / "repos"
@@ -325,3 +332,23 @@ def test_reasons_do_not_echo_untrusted_function_names(open_repository):
     assert (
         context.reasons["orders/views.py"] == "stack frame: a function line 11 (where the error was raised)"
     )
+
+
+# --- files of hostile runs ------------------------------------------------------------------------------
+
+# Each a run that a pattern once scanned again from every place it could start (an `import` with no `from`,
+# blank lines before no comment, `import (` blocks never closed): at 256 KiB that took half a minute.
+SIZES = (16 * 1024, 256 * 1024)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_imports_are_read_exactly_from_files_of_hostile_runs(size):
+    index = RepositoryIndex(["src/lib/money.ts", "app/models/cart.rb"])
+    javascript = "import " * (size // 7) + "\nimport { toCents } from './lib/money'\n"
+    assert list(js_dependencies("src/app.ts", javascript, index)) == ["src/lib/money.ts"]
+    ruby = "\n" * size + "# Order\nCart.new\n"
+    assert list(ruby_dependencies("app/services/x.rb", ruby, index, {"cart": "app/models/cart.rb"})) == [
+        "app/models/cart.rb"
+    ]
+    assert go_imports("import (\n" * (size // 9) + '"fmt"\n)\n') == ["fmt"]
+    assert go_imports('import (\n"os"\n)\n' + "import (\n" * (size // 9)) == ["os"]
