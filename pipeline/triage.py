@@ -739,7 +739,7 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
     match = (
         re.search(r"No module named '?([\w.]+)'?", value)
         or re.search(r"Cannot find (?:module|package) '([^']+)'", value)
-        or re.search(r"cannot load such file -- (\S+)", value)
+        or re.search(r"cannot load such file (?:--|[–—]) (\S+)", value)  # the dash as some pages print it
     )
     if not match:
         return None
@@ -908,7 +908,7 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "former-default-gem",
-        rf"cannot load such file -- (?:{FORMER_DEFAULT_GEMS})\b",
+        rf"cannot load such file (?:--|[–—]) (?:{FORMER_DEFAULT_GEMS})\b",
         DEPENDENCY,
         lambda text: "a library this Ruby no longer ships by default is required; add its gem to the bundle",
     ),
@@ -1026,6 +1026,7 @@ NATIVE_CRASH = matching(
 BROKEN_INSTALLATION = matching(
     "broken-installation",
     r"cannot open shared object file|Library not loaded|failed to find lib\w+|\bNODE_MODULE_VERSION\b|"
+    r"incompatible library version|"
     r"invalid ELF header|compiled against a different|\bERR_REQUIRE_ESM\b|require\(\) of ES Module|"
     r"can't activate|GemNotFound|in locally installed gems|Gem::LoadError|Gem::MissingSpecError|"
     r"requires cgo to work|DLL load failed|Error loading \w+(?: or \w+)? module|DistributionNotFound|"
@@ -1390,7 +1391,7 @@ def library_calls_library(facts: Facts) -> Verdict | None:
 # metric, a command-line flag.
 REGISTERED_TWICE = re.compile(
     r"multiple registrations for|conflicts with pattern|duplicate metrics collector registration|"
-    r"flag redefined|already registered",
+    r"flag redefined|already registered|duplicate (?:enum|proto type|file) registered",
     re.IGNORECASE,
 )
 

@@ -491,6 +491,8 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("ArgumentError", "invalid byte sequence in US-ASCII", "configuration"),
         ("fatal error", "runtime: bsdthread_register error", "dependency"),
         ("panic", "$HOME is not defined", "configuration"),
+        ("fatal", "incompatible library version - /srv/gems/json-1.8.3/lib/json/ext/parser.so", "dependency"),
+        ("LoadError", "cannot load such file – rubygems/core_ext/kernel_warn", "dependency"),  # an en dash
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -860,6 +862,20 @@ def test_what_the_runtime_raised_on_a_package_s_behalf_names_the_package_not_the
             [frame("/usr/local/go/src/net/http/pprof/pprof.go", "pprof.init.0", in_app=False)],
             'pattern "GET /debug/pprof/" conflicts with pattern "/debug/pprof/delta_heap" (registered at '
             "/root/go/pkg/mod/github.com/acme/profiler@v0.1.7/pprof.go:24)",
+            "dependency",
+        ),
+        # Two packages register one protobuf enum (the message's words for it).
+        (
+            [
+                frame("/src/app/main.go", "main.main"),
+                frame("/root/go/pkg/mod/github.com/acme/tracing@v0.3.0/span.pb.go", "init.0", in_app=False),
+                frame(
+                    "/root/go/pkg/mod/github.com/golang/protobuf@v1.3.2/proto/properties.go",
+                    "proto.RegisterEnum",
+                    in_app=False,
+                ),
+            ],
+            "proto: duplicate enum registered: SpanType",
             "dependency",
         ),
         # The application registers twice: its own doing.
