@@ -367,7 +367,8 @@ CREDENTIALS = matching(
     r"DefaultCredentialsError|Could not automatically determine credentials|"
     r"Could not load the default credentials|\bUNAUTHENTICATED\b|"
     r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
-    r"invalid password|api key (?:is )?(?:invalid|not valid|missing)",
+    r"invalid password|api key (?:is )?(?:invalid|not valid|missing)|invalid bot token|"
+    r"Improper token has been passed",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )

@@ -493,6 +493,8 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("panic", "$HOME is not defined", "configuration"),
         ("fatal", "incompatible library version - /srv/gems/json-1.8.3/lib/json/ext/parser.so", "dependency"),
         ("LoadError", "cannot load such file – rubygems/core_ext/kernel_warn", "dependency"),  # an en dash
+        ("Error", "[bot.error] invalid bot token", "configuration"),
+        ("LoginFailure", "Improper token has been passed.", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
