@@ -480,7 +480,7 @@ def parse_error(path: str, text: str) -> str | None:
 
 def module_suffix(suffix: str, text: str) -> str:
     """Node reads a plain .js file as CommonJS; one written with import/export is checked as a module."""
-    if suffix == ".js" and re.search(r"^\s*(?:import|export)\b(?!\s*\()", text, re.MULTILINE):
+    if suffix == ".js" and re.search(r"^[ \t]*(?:import|export)\b(?!\s*\()", text, re.MULTILINE):
         return ".mjs"
     return suffix
 

@@ -154,7 +154,7 @@ def zero_value(kind: str, var: str, function: str, failure: Failure) -> str:
 
 
 def imports_errors(text: str) -> bool:
-    return bool(re.search(r'^\s*(?:import\s+)?"errors"\s*$', text, re.MULTILINE))
+    return bool(re.search(r'^[ \t]*(?:import[ \t]+)?"errors"[ \t]*$', text, re.MULTILINE))
 
 
 def errors_import(failure: Failure):

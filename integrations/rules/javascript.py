@@ -82,8 +82,8 @@ def export_kind(text: str, name: str) -> str | None:
     """How ``text`` exports ``name``: "named", "default" (module.exports = name) or None."""
     n = re.escape(name)
     named = (
-        rf"^\s*export\s+(?:async\s+)?(?:function\*?|const|let|var|class)\s+{n}\b",
-        rf"^\s*export\s*\{{[^}}]*\b{n}\b[^}}]*\}}",
+        rf"^[ \t]*export\s+(?:async\s+)?(?:function\*?|const|let|var|class)\s+{n}\b",
+        rf"^[ \t]*export\s*\{{[^}}]*\b{n}\b[^}}]*\}}",
         rf"\bmodule\.exports\s*=\s*\{{[^}}]*\b{n}\b[^}}]*\}}",
         rf"\b(?:module\.)?exports\.{n}\s*=",
     )
@@ -96,7 +96,7 @@ def export_kind(text: str, name: str) -> str | None:
 
 def is_esm(failure: Failure) -> bool:
     return failure.path.endswith(".mjs") or bool(
-        re.search(r"^\s*(?:import\s.+\sfrom\s|export\s)", failure.text, re.MULTILINE)
+        re.search(r"^[ \t]*(?:import\s.+\sfrom\s|export\s)", failure.text, re.MULTILINE)
     )
 
 

@@ -18,8 +18,10 @@ import pytest
 
 from integrations.providers import FixRequest, FrameSummary, PreviousAttempt
 from integrations.rules import RulesProvider
+from integrations.rules.go import imports_errors
+from integrations.rules.javascript import export_kind
 from pipeline.patch import apply_edits, unified_diff
-from pipeline.policy import check_patch
+from pipeline.policy import check_patch, module_suffix
 
 REPOS = Path(__file__).parent / "repos"
 
@@ -329,3 +331,19 @@ def test_rules_do_not_repeat_a_fix_that_ci_or_the_policy_refused():
 
     assert RulesProvider().propose(after_ci) is None
     assert RulesProvider().propose(refused) is None
+
+
+# --- files of hostile runs --------------------------------------------------------------------------------
+
+
+# Blank lines before what a line-start pattern looks for were once read again from every one of them
+# (``^\s*`` crossed lines): at 256 KiB that took minutes. Exact results at both sizes.
+@pytest.mark.parametrize("size", (16 * 1024, 256 * 1024))
+def test_source_read_by_line_start_patterns_is_read_once_at_any_size(size):
+    blank = "\n" * size
+    assert module_suffix(".js", blank + "import total from './total'\n") == ".mjs"
+    assert module_suffix(".js", blank) == ".js"
+    assert imports_errors(blank + '\t"errors"\n')
+    assert not imports_errors(blank)
+    assert export_kind(blank + "export const total = 1\n", "total") == "named"
+    assert export_kind(blank, "total") is None
