@@ -116,12 +116,16 @@ def result_types(text: str) -> list[str]:
     return kinds
 
 
+# A function declared to return a pointer first. Its lists of receiver and parameters may span lines but not
+# reach the next declaration, so an unclosed one is read once.
+PARAMETERS = r"\((?:[^)\n]|\n(?!func\b))*\)"
+POINTER_FUNCTION = re.compile(rf"^func\s*(?:{PARAMETERS}\s*)?(\w+)\s*{PARAMETERS}\s*\(?\s*\*", re.MULTILINE)
+
+
 def pointer_locals(failure: Failure, body_start: int) -> dict[str, str]:
     """Pointer locals: ``var u *T``, or ``u := f(…)`` where f (in the context files) returns ``*T``."""
     returns_pointer = {
-        match.group(1)
-        for text in failure.request.files.values()
-        for match in re.finditer(r"^func\s*(?:\([^)]*\)\s*)?(\w+)\s*\([^)]*\)\s*\(?\s*\*", text, re.MULTILINE)
+        match.group(1) for text in failure.request.files.values() for match in POINTER_FUNCTION.finditer(text)
     }
     found = {}
     for line in failure.lines[body_start : failure.index]:

@@ -78,16 +78,21 @@ def missing_require(failure: Failure) -> Fix | None:
     )
 
 
+# The names of ``export { … }`` and ``module.exports = { … }``: a list ends at the first brace after it opens,
+# so that lists left open are read once each.
+EXPORT_LIST = re.compile(r"(?:^[ \t]*export\s*|\bmodule\.exports\s*=\s*)\{([^{}]*)\}", re.MULTILINE)
+
+
 def export_kind(text: str, name: str) -> str | None:
     """How ``text`` exports ``name``: "named", "default" (module.exports = name) or None."""
     n = re.escape(name)
     named = (
         rf"^[ \t]*export\s+(?:async\s+)?(?:function\*?|const|let|var|class)\s+{n}\b",
-        rf"^[ \t]*export\s*\{{[^}}]*\b{n}\b[^}}]*\}}",
-        rf"\bmodule\.exports\s*=\s*\{{[^}}]*\b{n}\b[^}}]*\}}",
         rf"\b(?:module\.)?exports\.{n}\s*=",
     )
     if any(re.search(pattern, text, re.MULTILINE) for pattern in named):
+        return "named"
+    if any(re.search(rf"\b{n}\b", names) for names in EXPORT_LIST.findall(text)):
         return "named"
     if re.search(rf"\bmodule\.exports\s*=\s*{n}\s*;?\s*$", text, re.MULTILINE):
         return "default"

@@ -18,7 +18,7 @@ import pytest
 
 from integrations.providers import FixRequest, FrameSummary, PreviousAttempt
 from integrations.rules import RulesProvider
-from integrations.rules.go import imports_errors
+from integrations.rules.go import POINTER_FUNCTION, imports_errors
 from integrations.rules.javascript import export_kind
 from pipeline.patch import apply_edits, unified_diff
 from pipeline.policy import check_patch, module_suffix
@@ -337,7 +337,8 @@ def test_rules_do_not_repeat_a_fix_that_ci_or_the_policy_refused():
 
 
 # Blank lines before what a line-start pattern looks for were once read again from every one of them
-# (``^\s*`` crossed lines): at 256 KiB that took minutes. Exact results at both sizes.
+# (``^\s*`` crossed lines), and lists left open from every place one began: at 256 KiB that took minutes.
+# Exact results at both sizes.
 @pytest.mark.parametrize("size", (16 * 1024, 256 * 1024))
 def test_source_read_by_line_start_patterns_is_read_once_at_any_size(size):
     blank = "\n" * size
@@ -347,3 +348,8 @@ def test_source_read_by_line_start_patterns_is_read_once_at_any_size(size):
     assert not imports_errors(blank)
     assert export_kind(blank + "export const total = 1\n", "total") == "named"
     assert export_kind(blank, "total") is None
+    # Lists of exports and of parameters left open, each read once.
+    assert export_kind("module.exports = { total " * (size // 25) + "}", "total") == "named"
+    assert export_kind("export { total " * (size // 15), "total") is None
+    unclosed = "func (\n" * (size // 7) + "func New() *Store {\n"
+    assert [match.group(1) for match in POINTER_FUNCTION.finditer(unclosed)] == ["New"]
