@@ -212,6 +212,11 @@ def store(items: list[Claimed], now: datetime) -> None:
     stored = copy_events([item.id for batch in by_group.values() for item in batch])
     # The events this batch stored, by group: not those another worker stored while this one waited.
     fresh = {key: copies_stored(batch, stored) for key, batch in by_group.items()}
+    # A group made for events that all turned out stored by another worker (a resend that now groups
+    # elsewhere) holds none: it goes, unless another worker made and counted it meanwhile.
+    empty = [groups[key].pk for key in missing if not fresh[key]]
+    if empty:
+        ErrorGroup.objects.filter(pk__in=empty, times_seen=0).delete()
     by_group = {key: batch for key, batch in fresh.items() if batch}
     if not by_group:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 import time
 import uuid
@@ -151,6 +152,57 @@ def test_a_worker_skips_an_event_id_another_worker_stored_meanwhile_and_counts_t
     group = ErrorGroup.objects.get()
     assert group.times_seen == 2 == Event.objects.count()
     assert Event.objects.filter(event_id=resent["event_id"]).count() == 1
+    assert not IncomingEvent.objects.exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite has one writer: a second worker waits to claim at all."
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_group_made_only_for_an_event_id_another_worker_stored_is_not_left_behind(post_event):
+    """A resend whose payload changed groups under another fingerprint: the second worker makes that group,
+    then finds the event id stored by the first and stores nothing in it, so the group goes too."""
+    original = distinct_event(1)
+    changed = copy.deepcopy(original)  # the same event id
+    last_exception(changed)["type"] = "Error2"
+    post_event(original)
+    post_event(changed)
+    stored, commit = threading.Event(), threading.Event()
+    outcome: dict = {}
+
+    def first_worker():
+        try:
+            with transaction.atomic():
+                claimed = claim(1)
+                store(new_events(claimed), timezone.now())
+                IncomingEvent.objects.filter(id__in=[item.id for item in claimed]).delete()
+                stored.set()
+                commit.wait(10)
+        finally:
+            connection.close()
+
+    def second_worker():
+        try:
+            outcome["claimed"] = digest_batch()
+        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+            outcome["error"] = exc
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=first_worker)
+    first.start()
+    assert stored.wait(10)
+    second = threading.Thread(target=second_worker)
+    second.start()
+    time.sleep(0.5)  # the second worker has made its group and waits on the first one's event
+    commit.set()
+    first.join(10)
+    second.join(10)
+
+    assert outcome == {"claimed": 1}
+    group = ErrorGroup.objects.get()
+    assert (group.exception_type, group.times_seen) == ("Error1", 1)
+    assert Event.objects.get().group_id == group.pk
     assert not IncomingEvent.objects.exists()
 
 
