@@ -368,7 +368,7 @@ CREDENTIALS = matching(
     r"Could not load the default credentials|\bUNAUTHENTICATED\b|"
     r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
     r"invalid password|api key (?:is )?(?:invalid|not valid|missing)|invalid bot token|"
-    r"Improper token has been passed",
+    r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )

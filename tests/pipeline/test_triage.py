@@ -495,6 +495,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("LoadError", "cannot load such file – rubygems/core_ext/kernel_warn", "dependency"),  # an en dash
         ("Error", "[bot.error] invalid bot token", "configuration"),
         ("LoginFailure", "Improper token has been passed.", "configuration"),
+        ("Error [TOKEN_INVALID]", "An invalid token was provided.", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):

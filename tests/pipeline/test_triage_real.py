@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.7% right, 13.4% of out-of-scope errors
-# classed as code, 15.9% of code errors not classed as code: 15.0% classed out of scope and 0.9% held as
-# uncertain for a person; on the 1,096 cases with a stack 80.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.8% right, 13.3% of out-of-scope errors
+# classed as code, 15.8% of code errors not classed as code: 14.9% classed out of scope and 0.9% held as
+# uncertain for a person; on the 1,102 cases with a stack 80.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -168,6 +168,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   Then four words the corpus already held: Ruby's "incompatible library version" (a native extension
 #   built for another Ruby), protobuf's "duplicate enum registered", "cannot load such file" with the dash
 #   some pages print, and a bot's token refused as "invalid bot token" (+3 cases).
+#   set 20 (6, every case with a stack, 3 code; the last look-ups of a session's budget, three more threads
+#   dropped as not settled): 83.3% / 0.0% / 0.0% with the signals from sets 1-19; 100% with its own,
+#   discord.js' TOKEN_INVALID as the credentials configured.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -175,7 +178,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.786
+FLOOR_ACCURACY = 0.787
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.134
 CEILING_CODE_MISSED = 0.159
 
