@@ -99,15 +99,10 @@ def test_an_event_id_sent_twice_is_counted_once_in_one_batch_or_across_batches(p
     assert not IncomingEvent.objects.exists()
 
 
-@pytest.mark.skipif(
-    connection.vendor == "sqlite", reason="SQLite has one writer: a second worker waits to claim at all."
-)
-@pytest.mark.django_db(transaction=True)
-def test_a_worker_skips_an_event_id_another_worker_stored_meanwhile_and_counts_the_rest(post_event):
-    resent = python_event(event_id=uuid.uuid4().hex)
-    post_event(resent)
-    post_event(resent)  # an SDK's retry, claimed by the second worker while the first stores the original
-    post_event(python_event(event_id=uuid.uuid4().hex))  # the same error again: the same group
+def second_worker_meets_a_first(counted=None) -> dict:
+    """Digest the backlog in a second worker while a first one holds a batch of one event it stored and has
+    not committed; the first commits half a second later, when the second waits on its group or event.
+    What the second worker's ``digest_batch`` returned (or raised), and the statements ``counted`` saw."""
     stored, commit = threading.Event(), threading.Event()
     outcome: dict = {}
 
@@ -123,19 +118,12 @@ def test_a_worker_skips_an_event_id_another_worker_stored_meanwhile_and_counts_t
             connection.close()
 
     def second_worker():
-        claims = []
-
-        def counted(execute, sql, params, many, context):
-            claims.extend(["claim"] if "SKIP LOCKED" in sql else [])
-            return execute(sql, params, many, context)
-
         try:
-            with connection.execute_wrapper(counted):
+            with connection.execute_wrapper(counted or (lambda execute, *args: execute(*args))):
                 outcome["claimed"] = digest_batch()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:  # noqa: BLE001 - reported by the caller's assertions
             outcome["error"] = exc
         finally:
-            outcome["claims"] = len(claims)
             connection.close()
 
     first = threading.Thread(target=first_worker)
@@ -143,12 +131,30 @@ def test_a_worker_skips_an_event_id_another_worker_stored_meanwhile_and_counts_t
     assert stored.wait(10)
     second = threading.Thread(target=second_worker)
     second.start()
-    time.sleep(0.5)  # the second worker now waits on the first one's uncommitted group and event
+    time.sleep(0.5)
     commit.set()
     first.join(10)
     second.join(10)
+    return outcome
 
-    assert outcome == {"claimed": 2, "claims": 1}  # in one pass: nothing was rolled back and claimed again
+
+@pytest.mark.skipif(
+    connection.vendor == "sqlite", reason="SQLite has one writer: a second worker waits to claim at all."
+)
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_skips_an_event_id_another_worker_stored_meanwhile_and_counts_the_rest(post_event):
+    resent = python_event(event_id=uuid.uuid4().hex)
+    post_event(resent)
+    post_event(resent)  # an SDK's retry, claimed by the second worker while the first stores the original
+    post_event(python_event(event_id=uuid.uuid4().hex))  # the same error again: the same group
+    claims = []
+
+    def counted(execute, sql, params, many, context):
+        claims.extend(["claim"] if "SKIP LOCKED" in sql else [])
+        return execute(sql, params, many, context)
+
+    # In one pass: nothing was rolled back and claimed again.
+    assert second_worker_meets_a_first(counted) == {"claimed": 2} and len(claims) == 1
     group = ErrorGroup.objects.get()
     assert group.times_seen == 2 == Event.objects.count()
     assert Event.objects.filter(event_id=resent["event_id"]).count() == 1
@@ -167,39 +173,8 @@ def test_a_group_made_only_for_an_event_id_another_worker_stored_is_not_left_beh
     last_exception(changed)["type"] = "Error2"
     post_event(original)
     post_event(changed)
-    stored, commit = threading.Event(), threading.Event()
-    outcome: dict = {}
 
-    def first_worker():
-        try:
-            with transaction.atomic():
-                claimed = claim(1)
-                store(new_events(claimed), timezone.now())
-                IncomingEvent.objects.filter(id__in=[item.id for item in claimed]).delete()
-                stored.set()
-                commit.wait(10)
-        finally:
-            connection.close()
-
-    def second_worker():
-        try:
-            outcome["claimed"] = digest_batch()
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            outcome["error"] = exc
-        finally:
-            connection.close()
-
-    first = threading.Thread(target=first_worker)
-    first.start()
-    assert stored.wait(10)
-    second = threading.Thread(target=second_worker)
-    second.start()
-    time.sleep(0.5)  # the second worker has made its group and waits on the first one's event
-    commit.set()
-    first.join(10)
-    second.join(10)
-
-    assert outcome == {"claimed": 1}
+    assert second_worker_meets_a_first() == {"claimed": 1}
     group = ErrorGroup.objects.get()
     assert (group.exception_type, group.times_seen) == ("Error1", 1)
     assert Event.objects.get().group_id == group.pk
