@@ -202,14 +202,15 @@ def program_gem(frames: list[Mapping]) -> str:
     however the SDK marked them. A Ruby version's own directory of executables (rvm's
     ``gems/ruby-3.1.0/bin/``, whose wrappers load the gem's) is not a gem."""
     for frame in frames:
-        parts = path_of(frame).split("/")
+        path = path_of(frame)
+        parts = path.split("/")
         if (
             len(parts) >= 4
             and parts[-4] == "gems"
             and parts[-2] in ("exe", "bin")
             and not parts[-3].startswith("ruby-")
         ):
-            return package_of(path_of(frame))
+            return package_of(path)
     return ""
 
 
