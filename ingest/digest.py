@@ -4,11 +4,12 @@ Accept (``ingest.accept``) only appends each event, normalised, redacted and fin
 ``IncomingEvent``. Digest claims a batch of those rows and, in one transaction: drops event ids already
 stored, locks the batch's existing groups in id order and creates the missing ones (an insert that ignores
 conflicts, so concurrent workers create each group once), copies the events into ``Event`` inside the
-database (the payloads never come back to Python; an id another worker stored meanwhile is skipped),
-counts the events it stored in Python and writes every group once, tells the pipeline what happened to
-each group (``groups_digested``, inside the same transaction), and deletes the claimed rows. A crash
-anywhere rolls all of it back, and the rows are claimed again; two workers never claim the same row
-(``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database's single writer on SQLite).
+database (the payloads never come back to Python; an id another worker stored meanwhile is skipped, and a
+group made only for such ids is removed), counts the events it stored in Python and writes every group
+once, tells the pipeline what happened to each group (``groups_digested``, inside the same transaction),
+and deletes the claimed rows. A crash anywhere rolls all of it back, and the rows are claimed again; two
+workers never claim the same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database's single writer
+on SQLite).
 
 What a group's events do to its status is decided here, once per group per batch (``observe``): a fixed
 group seen from code that contains the fix regressed, a resolved group seen again is open again. Whether
