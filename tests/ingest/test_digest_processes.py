@@ -90,6 +90,10 @@ class Digester(Cluster):
             time.sleep(FREEZE_EVERY)
         raise AssertionError(f"the worker was never seen inside a batch\n{self.describe()}")
 
+    def wait_until_digesting(self) -> None:
+        """Wait for the worker's loop: until then Django is starting, and SIGTERM ends it like any process."""
+        wait_for(lambda: "digesting in batches" in self.log(), WAIT, self.describe)
+
     def stop_cleanly(self) -> None:
         """SIGTERM, which a worker obeys between batches, and check it ended by it and not by an error."""
         alive = self.process.poll() is None
@@ -218,7 +222,7 @@ def test_a_worker_killed_mid_batch_and_restarted_again_and_again_counts_every_ev
         assert left > 0, "the worker finished before it was killed"
         assert_consistent(sent)
 
-    digester.start()
+    digester.start().wait_until_digesting()
     wait_for(lambda: not IncomingEvent.objects.exists(), WAIT, digester.describe)
     digester.stop_cleanly()
 
@@ -234,6 +238,8 @@ def test_two_workers_digesting_one_backlog_at_once_count_every_event_once(key, s
     settings.BUGSTACK_DIGEST = "loop"
     sent = accept_backlog(key)
     first, second = digesters("first").start(), digesters("second").start()
+    first.wait_until_digesting()
+    second.wait_until_digesting()
 
     wait_for(
         lambda: not IncomingEvent.objects.exists(),

@@ -33,6 +33,8 @@ class Command(BaseCommand):
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, lambda *_: stopping.append(True))
         size = batch or settings.BUGSTACK_DIGEST_BATCH
+        self.stdout.write(f"digesting in batches of {size}; SIGTERM or SIGINT stops between batches")
+        self.stdout.flush()
         while not stopping:
             close_old_connections()
             # One batch at a time, so a stop request waits for one at most. A batch that was not full
