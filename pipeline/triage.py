@@ -133,7 +133,7 @@ def stack_of(values: list[Mapping], platform: str = "") -> tuple[Frame, ...]:
             if isinstance(frame, Mapping)
         ]
         chosen = sdk_chose(raw) or platform in SDKS_MARKING_PACKAGES_WHEN_TOLD
-        program = program_gem(raw)
+        program = program_package(raw)
         frames = tuple(to_frame(frame, chosen, program) for frame in before_recovery(raw))
         if frames:
             return frames
@@ -196,11 +196,12 @@ VENDORED = re.compile(r"(?:^|/)vendor/")
 ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
 
 
-def program_gem(frames: list[Mapping]) -> str:
-    """The gem whose executable (``gems/<name>-<version>/exe/<tool>``, or ``bin/``) is the oldest on the
-    stack: the program being run is that gem, a command-line tool, and its files are the application's
-    however the SDK marked them. A Ruby version's own directory of executables (rvm's
-    ``gems/ruby-3.1.0/bin/``, whose wrappers load the gem's) is not a gem."""
+def program_package(frames: list[Mapping]) -> str:
+    """The package that is the program being run, wherever it was installed: its files are the application's
+    however the SDK marked them. A gem whose executable (``gems/<name>-<version>/exe/<tool>``, or ``bin/``)
+    is the oldest on the stack, a command-line tool; a Ruby version's own directory of executables (rvm's
+    ``gems/ruby-3.1.0/bin/``, whose wrappers load the gem's) is not a gem. A Go module that holds the
+    program's ``main.main``, built from the module cache (``go install mod@version``)."""
     for frame in frames:
         path = path_of(frame)
         parts = path.split("/")
@@ -209,23 +210,30 @@ def program_gem(frames: list[Mapping]) -> str:
             and parts[-4] == "gems"
             and parts[-2] in ("exe", "bin")
             and not parts[-3].startswith("ruby-")
-        ):
+        ) or is_go_main(frame):
             return package_of(path)
     return ""
+
+
+def is_go_main(frame: Mapping) -> bool:
+    function = frame.get("function")
+    return function == "main.main" or (function == "main" and frame.get("module") == "main")
 
 
 def to_frame(raw: Mapping, chosen: bool = False, program: str = "") -> Frame:
     path = path_of(raw)
     in_app = is_app_frame(raw, chosen)
-    package = "" if in_app else package_of(path)  # an application installed as a package is no dependency
-    if package and package == program:
+    # An application installed as a package is no dependency.
+    package = "" if in_app else package_of(path) or gem_by_load_path(raw, path)
+    programs = bool(package) and package == program
+    if programs:
         in_app, package = True, ""
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
         context_line=clip(raw.get("context_line")),
         in_app=in_app,
-        third_party=bool(package) or is_unplaced_library(raw, path),
+        third_party=bool(package) or (not programs and is_unplaced_library(raw, path)),
         package=package,
     )
 
@@ -240,6 +248,35 @@ def is_unplaced_library(raw: Mapping, path: str) -> bool:
         and not STANDARD_LIBRARY.search(path)
         and not is_globally_installed_application(path)
     )
+
+
+# Ruby's own libraries by the name a file is required under (its load-path-relative path's first part): the
+# standard library and its default gems. Bundled gems (rake, minitest, test-unit) are gems like any other.
+# "ruby" too: a file quoted as ruby.rb alone (a client's connection/ruby.rb) says nothing of whose it is.
+RUBY_STANDARD_LIBRARY = frozenset(
+    """abbrev base64 benchmark bigdecimal bundler cgi coverage csv date delegate did_you_mean digest
+    drb erb error_highlight etc expect fcntl fiber fiddle fileutils find forwardable getoptlong io
+    ipaddr irb json kconv logger matrix mkmf monitor mutex_m net nkf objspace observer open-uri open3
+    openssl optparse ostruct pathname pp prettyprint prime pstore psych pty racc rational rdoc readline
+    reline resolv rexml rinda ripper ruby rubygems securerandom set shellwords singleton socket
+    stringio strscan syslog tempfile thread time timeout tmpdir tracer tsort un unicode_normalize uri
+    weakref webrick win32 yaml zlib""".split()  # noqa: SIM905 - words, read as such
+)
+# An application's own directories (Rails' and a gem's layout), which an SDK would not call a library's.
+APPLICATION_DIRECTORIES = frozenset({"app", "bin", "config", "db", "exe", "lib", "script", "spec", "test"})
+REQUIRE_NAME = re.compile(r"[a-z][a-z0-9_]{0,100}")
+
+
+def gem_by_load_path(raw: Mapping, path: str) -> str:
+    """The gem a Ruby file belongs to when its path is relative to the load path, as Sentry's Ruby SDKs send
+    ``filename`` (``daemons/pidfile.rb``): the name it is required under, unless that is Ruby's own library.
+    Only for a frame the SDK said is not the application's."""
+    if raw.get("in_app") is not False or not path.endswith(".rb") or ABSOLUTE.match(path):
+        return ""
+    name = path.split("/", 1)[0].removesuffix(".rb")
+    if not REQUIRE_NAME.fullmatch(name) or name in RUBY_STANDARD_LIBRARY or name in APPLICATION_DIRECTORIES:
+        return ""
+    return name
 
 
 def named(package: str) -> str:
@@ -644,6 +681,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "storage-failed",
         r"\bEIO\b|input/output error|database disk image is malformed|\bSQLITE_CORRUPT\b|"
         r"corruption on (?:data|index|meta)[- ]?block|"
+        r"\bENODEV\b|no such device(?! or address)|"  # the device under a file system went away
         r"signal SIGBUS",  # Go: a memory-mapped file whose storage failed or filled
         INFRASTRUCTURE,
         lambda text: (
@@ -863,7 +901,10 @@ DATA_PARSER = re.compile(r"(?:^|[.:])(?:parse|literal_eval|eval)$")
 
 def unless_parsing_data(rule: Rule) -> Rule:
     def unless(type_: str, value: str, facts: Facts) -> Verdict | None:
-        if facts.crash is not None and DATA_PARSER.search(facts.crash.function):
+        crash = facts.crash
+        if crash is not None and (
+            DATA_PARSER.search(crash.function) or (crash.in_app and loads_settings(crash))
+        ):
             return None
         return rule(type_, value, facts)
 
@@ -1061,8 +1102,9 @@ SETTINGS = matching(
     r"PrivilegedIntentsRequired|requesting privileged intents|"
     # Python's configparser, which reads a settings file that is not there as an empty one
     r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section|"
-    # A credential handed to a library as nothing at all: the setting that holds it is not set.
+    # A credential handed to a library as nothing, or not at all: the setting that holds it is not set.
     r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b|"
+    r"\bmust (?:provide|supply|specify|include) (?:an? |the )?\w{0,50}(?:key|token|secret|password)\b|"
     # Airflow's connections and variables, which are settings kept in its database or environment
     r"The conn_id `[^`]{1,100}` isn't defined|Variable [\w.-]{1,100} does not exist|"
     # Ruby reading text in the process's locale, which is US-ASCII when none is set
@@ -1126,7 +1168,10 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
     )
 
 
-NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
+# Not there, or a directory in its place: what a container's volume makes of a file missing on the host.
+NOT_FOUND = re.compile(
+    r"no such file|\bENOENT\b|cannot find the file|Is a directory|\bEISDIR\b", re.IGNORECASE
+)
 SETTINGS_KINDS = ("toml", "ini", "cfg", "conf", "env", "properties")  # files that hold nothing but settings
 # The kinds of files of settings, keys and certificates, found in a word that may be a path.
 CONFIG_KIND = re.compile(rf"\.(?:ya?ml|{'|'.join(SETTINGS_KINDS)}|pem|key|crt)\b")
@@ -1172,7 +1217,8 @@ def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
         return None
     return Verdict(
         CONFIGURATION,
-        f"configuration: the configuration file {token(name) or 'the message names'} is missing",
+        f"configuration: the configuration file {token(name) or 'the message names'} is missing (or a "
+        "directory stands in its place)",
         rule="config-file-missing",
         confidence=SURE,
     )
@@ -1199,13 +1245,19 @@ ERROR_HELPER = re.compile(
 )
 
 
+def loads_settings(frame: Frame) -> bool:
+    """Whether the frame is a function that loads configuration, by its name or its file's (config.py)."""
+    return bool(
+        CONFIG_FUNCTION.search(frame.function) or CONFIG_FUNCTION.search(frame.path.rsplit("/", 1)[-1])
+    )
+
+
 def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
     parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value))
     named = settings_file(value) if parsing else ""
     # A parser failing in the application's own function that loads its configuration.
-    callers = [frame.function for frame in facts.app_frames if not ERROR_HELPER.search(frame.function)]
-    loader = callers[-1] if callers else ""
-    loading = parsing and bool(CONFIG_FUNCTION.search(loader))
+    callers = [frame for frame in facts.app_frames if not ERROR_HELPER.search(frame.function)]
+    loading = parsing and bool(callers) and loads_settings(callers[-1])
     if not (named or loading or CONFIG_INVALID.search(f"{type_}: {value}")):
         return None
     name = token(named)
@@ -1297,8 +1349,30 @@ def environment_lookup(facts: Facts) -> Verdict | None:
     )
 
 
+# Python's configparser: a section (``config["section"]``) or an option (``config["section"]["option"]``)
+# looked up by subscript and not in the files it read, or no file read at all (a missing file reads as empty).
+SETTINGS_FILE_LOOKUP = re.compile(r"(?:^|/)configparser\.py$")
+
+
+def settings_file_lookup(facts: Facts) -> Verdict | None:
+    type_, value = facts.chain[-1] if facts.chain else ("", "")
+    crash = facts.crash
+    if type_ != "KeyError" or crash is None or crash.function != "__getitem__":
+        return None
+    if not SETTINGS_FILE_LOOKUP.search(crash.path):
+        return None
+    name = token(value.strip("'\""))
+    return Verdict(
+        CONFIGURATION,
+        f"configuration: {name or 'a section or option'} is not in the settings file the application read "
+        "(or the file is not there)",
+        rule="settings-file-lookup",
+        confidence=LIKELY,
+    )
+
+
 def by_environment(facts: Facts) -> Verdict | None:
-    lookup = environment_lookup(facts)
+    lookup = environment_lookup(facts) or settings_file_lookup(facts)
     if lookup:
         return lookup
     # The line that read the setting is often one call above the line that failed on its value (a

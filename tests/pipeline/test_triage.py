@@ -496,6 +496,10 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("Error", "[bot.error] invalid bot token", "configuration"),
         ("LoginFailure", "Improper token has been passed.", "configuration"),
         ("Error [TOKEN_INVALID]", "An invalid token was provided.", "configuration"),
+        ("Error", "config must provide consumer_key", "configuration"),
+        # A volume whose file was missing on the host: the container sees a directory in the file's place.
+        ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
+        ("fatal", "pebble: fatal commit error: no such device", "infrastructure"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):
@@ -577,6 +581,80 @@ def test_a_tool_run_from_its_gems_executable_is_the_application():
     assert verdict.category == "code", verdict
     verdict = classify(event("NoMethodError", "undefined method `+' for nil:NilClass", [crash], "ruby"))
     assert verdict.category == "dependency", verdict
+
+
+def test_a_tools_own_method_missing_under_its_gems_executable_is_its_code_not_a_version_clash():
+    """The SDK marks an installed tool's frames as not the application's; they are the program's all the same,
+    so one of them missing a method of its own is the tool's bug, not two packages that disagree."""
+    gem = "/usr/local/lib/ruby/gems/3.1.0/gems/changelog-1.6.1/"
+    stack = [
+        frame("/usr/local/bin/changelog", "<main>", in_app=False),
+        frame(gem + "bin/changelog", "<top (required)>", in_app=False),
+        frame(gem + "lib/changelog.rb", "run", in_app=False),
+        frame(gem + "lib/changelog/generator.rb", "compound", in_app=False),
+    ]
+    value = "undefined local variable or method `all_tags' for #<Changelog::Generator:0x00007f8a52072ae0>"
+    verdict = classify(event("NameError", value, stack, "ruby"))
+    assert (verdict.category, verdict.rule) == ("code", "raised-in-application"), verdict
+    verdict = classify(event("NameError", value, stack[2:], "ruby"))
+    assert verdict.category == "dependency", verdict
+
+
+def test_a_go_program_installed_from_the_module_cache_is_the_application():
+    """``go install github.com/org/tool@v1.2.0``: the module that holds ``main.main`` is the program, though
+    its files live in the module cache (or carry the module's version, built with -trimpath)."""
+    for module in ("/root/go/pkg/mod/github.com/org/tool@v1.2.0/", "github.com/org/tool@v1.2.0/"):
+        run = frame(module + "cmd/tool/main.go", "main.main", in_app=False)
+        crash = frame(
+            module + "pkg/client/client.go", "github.com/org/tool/pkg/client.(*Client).do", in_app=False
+        )
+        value = "runtime error: invalid memory address or nil pointer dereference"
+        verdict = classify(event("runtime.Error", value, [run, crash], "go"))
+        assert verdict.category == "code", (module, verdict)
+        verdict = classify(event("runtime.Error", value, [crash], "go"))
+        assert verdict.category == "dependency", (module, verdict)
+
+
+@pytest.mark.parametrize(
+    ("path", "category", "named"),
+    [
+        ("daemons/pidfile.rb", "dependency", "`daemons`"),  # a gem's file, as Sentry's Ruby SDKs name it
+        ("mail_catcher.rb", "dependency", "`mail_catcher`"),
+        ("net/http.rb", "code", ""),  # Ruby's own library: the caller's doing
+        ("lib/shop/orders.rb", "code", ""),  # the application's own directory, whatever the mark says
+    ],
+)
+def test_a_ruby_file_named_by_its_load_path_is_a_gems_unless_it_is_rubys_own(path, category, named):
+    value = "undefined local variable or method `pid_delimiter' for #<Daemons::PidFile:0x000055fa9e83c748>"
+    verdict = classify(event("NameError", value, [frame(path, "filename", in_app=False)], "ruby"))
+    assert verdict.category == category, verdict
+    assert named in verdict.reason
+
+
+def test_a_section_or_option_missing_from_a_settings_file_read_by_configparser_is_configuration():
+    """``config["commas"]["key"]`` on a ConfigParser that read no such section (or no file at all)."""
+    app = frame("C:\\Users\\me\\bot\\bot.py", "<module>")
+    parser = frame("C:\\Users\\me\\Anaconda3\\lib\\configparser.py", "__getitem__", in_app=False)
+    verdict = classify(event("KeyError", "'commas'", [app, parser]))
+    assert (verdict.category, verdict.rule) == ("configuration", "settings-file-lookup"), verdict
+    assert "`commas`" in verdict.reason
+    mapping = frame("/usr/lib/python3.11/collections/__init__.py", "__getitem__", in_app=False)
+    verdict = classify(event("KeyError", "'commas'", [app, mapping]))
+    assert verdict.category == "code", verdict
+
+
+def test_a_syntax_error_in_the_applications_configuration_loader_is_the_configuration():
+    """A file of settings written in the language itself and executed by the application's loader."""
+    loader = frame("/srv/py12306/py12306/config.py", "load_with_file")
+    verdict = classify(
+        event("SyntaxError", "invalid syntax", [frame("/srv/py12306/main.py", "main"), loader])
+    )
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+    elsewhere = frame("/srv/py12306/py12306/query.py", "run")
+    verdict = classify(
+        event("SyntaxError", "invalid syntax", [frame("/srv/py12306/main.py", "main"), elsewhere])
+    )
+    assert verdict.rule == "runtime-cannot-parse", verdict
 
 
 def test_what_raises_in_meteors_monti_apm_agent_is_the_agents():

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.8% right, 13.3% of out-of-scope errors
-# classed as code, 15.8% of code errors not classed as code: 14.9% classed out of scope and 0.9% held as
-# uncertain for a person; on the 1,102 cases with a stack 80.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.5% right, 13.0% of out-of-scope errors
+# classed as code, 16.9% of code errors not classed as code: 16.0% classed out of scope and 0.8% held as
+# uncertain for a person; on the 1,181 cases with a stack 80.2% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -171,6 +171,20 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   set 20 (6, every case with a stack, 3 code; the last look-ups of a session's budget, three more threads
 #   dropped as not settled): 83.3% / 0.0% / 0.0% with the signals from sets 1-19; 100% with its own,
 #   discord.js' TOKEN_INVALID as the credentials configured.
+#   set 21 (79, every case with a stack, 36 code; one more dropped, a thread closed with no fix shown):
+#   59.5% / 27.9% / 38.9% with the signals from sets 1-20 (67.1% right on code or not); 73.4% / 9.3% /
+#   30.6% (81.0%) with its own: a tool's own frames under its gem's executable were still read as a
+#   library's when the SDK marked them not in-app (a bug: its own method missing read as two gems that
+#   disagree); a Go program installed from the module cache is the module holding main.main; a Ruby file
+#   named by its load path (daemons/pidfile.rb, as Sentry's Ruby SDKs send it) is a gem's unless Ruby's
+#   own; configparser's KeyError for a section the settings file lacks; a parser failing in the
+#   application's config.py (a SyntaxError of a settings file written in Python); a directory where a
+#   file of settings should be (a container's volume); "must provide consumer_key"; a storage device
+#   gone ("no such device"). On the cases before it they traded one for one: a Ruby stack cut short
+#   inside ActiveSupport now reads as the gem's (a code error missed), another such stack is gained (a
+#   dependency no longer classed as code); the rest changed only reasons.
+#   Most of the code errors it still misses were fixed in the code although the event names an outside
+#   cause or an old runtime (a password not escaped, fetch on Node 16, a US-ASCII locale).
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -178,9 +192,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.787
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.134
-CEILING_CODE_MISSED = 0.159
+FLOOR_ACCURACY = 0.784
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.130
+CEILING_CODE_MISSED = 0.169
 
 
 def has_stack(event: dict) -> bool:
