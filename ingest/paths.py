@@ -60,20 +60,25 @@ STANDARD_LIBRARY_LOCATIONS: tuple[str, ...] = (
     r"/goroot/src/",
 )
 STANDARD_LIBRARY = re.compile("|".join(STANDARD_LIBRARY_LOCATIONS), re.IGNORECASE)
-# ``npm install --global`` (and npx) puts the application being run under <prefix>/lib/node_modules/<name>/,
-# on Windows under %APPDATA%\npm\node_modules\<name>\; its own files are the application's, however the SDK
-# marked them. Its dependencies nest one level deeper.
+# Node applications run from where a package manager installed them; their own files are the application's,
+# however the SDK marked them, and their dependencies nest one level deeper. ``npm install --global`` (and
+# npx) puts one under <prefix>/lib/node_modules/<name>/, on Windows under %APPDATA%\npm\node_modules\<name>\.
 GLOBAL_NODE_INSTALLS = ("/lib/node_modules/", "/AppData/Roaming/npm/node_modules/")
+# ioBroker runs each adapter as a process of its own from <root>/node_modules/iobroker.<adapter>/; the
+# controller (iobroker.js-controller) is a library the adapter calls.
+IOBROKER_ADAPTER = re.compile(r"(?:^|/)node_modules/iobroker\.(?!js-controller/)[\w.-]+/")
 
 
-def is_globally_installed_application(path: str) -> bool:
-    return path.count("node_modules/") == 1 and any(prefix in path for prefix in GLOBAL_NODE_INSTALLS)
+def is_installed_application(path: str) -> bool:
+    if path.count("node_modules/") != 1:
+        return False
+    return any(prefix in path for prefix in GLOBAL_NODE_INSTALLS) or bool(IOBROKER_ADAPTER.search(path))
 
 
 def package_of(path: str) -> str:
     """The third-party package a path belongs to, or "" when it is not third-party code (or its name is not
     in the path, as in Yarn's zip archives)."""
-    if is_globally_installed_application(path):
+    if is_installed_application(path):
         return ""
     for layout in LAYOUTS:
         found = layout.search(path)
@@ -86,6 +91,6 @@ def package_of(path: str) -> str:
 
 def is_library_path(path: str) -> bool:
     """Third-party or standard-library code, judged by where the file lives."""
-    if is_globally_installed_application(path):
+    if is_installed_application(path):
         return False
     return bool(THIRD_PARTY.search(path) or STANDARD_LIBRARY.search(path))

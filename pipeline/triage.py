@@ -28,7 +28,7 @@ from ingest.models import ErrorGroup
 from ingest.paths import (
     STANDARD_LIBRARY,
     THIRD_PARTY,
-    is_globally_installed_application,
+    is_installed_application,
     is_library_path,
     package_of,
 )
@@ -175,7 +175,7 @@ def is_app_frame(raw: Mapping, chosen: bool = False) -> bool:
     an SDK that told the stack's frames apart (``chosen``, see ``sdk_chose``) counts a package as the
     application's."""
     path = path_of(raw)
-    if is_globally_installed_application(path):
+    if is_installed_application(path):
         return True
     if chosen and raw.get("in_app") is True and is_included_package(path):
         return True
@@ -246,7 +246,7 @@ def is_unplaced_library(raw: Mapping, path: str) -> bool:
         raw.get("in_app") is False
         and bool(ABSOLUTE.match(path))
         and not STANDARD_LIBRARY.search(path)
-        and not is_globally_installed_application(path)
+        and not is_installed_application(path)
     )
 
 
@@ -406,7 +406,10 @@ CREDENTIALS = matching(
     r"Could not load the default credentials|\bUNAUTHENTICATED\b|"
     r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
     r"invalid password|api key (?:is )?(?:invalid|not valid|missing)|invalid bot token|"
-    r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided",
+    r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided|"
+    r"Incorrect login details were provided|"
+    # AWS' SDKs finding no credentials anywhere they look (environment, files, instance roles)
+    r"\bNoCredentialProviders\b|No valid AWS authentication found",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )
@@ -682,6 +685,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"\bEIO\b|input/output error|database disk image is malformed|\bSQLITE_CORRUPT\b|"
         r"corruption on (?:data|index|meta)[- ]?block|"
         r"\bENODEV\b|no such device(?! or address)|"  # the device under a file system went away
+        r"page \d+ already freed|"  # bbolt's (etcd's, lnd's) database file corrupt
         r"signal SIGBUS",  # Go: a memory-mapped file whose storage failed or filled
         INFRASTRUCTURE,
         lambda text: (
@@ -1096,6 +1100,9 @@ def setting_name(text: str) -> str:
 SETTINGS = matching(
     "setting-missing",
     r"ImproperlyConfigured|environment variable|\benv(?:ironment)? var\b|required key \w+ missing value|"
+    # An exception the application or a framework names for its configuration (LogStash::ConfigurationError)
+    r"^[\w.:]{0,200}Config(?:uration)?(?:Error|Exception): |"
+    r"\bAdapterNotSpecified\b|database is not configured|"
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
     r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
     r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled|"

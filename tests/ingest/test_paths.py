@@ -23,6 +23,9 @@ PACKAGES = [
     ("/usr/lib/python3/dist-packages/six.py", "six"),
     ("/l/site-packages/requests-2.0-py2.7.egg/requests/api.py", "requests"),
     ("build/bdist.linux-x86_64/egg/telepot/__init__.py", "telepot"),  # an egg's files as setuptools built it
+    # ioBroker's controller, which an adapter calls, and an adapter's own dependency
+    ("/opt/iobroker/node_modules/iobroker.js-controller/lib/adapter.js", "iobroker.js-controller"),
+    ("/opt/iobroker/node_modules/iobroker.ping/node_modules/ping/index.js", "ping"),
 ]
 
 NOT_PACKAGES = [
@@ -33,6 +36,7 @@ NOT_PACKAGES = [
     "/app/vendor/ruby-2.2.1/lib/ruby/2.2.0/net/http.rb",  # a runtime shipped in the application's vendor/
     "/usr/local/lib/node_modules/mycli/lib/run.js",  # an application installed globally is the application
     "C:/Users/me/AppData/Roaming/npm/node_modules/mycli/cli.js",  # the same on Windows (%APPDATA%\\npm)
+    "/opt/iobroker/node_modules/iobroker.ping/main.js",  # an ioBroker adapter, run as a process of its own
 ]
 
 

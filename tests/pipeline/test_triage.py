@@ -500,6 +500,15 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         # A volume whose file was missing on the host: the container sees a directory in the file's place.
         ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
         ("fatal", "pebble: fatal commit error: no such device", "infrastructure"),
+        ("string", "page 25248 already freed", "infrastructure"),  # bbolt's database file corrupt
+        ("Error", "Incorrect login details were provided.", "configuration"),
+        ("panic", "NoCredentialProviders: no valid providers in chain. Deprecated.", "configuration"),
+        (
+            "LogStash::ConfigurationError",
+            "Using `verify_mode` set to PEER, requires the configuration of `certificate_authorities`",
+            "configuration",
+        ),
+        ("ActiveRecord::AdapterNotSpecified", "'$_RAILS_ENV' database is not configured.", "configuration"),
     ],
 )
 def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, value, category):

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.5% right, 13.0% of out-of-scope errors
-# classed as code, 16.9% of code errors not classed as code: 16.0% classed out of scope and 0.8% held as
-# uncertain for a person; on the 1,181 cases with a stack 80.2% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (78.1% right, 13.6% of out-of-scope errors
+# classed as code, 17.2% of code errors not classed as code: 16.4% classed out of scope and 0.8% held as
+# uncertain for a person; on the 1,259 cases with a stack 79.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -185,6 +185,17 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   dependency no longer classed as code); the rest changed only reasons.
 #   Most of the code errors it still misses were fixed in the code although the event names an outside
 #   cause or an old runtime (a password not escaped, fetch on Node 16, a US-ASCII locale).
+#   set 22 (78, every case with a stack, 36 code; two more dropped, a message completed by its collector and
+#   a trace of another program than the thread's): 57.7% / 33.3% / 33.3% with the signals from sets 1-20
+#   (66.7% right on code or not), 59.0% / 31.0% / 33.3% (67.9%) with set 21's; 69.2% / 26.2% / 25.0%
+#   (74.4%) with its own: an ioBroker adapter, which ioBroker runs as a process of its own from its
+#   node_modules (three of its code errors and one of the corpus's), an exception named for the
+#   configuration (LogStash::ConfigurationError, ActiveRecord::AdapterNotSpecified), AWS' SDKs finding no
+#   credentials, discord.js' "Incorrect login details", and bbolt's "page already freed" (a corrupt
+#   database file). Of the nine code errors it still misses, six name an outside cause the application
+#   did not handle (an unreachable host, DNS, no memory, a timeout, a certificate, a port taken) and one a
+#   settings file opened from the wrong directory; several settings surface only as a nil or undefined
+#   value in the application's code.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -192,9 +203,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.784
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.130
-CEILING_CODE_MISSED = 0.169
+FLOOR_ACCURACY = 0.780
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.137
+CEILING_CODE_MISSED = 0.172
 
 
 def has_stack(event: dict) -> bool:
