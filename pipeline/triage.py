@@ -460,14 +460,16 @@ def schema_mismatch(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 # A name of one label (`db`, `redis`, `mysql`) is a service name that only a container network or a hosts
 # file resolves: when it does not resolve, the settings name a service this network does not have (a
-# compose service on another network, a typo), not a resolver that failed.
+# compose service on another network, a typo), not a resolver that failed. So are the names a container
+# runtime gives the host on some platforms only (Docker Desktop's host.docker.internal, Podman's).
 SERVICE_NAME = (
     re.compile(
         r"(?:\bENOTFOUND |\bEAI_AGAIN |translate host name \"|Unknown MySQL server host ')"
-        r"([A-Za-z][\w-]{0,62})(?![\w.-])"
+        r"([A-Za-z][\w-]{0,62}|(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal)(?![\w.-])"
     ),
     re.compile(
-        r"\blookup ([A-Za-z][\w-]{0,62})(?: on [\w.:\[\]]{1,60}:53)?: (?:no such host|server misbehaving)"
+        r"\blookup ([A-Za-z][\w-]{0,62}|(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal)"
+        r"(?: on [\w.:\[\]]{1,60}:53)?: (?:no such host|server misbehaving)"
     ),
 )
 

@@ -501,6 +501,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
         ("fatal", "pebble: fatal commit error: no such device", "infrastructure"),
         ("string", "page 25248 already freed", "infrastructure"),  # bbolt's database file corrupt
+        ("Error", "getaddrinfo ENOTFOUND host.docker.internal", "configuration"),  # Docker Desktop only
         ("Error", "Incorrect login details were provided.", "configuration"),
         ("panic", "NoCredentialProviders: no valid providers in chain. Deprecated.", "configuration"),
         (

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (78.1% right, 13.6% of out-of-scope errors
-# classed as code, 17.2% of code errors not classed as code: 16.4% classed out of scope and 0.8% held as
-# uncertain for a person; on the 1,259 cases with a stack 79.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (77.8% right, 13.7% of out-of-scope errors
+# classed as code, 17.4% of code errors not classed as code: 16.6% classed out of scope and 0.8% held as
+# uncertain for a person; on the 1,293 cases with a stack 79.2% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -196,6 +196,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   did not handle (an unreachable host, DNS, no memory, a timeout, a certificate, a port taken) and one a
 #   settings file opened from the wrong directory; several settings surface only as a nil or undefined
 #   value in the application's code.
+#   set 23 (34, every case with a stack, 15 code; partial, the session's search budget ran out): 61.8% /
+#   15.8% / 26.7% with the signals from sets 1-20, and no better with sets 21's and 22's (79.4% right on
+#   code or not); 64.7% with its own, Docker Desktop's host.docker.internal not resolving as a setting.
+#   Its other errors are label questions: a port held by a forgotten process (labelled the host's), a
+#   directory's owner, an outside cause the application's code was changed to handle.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -203,9 +208,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.780
+FLOOR_ACCURACY = 0.777
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.137
-CEILING_CODE_MISSED = 0.172
+CEILING_CODE_MISSED = 0.174
 
 
 def has_stack(event: dict) -> bool:
