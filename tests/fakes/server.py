@@ -3,11 +3,24 @@ foreground from the command line."""
 
 from __future__ import annotations
 
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
 from tests.fakes.faults import FaultPlan, Rule
+
+
+class Server(ThreadingHTTPServer):
+    """A client that went away mid-request (a killed process, a dropped keep-alive connection) is no error of
+    the server's, as it is none of a real service's: it is not printed. Anything else still is."""
+
+    daemon_threads = True
+
+    def handle_error(self, request, client_address) -> None:
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        super().handle_error(request, client_address)
 
 
 class FakeServer:
@@ -17,8 +30,7 @@ class FakeServer:
     thread_name = "fake"
 
     def __init__(self, host: str, port: int, handler_class: type[BaseHTTPRequestHandler]) -> None:
-        self.server = ThreadingHTTPServer((host, port), handler_class)
-        self.server.daemon_threads = True
+        self.server = Server((host, port), handler_class)
         self.faults = FaultPlan()
         self._thread: threading.Thread | None = None
 
