@@ -223,17 +223,17 @@ def is_go_main(frame: Mapping) -> bool:
 def to_frame(raw: Mapping, chosen: bool = False, program: str = "") -> Frame:
     path = path_of(raw)
     in_app = is_app_frame(raw, chosen)
-    # An application installed as a package is no dependency.
+    # The application's frames are no dependency's, nor are the program's when it was installed as a package.
     package = "" if in_app else package_of(path) or gem_by_load_path(raw, path)
-    programs = bool(package) and package == program
-    if programs:
+    of_program = bool(package) and package == program
+    if of_program:
         in_app, package = True, ""
     return Frame(
         path=display_path(raw),
         function=str(raw.get("function") or ""),
         context_line=clip(raw.get("context_line")),
         in_app=in_app,
-        third_party=bool(package) or (not programs and is_unplaced_library(raw, path)),
+        third_party=bool(package) or (not of_program and is_unplaced_library(raw, path)),
         package=package,
     )
 
