@@ -462,15 +462,13 @@ def schema_mismatch(type_: str, value: str, facts: Facts) -> Verdict | None:
 # file resolves: when it does not resolve, the settings name a service this network does not have (a
 # compose service on another network, a typo), not a resolver that failed. So are the names a container
 # runtime gives the host on some platforms only (Docker Desktop's host.docker.internal, Podman's).
+SERVICE = r"[A-Za-z][\w-]{0,62}|(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal"
 SERVICE_NAME = (
     re.compile(
-        r"(?:\bENOTFOUND |\bEAI_AGAIN |translate host name \"|Unknown MySQL server host ')"
-        r"([A-Za-z][\w-]{0,62}|(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal)(?![\w.-])"
+        rf"(?:\bENOTFOUND |\bEAI_AGAIN |translate host name \"|Unknown MySQL server host ')"
+        rf"({SERVICE})(?![\w.-])"
     ),
-    re.compile(
-        r"\blookup ([A-Za-z][\w-]{0,62}|(?:host|gateway|kubernetes)\.(?:docker|containers)\.internal)"
-        r"(?: on [\w.:\[\]]{1,60}:53)?: (?:no such host|server misbehaving)"
-    ),
+    re.compile(rf"\blookup ({SERVICE})(?: on [\w.:\[\]]{{1,60}}:53)?: (?:no such host|server misbehaving)"),
 )
 
 
@@ -1337,15 +1335,21 @@ ENVIRONMENT_LOOKUP = re.compile(r"(?:^|/)os\.py$|^<frozen os>$")
 RUBY_ENV_KEY = re.compile(r'^key not found: "([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)"$')
 
 
-def environment_lookup(facts: Facts) -> Verdict | None:
-    type_, value = facts.chain[-1] if facts.chain else ("", "")
+def subscript_missed(facts: Facts, where: re.Pattern[str]) -> bool:
+    """Whether a Python ``KeyError`` came from the subscript (``__getitem__``) of a file ``where`` names."""
+    type_ = facts.chain[-1][0] if facts.chain else ""
     crash = facts.crash
-    python = (
+    return (
         type_ == "KeyError"
         and crash is not None
         and crash.function == "__getitem__"
-        and bool(ENVIRONMENT_LOOKUP.search(crash.path))
+        and bool(where.search(crash.path))
     )
+
+
+def environment_lookup(facts: Facts) -> Verdict | None:
+    type_, value = facts.chain[-1] if facts.chain else ("", "")
+    python = subscript_missed(facts, ENVIRONMENT_LOOKUP)
     ruby = type_ == "KeyError" and RUBY_ENV_KEY.match(value)
     if not (python or ruby):
         return None
@@ -1364,13 +1368,9 @@ SETTINGS_FILE_LOOKUP = re.compile(r"(?:^|/)configparser\.py$")
 
 
 def settings_file_lookup(facts: Facts) -> Verdict | None:
-    type_, value = facts.chain[-1] if facts.chain else ("", "")
-    crash = facts.crash
-    if type_ != "KeyError" or crash is None or crash.function != "__getitem__":
+    if not subscript_missed(facts, SETTINGS_FILE_LOOKUP):
         return None
-    if not SETTINGS_FILE_LOOKUP.search(crash.path):
-        return None
-    name = token(value.strip("'\""))
+    name = token(facts.chain[-1][1].strip("'\""))
     return Verdict(
         CONFIGURATION,
         f"configuration: {name or 'a section or option'} is not in the settings file the application read "
