@@ -3,7 +3,7 @@
     make bench-deps && DATABASE_URL=postgres://… python bench/ingest.py
 
 Starts the app under gunicorn (2 workers, ``--threads`` each, a listening socket each) on 127.0.0.1 with
-``BUGSTACK_DIGEST=loop``, so that requests only accept (append the event and answer 202), and beside it
+``BUGSTACK_DIGEST=loop``, so that requests only accept (spool the event and answer 202), and beside it
 ``--digest-workers`` ``manage.py digest`` loops (two on PostgreSQL, one on SQLite), as a deployment runs
 them. With wrk on loopback it then measures, alternating for ``--rounds`` rounds, (a) a bare Django JSON
 view that only parses the body (mounted by this script's own URL conf, nowhere in production) and (b)
@@ -48,6 +48,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parent.parent
 BARE_PATH = "/bench/bare/"
 INGEST_PATH = "/api/v1/events/"
+BENCH_SPOOL_PREFIX = "bugstack-bench-spool-"
 WORKERS = 2
 # Ingest waits on the database's commit (an fsync) far longer than it computes: threads let one worker
 # keep several requests in flight, and PostgreSQL flushes their commits together (group commit).
@@ -554,10 +555,10 @@ def digest_workers(count: int, log: Path):
 
 
 def waiting() -> int:
-    """How many accepted events wait for digest (in the whole database: the bench's is its own)."""
-    from ingest.models import IncomingEvent
+    """How many accepted events wait for digest (in the whole spool: the bench's is its own)."""
+    from ingest.digest import waiting
 
-    return IncomingEvent.objects.count()
+    return waiting()
 
 
 def stored(project_id: int) -> int:
@@ -574,11 +575,11 @@ def stored(project_id: int) -> int:
 
 
 def waiting_any() -> bool:
-    """Whether any accepted event waits, from the oldest by the primary key, as digest's own claim finds it:
-    a count would read every page of a table whose deleted rows only a vacuum takes away."""
-    from ingest.models import IncomingEvent
+    """Whether any accepted event waits, from the bytes the spool holds past digest's offsets (a count would
+    read all of them)."""
+    from ingest.digest import backlog_bytes
 
-    return IncomingEvent.objects.order_by("pk").values_list("pk", flat=True).first() is not None
+    return backlog_bytes() > 0
 
 
 def drain(workers: DigestWorkers) -> float:
@@ -844,6 +845,8 @@ def setup_django() -> None:
     # The bench serves with DEBUG off, as production does; a throwaway key if none is configured.
     os.environ.setdefault("SECRET_KEY", "bench-" + uuid.uuid4().hex)
     os.environ["DEBUG"] = "0"
+    # A spool of the bench's own for gunicorn and the digest workers (they inherit it), deleted by clean_up.
+    os.environ["BUGSTACK_SPOOL_DIR"] = tempfile.mkdtemp(prefix=BENCH_SPOOL_PREFIX)
     import django
 
     django.setup()
@@ -859,13 +862,13 @@ def refresh_statistics() -> None:
     """
     from django.db import connection
 
-    from ingest.models import ErrorGroup, Event, IncomingEvent
+    from ingest.models import ErrorGroup, Event, SpoolFile
     from pipeline.models import FixRun
 
     if connection.vendor != "postgresql":
         return
     quote = connection.ops.quote_name
-    models = (IncomingEvent, ErrorGroup, Event, FixRun)
+    models = (SpoolFile, ErrorGroup, Event, FixRun)
     tables = ", ".join(quote(model._meta.db_table) for model in models)
     with connection.cursor() as cursor:
         cursor.execute(f"VACUUM ANALYZE {tables}")
@@ -936,6 +939,12 @@ def clean_up(account) -> None:
             if args and args[0] in run_ids:
                 queued.delete()
     account.delete()
+    spool = Path(settings.BUGSTACK_SPOOL_DIR)
+    if spool.name.startswith(BENCH_SPOOL_PREFIX) and spool.is_dir():  # the bench's own (setup_django)
+        from ingest.models import SpoolFile
+
+        SpoolFile.objects.filter(name__in=os.listdir(spool)).delete()
+        shutil.rmtree(spool, ignore_errors=True)
 
 
 def cpu_list(text: str) -> set[int]:

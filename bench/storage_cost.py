@@ -3,12 +3,12 @@
     DATABASE_URL=postgres://… python bench/storage_cost.py [--rows N] [--rounds R]
 
 Inserts ``bench/ingest.py``'s ~3 KB events (serialised as accept serialises them, by orjson) into tables of
-the configured PostgreSQL database made for the run — the payload as ``jsonb`` (as ``IncomingEvent`` and
-``Event`` keep it), as ``text``, and zlib-compressed as ``bytea`` — in statements of 1, 4 and 50 rows, each
-committed (a regular, logged table, as ingest's). Reports the server process's CPU per row, read from
-``/proc/<pid>/stat`` (so it runs on the database's own machine, Linux), and this process's, as medians of
-alternating rounds. It measures a question ingest's budget raises (how much of PostgreSQL's work per event
-is the payload's type), not a budget. Prints one JSON line last; drops its tables.
+the configured PostgreSQL database made for the run — the payload as ``jsonb`` (as ``Event`` keeps it, and the
+incoming table accept once appended to did), as ``text``, and zlib-compressed as ``bytea`` — in statements of
+1, 4 and 50 rows, each committed (a regular, logged table, as ingest's). Reports the server process's CPU per
+row, read from ``/proc/<pid>/stat`` (so it runs on the database's own machine, Linux), and this process's, as
+medians of alternating rounds. It measures a question ingest's budget raises (how much of PostgreSQL's work
+per event is the payload's type), not a budget. Prints one JSON line last; drops its tables.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from django.db import DatabaseError
 from django.http import JsonResponse
 from django_q.brokers import get_broker
 
-from ingest.digest import backlog
+from ingest.digest import backlog_bytes
 
 logger = logging.getLogger(__name__)
 
@@ -31,14 +31,14 @@ def healthz(request) -> JsonResponse:
 
 
 def database_health() -> dict[str, Any]:
-    """The database answers, and how many accepted events wait for digest (counted up to the bound where
-    accept says 429)."""
-    limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
+    """The database answers, and how many bytes of accepted events wait in the spool for digest, against
+    the bound where accept says 429."""
     try:
-        waiting = backlog(limit)
+        waiting = backlog_bytes()
     except DatabaseError:
         return {"ok": False, "detail": "the database cannot be reached"}
-    return {"ok": True, "ingest": {"backlog": waiting, "backlog_limit": limit}}
+    limit = settings.BUGSTACK_INGEST_BACKLOG_BYTES
+    return {"ok": True, "ingest": {"backlog_bytes": waiting, "backlog_limit_bytes": limit}}
 
 
 def broker_health() -> dict[str, Any]:

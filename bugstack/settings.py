@@ -274,19 +274,22 @@ BUGSTACK_ENVELOPE_MAX_ITEMS = env.int("BUGSTACK_ENVELOPE_MAX_ITEMS", default=100
 BUGSTACK_DROPPED_FLUSH_SECONDS = env.float("BUGSTACK_DROPPED_FLUSH_SECONDS", default=10.0)
 # How long a web process trusts its cached view of a project key (deactivation takes effect within it).
 BUGSTACK_KEY_CACHE_SECONDS = env.int("BUGSTACK_KEY_CACHE_SECONDS", default=60)
-# Accepted events wait in an append-only table for digest (ingest/digest.py), which takes them in batches
-# of this many. Past BACKLOG waiting events, accept answers 429 with Retry-After instead of growing it.
+# Accepted events wait in the spool for digest (ingest/spool.py): files each web process appends to, in this
+# directory, which every digest worker must see (the web servers' own disk). A file is closed for a new one
+# past SPOOL_FILE_BYTES, and deleted once digested. With SPOOL_FSYNC, a request is answered only once its
+# events are on the disk (fdatasync): a machine's crash then loses nothing answered either, at a cost per
+# request; without it, once in the operating system's cache, which a process's crash does not lose.
+BUGSTACK_SPOOL_DIR = Path(env.str("BUGSTACK_SPOOL_DIR", default=str(VAR_DIR / "spool")))
+BUGSTACK_SPOOL_FILE_BYTES = env.int("BUGSTACK_SPOOL_FILE_BYTES", default=64 * 1024 * 1024)
+BUGSTACK_SPOOL_FSYNC = env.bool("BUGSTACK_SPOOL_FSYNC", default=False)
+# Digest takes the spool's events in batches of this many. Past BACKLOG_BYTES of events waiting in the spool,
+# accept answers 429 with Retry-After instead of growing it; a web process looks at most every CHECK_SECONDS.
 BUGSTACK_DIGEST_BATCH = env.int("BUGSTACK_DIGEST_BATCH", default=500)
-BUGSTACK_INGEST_BACKLOG_LIMIT = env.int("BUGSTACK_INGEST_BACKLOG_LIMIT", default=100_000)
-# A web process counts the backlog at most this often (the count is bounded by the limit, not free).
+BUGSTACK_INGEST_BACKLOG_BYTES = env.int("BUGSTACK_INGEST_BACKLOG_BYTES", default=1024 * 1024 * 1024)
 BUGSTACK_INGEST_BACKLOG_CHECK_SECONDS = env.float("BUGSTACK_INGEST_BACKLOG_CHECK_SECONDS", default=1.0)
-# Accept: most incoming rows one INSERT appends (rows handed in while the previous one ran), and how long a
-# request waits for its row to be committed before it answers 503.
-BUGSTACK_ACCEPT_BATCH = env.int("BUGSTACK_ACCEPT_BATCH", default=32)
-BUGSTACK_ACCEPT_WAIT_SECONDS = env.float("BUGSTACK_ACCEPT_WAIT_SECONDS", default=10.0)
 # How digest is started after an event is accepted: "queue" (a django-q2 task, at most one kick per web
 # process every DIGEST_KICK_SECONDS, and a schedule every minute), "loop" (nothing: `manage.py digest`
-# workers poll for accepted events) or "inline" (by the accepting request after its insert: tests).
+# workers poll for accepted events) or "inline" (by the accepting request once its events are spooled: tests).
 BUGSTACK_DIGEST = env.str("BUGSTACK_DIGEST", default="queue")
 BUGSTACK_DIGEST_KICK_SECONDS = env.float("BUGSTACK_DIGEST_KICK_SECONDS", default=0.5)
 if BUGSTACK_DIGEST not in ("queue", "loop", "inline"):

@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import admin
+from django.template.defaultfilters import filesizeformat
 
-from ingest.digest import backlog
-from ingest.models import DroppedItems, Event, IncomingEvent
+from ingest.digest import backlog_bytes
+from ingest.models import DroppedItems, Event, SpoolFile
 
 # ``ErrorGroup``'s admin, with its labels' history, is registered by ``pipeline.admin``: its actions start and
 # settle fix runs, and ingest does not reach into the pipeline.
@@ -23,19 +24,21 @@ class EventAdmin(admin.ModelAdmin):
         return False
 
 
-@admin.register(IncomingEvent)
-class IncomingEventAdmin(admin.ModelAdmin):
-    """Accepted events not digested yet: read-only, and their count against the bound for accept's 429."""
+@admin.register(SpoolFile)
+class SpoolFileAdmin(admin.ModelAdmin):
+    """The spool's files digest has read from, and how far: read-only, with the bytes of events waiting
+    against the bound for accept's 429."""
 
-    list_display = ["id", "project", "title", "received_at"]
-    list_select_related = ["project"]
+    list_display = ["name", "offset", "digested_at"]
     show_full_result_count = False
 
     def changelist_view(self, request, extra_context=None):
-        limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
-        waiting = backlog(limit)
-        title = f"Accepted events waiting for digest: {waiting if waiting <= limit else f'more than {limit}'}"
-        extra_context = {**(extra_context or {}), "title": f"{title} (accept answers 429 from {limit})"}
+        limit = settings.BUGSTACK_INGEST_BACKLOG_BYTES
+        title = f"Accepted events waiting for digest: {filesizeformat(backlog_bytes())}"
+        extra_context = {
+            **(extra_context or {}),
+            "title": f"{title} (accept answers 429 from {filesizeformat(limit)})",
+        }
         return super().changelist_view(request, extra_context)
 
     def has_add_permission(self, request):

@@ -1,15 +1,14 @@
 """Digest: turn accepted events into groups and stored events, a batch at a time, each exactly once.
 
-Accept (``ingest.accept``) only appends each event, normalised, redacted and fingerprinted, to
-``IncomingEvent``. Digest claims a batch of those rows and, in one transaction: drops event ids already
-stored, locks the batch's existing groups in id order and creates the missing ones (an insert that ignores
-conflicts, so concurrent workers create each group once), copies the events into ``Event`` inside the
-database (the payloads never come back to Python; an id another worker stored meanwhile is skipped, and a
-group made only for such ids is removed), counts the events it stored in Python and writes every group
-once, tells the pipeline what happened to each group (``groups_digested``, inside the same transaction),
-and deletes the claimed rows. A crash anywhere rolls all of it back, and the rows are claimed again; two
-workers never claim the same row (``FOR UPDATE SKIP LOCKED`` on PostgreSQL, the database's single writer
-on SQLite).
+Accept (``ingest.accept``) only appends each event, normalised, redacted and fingerprinted, to its web
+process's file in the spool (``ingest.spool``). Digest reads a batch of lines from one file, from where it
+stopped, and in one transaction: drops event ids already stored, locks the batch's existing groups in id
+order and creates the missing ones (an insert that ignores conflicts, so concurrent workers create each group
+once), stores the events (COPY on PostgreSQL), counts them in Python and writes every group once, tells the
+pipeline what happened to each group (``groups_digested``, inside the same transaction), and moves the file's
+offset (``SpoolFile``) past the batch. A crash anywhere rolls all of it back, and the lines are read again;
+two workers never read from the same file at once (its row is locked ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL; SQLite's single writer takes transactions one at a time).
 
 What a group's events do to its status is decided here, once per group per batch (``observe``): a fixed
 group seen from code that contains the fix regressed, a resolved group seen again is open again. Whether
@@ -18,18 +17,23 @@ that starts a fix run is the pipeline's decision, not ingest's.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import OperationalError, connection, transaction
-from django.db.models import Max, Min
+from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
-from ingest.models import ErrorGroup, Event, IncomingEvent
+from ingest import spool
+from ingest.models import ErrorGroup, Event, SpoolFile
 from ingest.signals import groups_digested
+from ingest.spool import Spooled
+
+logger = logging.getLogger(__name__)
 
 MAX_RELEASES = 50
 
@@ -66,7 +70,7 @@ class Observation:
     activity: str
 
 
-def observe(group: ErrorGroup, events: list[Claimed], created: bool, now: datetime) -> Observation:
+def observe(group: ErrorGroup, events: list[Spooled], created: bool, now: datetime) -> Observation:
     """Walk the group's events in arrival order, as if each came alone (DESIGN.md, "When an event starts
     a run", for the group's side of it)."""
     status, releases, after_fix = group.status, list(group.releases or ()), 0
@@ -111,34 +115,64 @@ def from_code_before_fix(group: ErrorGroup, releases: list[str], release: str, n
 # --- claiming ------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Claimed:
-    """What digest reads of a waiting event: enough to count it and make its group, not its payload."""
+def claim(sizes: dict[str, int], limit: int) -> tuple[list[tuple[SpoolFile, int]], list[Spooled]]:
+    """Lock spool files with lines past their offsets, those read longest ago first, until the caller's
+    transaction ends, and read up to ``limit`` lines from them: each file's row with the offset after what
+    was read of it, and the events.
 
-    id: int
-    project_id: int
-    received_at: datetime
-    event_id: uuid.UUID
-    release: str
-    fingerprint: str
-    fingerprint_version: int
-    title: str
-    culprit: str
-    exception_type: str
-    platform: str
-
-
-CLAIMED_FIELDS = [field.name for field in fields(Claimed)]
-
-
-def claim(limit: int) -> list[Claimed]:
-    """Lock up to ``limit`` of the oldest incoming rows until the caller's transaction ends; read them.
-
-    On PostgreSQL rows another worker holds are skipped. SQLite has one writer and every transaction
-    takes it first (immediate mode), so a second worker waits for the first to commit and finds them gone.
+    On PostgreSQL a file another worker holds is skipped. SQLite has one writer and every transaction takes
+    it first (immediate mode), so a second worker waits for the first to commit and reads on from there.
     """
-    waiting = IncomingEvent.objects.select_for_update(skip_locked=True).order_by("id")
-    return [Claimed(*row) for row in waiting.values_list(*CLAIMED_FIELDS)[:limit]]
+    candidates = (
+        SpoolFile.objects.filter(name__in=list(sizes))
+        .order_by(F("digested_at").asc(nulls_first=True), "pk")
+        .values_list("pk", "name", "offset")
+    )
+    claimed, events = [], []
+    for pk, name, offset in candidates:
+        if len(events) >= limit:
+            break
+        if offset >= sizes[name]:
+            continue
+        row = SpoolFile.objects.select_for_update(skip_locked=True).filter(pk=pk).first()
+        if row is None:
+            continue
+        read, end = spool.read(name, row.offset, limit - len(events))
+        if end > row.offset:
+            claimed.append((row, end))
+            events.extend(read)
+    return claimed, events
+
+
+def register(sizes: dict[str, int]) -> None:
+    """Give each spool file digest has no row for yet its row (offset 0)."""
+    known = set(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", flat=True))
+    if new := set(sizes) - known:
+        SpoolFile.objects.bulk_create([SpoolFile(name=name) for name in sorted(new)], ignore_conflicts=True)
+
+
+def retire(sizes: dict[str, int]) -> None:
+    """Delete the spool files read to their end that no writer holds any more, then their rows; and the
+    rows of files gone."""
+    for row in SpoolFile.objects.all():
+        if row.name not in sizes:
+            if not spool.path(row.name).exists():
+                SpoolFile.objects.filter(pk=row.pk).delete()
+            continue
+        if row.offset < sizes[row.name] or spool.written_to(row.name):
+            continue
+        # No writer is left, so the file has its final size now; what digest committed is read after that.
+        size = spool.size(row.name)
+        offset = SpoolFile.objects.filter(pk=row.pk).values_list("offset", flat=True).first()
+        if offset is None:
+            continue  # another worker retired it
+        if offset < size:
+            if spool.whole_line_after(row.name, offset):
+                continue  # appended before its writer let go: digest reads it first
+            # The machine stopped in the middle of a write: the partial line was never answered.
+            logger.error("spool file %s ends in %d bytes of a partial line; deleted", row.name, size - offset)
+        spool.delete(row.name)
+        SpoolFile.objects.filter(pk=row.pk, offset=offset).delete()
 
 
 # --- digesting -----------------------------------------------------------------------------------------
@@ -148,61 +182,70 @@ def claim(limit: int) -> list[Claimed]:
 # this often.
 RETRIES = 3
 # PostgreSQL's deadlock_detected and serialization_failure: another transaction won; trying again works.
-CONFLICT_STATES = frozenset({"40P01", "40001"})
+# unique_violation: another worker stored one of the batch's event ids meanwhile; the retry drops it.
+CONFLICT_STATES = frozenset({"40P01", "40001", "23505"})
 
 
 def digest_batch(limit: int | None = None) -> int:
-    """Digest up to ``limit`` accepted events in one transaction; the number of rows claimed.
+    """Digest up to ``limit`` spooled events in one transaction; the number read.
 
-    Two workers may hold copies of one event id (an SDK's retry) in their batches at once. Each drops the
-    ids already stored, but neither sees the other's before it commits: the copy into ``Event`` skips an
-    id another worker stored meanwhile (it waits for that worker's commit), and only the events it did
-    store are counted. Rows are written in key order, so workers wait on each other rather than deadlock;
-    should the database still pick one to abort, that batch is rolled back and tried again.
+    Two workers may read copies of one event id (an SDK's retry, accepted by two web processes) at once.
+    Each drops the ids already stored, but neither sees the other's before it commits: the second one's
+    insert then waits for the first's commit and fails on the id, and its batch is rolled back and read
+    again, without it. Events are inserted in event id order, so workers wait on each other rather than
+    deadlock; should the database still pick one to abort, that batch is rolled back and tried again.
     """
     limit = limit or settings.BUGSTACK_DIGEST_BATCH
+    sizes = spool.files()
+    if not sizes:
+        return 0
+    register(sizes)
     retries = RETRIES
     while True:
         try:
             with transaction.atomic():
-                claimed = claim(limit)
-                if claimed:
-                    store(new_events(claimed), timezone.now())
-                    IncomingEvent.objects.filter(id__in=[item.id for item in claimed]).delete()
-            return len(claimed)
-        except OperationalError as exc:
+                claimed, events = claim(sizes, limit)
+                now = timezone.now()
+                store(new_events(events), now)
+                for row, end in claimed:
+                    row.offset, row.digested_at = end, now
+                    row.save(update_fields=["offset", "digested_at"])
+            break
+        except (OperationalError, IntegrityError) as exc:
             # Any other failure happens again on every try, and is raised after the last.
             if not retries or not concurrent_write(exc):
                 raise
             retries -= 1
+    retire(sizes)
+    return len(events)
 
 
 def concurrent_write(exc: Exception) -> bool:
-    """A deadlock or a serialization failure: another worker's write won."""
+    """A deadlock, a serialization failure or an event id stored meanwhile: another worker's write won."""
     return getattr(exc.__cause__, "sqlstate", None) in CONFLICT_STATES
 
 
-def new_events(claimed: list[Claimed]) -> list[Claimed]:
-    """The claimed events whose event id is neither stored already nor earlier in the batch."""
+def new_events(events: list[Spooled]) -> list[Spooled]:
+    """The events whose event id is neither stored already nor earlier in the batch."""
     stored = set(
         Event.objects.filter(
-            project_id__in={item.project_id for item in claimed},
-            event_id__in={item.event_id for item in claimed},
+            project_id__in={event.project_id for event in events},
+            event_id__in={event.event_id for event in events},
         ).values_list("project_id", "event_id")
     )
     fresh = []
-    for item in claimed:
-        key = (item.project_id, item.event_id)
+    for event in events:
+        key = (event.project_id, event.event_id)
         if key not in stored:
             stored.add(key)
-            fresh.append(item)
+            fresh.append(event)
     return fresh
 
 
-def store(items: list[Claimed], now: datetime) -> None:
-    by_group: dict[tuple[int, str], list[Claimed]] = {}
-    for item in items:
-        by_group.setdefault((item.project_id, item.fingerprint), []).append(item)
+def store(events: list[Spooled], now: datetime) -> None:
+    by_group: dict[tuple[int, str], list[Spooled]] = {}
+    for event in events:
+        by_group.setdefault((event.project_id, event.fingerprint), []).append(event)
     if not by_group:
         return
     groups = locked_groups(by_group)
@@ -210,18 +253,7 @@ def store(items: list[Claimed], now: datetime) -> None:
     if missing:
         create_groups(missing)
         groups |= locked_groups(missing)
-    stored = copy_events([item.id for batch in by_group.values() for item in batch])
-    # The events this batch stored, by group: not those another worker stored while this one waited.
-    fresh = {key: copies_stored(batch, stored) for key, batch in by_group.items()}
-    # A group made for events that all turned out stored by another worker (a resend that now groups
-    # elsewhere) holds none: it goes, unless another worker made and counted it meanwhile.
-    empty = [groups[key].pk for key in missing if not fresh[key]]
-    if empty:
-        ErrorGroup.objects.filter(pk__in=empty, times_seen=0).delete()
-    by_group = {key: batch for key, batch in fresh.items() if batch}
-    if not by_group:
-        return
-    groups = {key: groups[key] for key in by_group}
+    insert_events(events, groups)
     observations = {}
     for key, group in groups.items():
         batch = by_group[key]
@@ -229,18 +261,16 @@ def store(items: list[Claimed], now: datetime) -> None:
         observations[key] = observe(group, batch, created, now)
         count(group, batch, observations[key])
     update_groups(groups.values())
-    first_event = {
-        groups[key].pk: stored[(batch[0].project_id, batch[0].event_id)] for key, batch in by_group.items()
-    }
+    first_event = first_events([batch[0] for batch in by_group.values()])
     groups_digested.send(
-        sender=IncomingEvent,
+        sender=SpoolFile,
         activities=[
             GroupActivity(
                 group_id=group.pk,
                 project_id=group.project_id,
                 activity=observations[key].activity,
                 events=len(by_group[key]),
-                first_event_id=first_event[group.pk],
+                first_event_id=first_event[(by_group[key][0].project_id, by_group[key][0].event_id)],
                 at=now,
             )
             for key, group in groups.items()
@@ -248,47 +278,55 @@ def store(items: list[Claimed], now: datetime) -> None:
     )
 
 
-def copies_stored(batch: list[Claimed], stored: dict[tuple[int, uuid.UUID], int]) -> list[Claimed]:
-    """The batch's events that ``copy_events`` stored: one each (the other worker's are not)."""
-    return [item for item in batch if (item.project_id, item.event_id) in stored]
+# The columns an event is inserted with: its own (as spooled), its project and its group.
+EVENT_FIELDS = [field for field in Event._meta.concrete_fields if not field.primary_key]
 
 
-def copy_events(incoming_ids: list[int]) -> dict[tuple[int, uuid.UUID], int]:
-    """Insert these incoming rows as events of their (existing) groups; each stored one's new primary key.
+def insert_events(events: list[Spooled], groups: dict[tuple[int, str], ErrorGroup]) -> None:
+    """Insert the events into their (locked) groups, in event id order, as every worker inserts them.
 
-    One INSERT … SELECT: the payload goes from one table to the other inside the database. An event id
-    already stored is skipped, including one another worker stored while this insert waited for its
-    commit. The events are written in event id order, as every worker writes them, so two inserting the
-    same ids never deadlock.
+    On PostgreSQL one COPY, whose rows psycopg adapts itself and whose payload goes in as the JSON text it was
+    spooled as; elsewhere one INSERT per event, sent together.
     """
     qn = connection.ops.quote_name
-    event_columns = {field.column for field in Event._meta.concrete_fields}
-    copied = [
-        qn(field.column)
-        for field in IncomingEvent._meta.concrete_fields
-        if field.column in event_columns and not field.primary_key
-    ]
-    # The key, project, fingerprint and event id columns are named alike in the three tables.
-    key, project, fingerprint, event_id = (
-        qn(IncomingEvent._meta.get_field(name).column)
-        for name in ("id", "project", "fingerprint", "event_id")
-    )
-    group = qn(Event._meta.get_field("group").column)
-    sql = (
-        f"INSERT INTO {qn(Event._meta.db_table)} ({', '.join(copied)}, {group}) "  # noqa: S608 - model names
-        f"SELECT {', '.join(f'i.{name}' for name in copied)}, g.{key} "
-        f"FROM {qn(IncomingEvent._meta.db_table)} i JOIN {qn(ErrorGroup._meta.db_table)} g "
-        f"ON g.{project} = i.{project} AND g.{fingerprint} = i.{fingerprint} "
-        f"WHERE i.{key} IN ({', '.join(['%s'] * len(incoming_ids))}) ORDER BY i.{project}, i.{event_id} "
-        f"ON CONFLICT ({project}, {event_id}) DO NOTHING RETURNING {key}, {project}, {event_id}"
-    )
+    columns = ", ".join(qn(field.column) for field in EVENT_FIELDS)
+    table = qn(Event._meta.db_table)
+    rows = []
+    for event in sorted(events, key=lambda event: (event.project_id, event.event_id)):
+        group = groups[(event.project_id, event.fingerprint)]
+        rows.append(
+            [group.pk if field.name == "group" else getattr(event, field.attname) for field in EVENT_FIELDS]
+        )
     with connection.cursor() as cursor:
-        cursor.execute(sql, incoming_ids)
-        # PostgreSQL returns the event id as a UUID, SQLite as its hex: either reads back as a UUID.
-        return {(project_id, uuid.UUID(str(event_id))): pk for pk, project_id, event_id in cursor.fetchall()}
+        if connection.vendor == "postgresql":
+            with (
+                connection.wrap_database_errors,
+                cursor.cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy,
+            ):
+                for row in rows:
+                    copy.write_row(row)
+            return
+        prepared = [
+            [
+                value if field.name == "data" else field.get_db_prep_save(value, connection)
+                for field, value in zip(EVENT_FIELDS, row, strict=True)
+            ]
+            for row in rows
+        ]
+        placeholders = ", ".join(["%s"] * len(EVENT_FIELDS))
+        cursor.executemany(f"INSERT INTO {table} ({columns}) VALUES ({placeholders})", prepared)  # noqa: S608
 
 
-def create_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> None:
+def first_events(events: list[Spooled]) -> dict[tuple[int, uuid.UUID], int]:
+    """The primary keys of these (just stored) events, by project and event id."""
+    stored = Event.objects.filter(
+        project_id__in={event.project_id for event in events},
+        event_id__in={event.event_id for event in events},
+    ).values_list("project_id", "event_id", "pk")
+    return {(project_id, event_id): pk for project_id, event_id, pk in stored}
+
+
+def create_groups(by_group: dict[tuple[int, str], list[Spooled]]) -> None:
     """Insert these groups, uncounted, in key order; one another worker created meanwhile is left alone."""
     ErrorGroup.objects.bulk_create(
         (
@@ -310,7 +348,7 @@ def create_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> None:
     )
 
 
-def locked_groups(by_group: dict[tuple[int, str], list[Claimed]]) -> dict[tuple[int, str], ErrorGroup]:
+def locked_groups(by_group: dict[tuple[int, str], list[Spooled]]) -> dict[tuple[int, str], ErrorGroup]:
     """The batch's groups, each row locked until commit, locked in id order (no deadlock between workers)."""
     candidates = ErrorGroup.objects.select_for_update().filter(
         project_id__in={project_id for project_id, _ in by_group},
@@ -344,7 +382,7 @@ def update_groups(groups: Iterable[ErrorGroup]) -> None:
         cursor.executemany(sql, rows)
 
 
-def count(group: ErrorGroup, batch: list[Claimed], observation: Observation) -> None:
+def count(group: ErrorGroup, batch: list[Spooled], observation: Observation) -> None:
     """Apply the batch to the (locked) group in memory: its count, last seen and status fields."""
     group.times_seen += len(batch)
     group.last_seen = max(group.last_seen, *(item.received_at for item in batch))
@@ -364,14 +402,17 @@ def digest_backlog(limit: int | None = None) -> int:
     return total
 
 
-def backlog(bound: int) -> int:
-    """About how many accepted events wait for digest, at most ``bound`` + 1.
-
-    The span of waiting ids, read from the primary key's two ends: digest takes the oldest first, so the
-    rows between are nearly all still waiting. Counting them would read every row, and on PostgreSQL every
-    row digest deleted that vacuum has not reclaimed yet.
-    """
-    span = IncomingEvent.objects.aggregate(first=Min("id"), last=Max("id"))
-    if span["first"] is None:
+def backlog_bytes() -> int:
+    """How many bytes of events wait in the spool for digest: what its files hold past their offsets."""
+    sizes = spool.files()
+    if not sizes:
         return 0
-    return min(span["last"] - span["first"] + 1, bound + 1)
+    offsets = dict(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", "offset"))
+    return sum(max(size - offsets.get(name, 0), 0) for name, size in sizes.items())
+
+
+def waiting() -> int:
+    """How many events wait in the spool for digest, counted line by line (reads what waits)."""
+    sizes = spool.files()
+    offsets = dict(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", "offset"))
+    return sum(1 for name in sizes for _ in spool.lines_after(name, offsets.get(name, 0)))

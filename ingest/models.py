@@ -77,11 +77,8 @@ class ErrorGroup(models.Model):
 
 
 class EventColumns(models.Model):
-    """What an event stores besides its group: the same columns while it waits and once digested.
-
-    Accept fills them (``ingest.normalize.derive``) and digest copies them from ``IncomingEvent`` to
-    ``Event`` in the database, so a digested event's payload never travels back through Python.
-    """
+    """What an event stores besides its group: the columns accept derives (``ingest.normalize.derive``) and
+    spools with the payload, which digest stores as they are."""
 
     event_id = models.UUIDField(default=uuid.uuid4)
     timestamp = models.DateTimeField()
@@ -127,28 +124,19 @@ class Event(EventColumns):
         return f"{self.exception_type}: {self.message[:80]}"
 
 
-class IncomingEvent(EventColumns):
-    """An accepted event waiting for digest: inserted once by accept, claimed and deleted by digest.
+class SpoolFile(models.Model):
+    """How far digest has read a file of the spool (``ingest.spool``): moved in the transaction that stores
+    what it read, so each event in it is stored exactly once. Deleted with its file."""
 
-    Append-only: no index but the primary key, which digest claims in order, and no constraint a request
-    would wait on. The event is already normalised and redacted (nothing unredacted is stored), and carries
-    what its group is made from when it is the first: fingerprint, title and culprit.
-    """
-
-    id = models.BigAutoField(primary_key=True)
-    project = models.ForeignKey(
-        Project, on_delete=models.CASCADE, related_name="+", db_index=False, db_constraint=False
-    )
-    fingerprint = models.CharField(max_length=64)
-    fingerprint_version = models.SmallIntegerField()
-    title = models.CharField(max_length=500)
-    culprit = models.CharField(max_length=500, blank=True)
+    name = models.CharField(max_length=255, unique=True)
+    offset = models.BigIntegerField(default=0, help_text="Bytes of the file digested.")
+    digested_at = models.DateTimeField(null=True, blank=True, help_text="When digest last read from it.")
 
     class Meta:
-        verbose_name = "incoming event"
+        verbose_name = "spool file"
 
     def __str__(self) -> str:
-        return f"Incoming event {self.pk} of project {self.project_id}"
+        return self.name
 
 
 class DroppedItems(models.Model):

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpResponse
+from django.template.defaultfilters import filesizeformat
 from django.utils import timezone
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -263,10 +264,10 @@ def refusal_before_reading(key: IngestKey) -> Refusal | None:
             retry_after=wait,
         )
     if backlog_full():
-        limit = settings.BUGSTACK_INGEST_BACKLOG_LIMIT
+        limit = filesizeformat(settings.BUGSTACK_INGEST_BACKLOG_BYTES)
         return Refusal(
             status.HTTP_429_TOO_MANY_REQUESTS,
-            f"More than {limit} events wait to be grouped; retry in {RETRY_AFTER_BACKLOG} s.",
+            f"More than {limit} of events wait to be grouped; retry in {RETRY_AFTER_BACKLOG} s.",
             retry_after=RETRY_AFTER_BACKLOG,
         )
     return None
@@ -278,8 +279,9 @@ def visible(key: IngestKey, payload: Any) -> Any:
 
 
 def unavailable(exc: Exception) -> Response | None:
-    """503 when the database is away: not the sender's fault and worth retrying; never a bare 500."""
-    if not isinstance(exc, DatabaseError):
+    """503 when the database is away or the spool's disk refuses a write: not the sender's fault and worth
+    retrying; never a bare 500."""
+    if not isinstance(exc, DatabaseError | OSError):
         return None
     logger.exception("event not stored")
     response = Response(

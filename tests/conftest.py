@@ -3,7 +3,7 @@
 import pytest
 
 from bugstack.models import Membership
-from ingest.accept import stop_appender
+from ingest import spool
 from tests.factories import AccountFactory, MembershipFactory, ProjectFactory, UserFactory
 
 
@@ -37,12 +37,12 @@ def outsider(db):
     return MembershipFactory(account=other, user=UserFactory(username="eve"), role=Membership.Role.OWNER).user
 
 
-@pytest.fixture(scope="session")
-def django_db_setup(django_db_setup):
-    """The test database, as pytest-django sets it up; before it is dropped, this process's appender stops.
-
-    Events accepted outside a transaction go through the appender's thread, whose connection would keep
-    the database from being dropped.
-    """
-    yield
-    stop_appender()
+@pytest.fixture(autouse=True)
+def spool_dir(tmp_path, settings, monkeypatch):
+    """Each test's accepted events wait in a spool of its own (and so do those of the processes it starts):
+    what one test left undigested is never read against another's database."""
+    directory = tmp_path / "spool"
+    settings.BUGSTACK_SPOOL_DIR = directory
+    monkeypatch.setenv("BUGSTACK_SPOOL_DIR", str(directory))
+    yield directory
+    spool.close_writer()

@@ -6,7 +6,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.models import SettingsChange
-from ingest.models import DroppedItems, ErrorGroup, IncomingEvent
+from ingest.models import DroppedItems, ErrorGroup, SpoolFile
 from integrations.models import Credential, LocalCheckRun, LocalPullRequest, ModelSpend, WebhookDelivery
 from tests.factories import (
     CredentialFactory,
@@ -44,14 +44,7 @@ def one_of_each(db):
     SettingsChange.objects.create(
         project=project, username="olivia", field="auto_deploy", label="Auto-deploy"
     )
-    IncomingEvent.objects.create(
-        project=project,
-        timestamp=timezone.now(),
-        fingerprint="0" * 64,
-        fingerprint_version=2,
-        title="ZeroDivisionError",
-        data={"event_id": "0" * 32},
-    )
+    SpoolFile.objects.create(name="00000000000000000001-web-1-0000abcd.spool", offset=2048)
     DroppedItems.objects.create(
         project=project, category="transaction", reason="not stored", last_seen=timezone.now()
     )

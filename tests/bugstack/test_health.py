@@ -9,6 +9,7 @@ import uuid
 import pytest
 from django_q.tasks import async_task
 
+from ingest import spool
 from tests.bugstack.test_settings import run_in_django
 from tests.factories import ProjectKeyFactory
 from tests.ingest.conftest import EVENTS_URL, python_event
@@ -26,6 +27,7 @@ def test_health_reports_the_database_the_broker_and_what_waits(client, project, 
         )
         assert sent.status_code == 202
     async_task("math.floor", 1.5)
+    (backlog,) = spool.files().values()  # the three events' lines, none digested
 
     response = client.get("/healthz")
 
@@ -34,7 +36,7 @@ def test_health_reports_the_database_the_broker_and_what_waits(client, project, 
         "status": "ok",
         "database": {"ok": True},
         "broker": {"kind": "orm", "ok": True, "queued": 1, "in_progress": 0},
-        "ingest": {"backlog": 3, "backlog_limit": settings.BUGSTACK_INGEST_BACKLOG_LIMIT},
+        "ingest": {"backlog_bytes": backlog, "backlog_limit_bytes": settings.BUGSTACK_INGEST_BACKLOG_BYTES},
     }
 
 

@@ -314,20 +314,17 @@ def test_epoch_timestamps_and_platform_aliases_are_normalised(post_event):
     assert event.platform == "node"
 
 
-def test_accepting_an_event_appends_one_row_and_reads_no_group_run_or_key(
+def test_accepting_an_event_writes_nothing_to_the_database_and_reads_no_group_run_or_key(
     post_event, settings, django_assert_max_num_queries
 ):
-    settings.BUGSTACK_DIGEST = "queue"
+    settings.BUGSTACK_DIGEST = "loop"
     post_event()  # caches the key
 
-    with django_assert_max_num_queries(4) as queries:  # the test's savepoint pair, the backlog's count
+    with django_assert_max_num_queries(3) as queries:  # the test's savepoint pair, the backlog's offsets
         assert post_event().status_code == 202
 
     statements = [query["sql"] for query in queries.captured_queries]
-    assert [sql for sql in statements if sql.startswith("INSERT")] == [
-        sql for sql in statements if sql.startswith('INSERT INTO "ingest_incomingevent"')
-    ]
-    assert len([sql for sql in statements if sql.startswith("INSERT")]) == 1
+    assert not [sql for sql in statements if sql.startswith(("INSERT", "UPDATE", "DELETE"))]
     for table in ("ingest_errorgroup", "ingest_event", "pipeline_fixrun", "bugstack_projectkey"):
         assert not [sql for sql in statements if f'"{table}"' in sql], table
 

@@ -25,7 +25,9 @@ from django.test import Client
 from django_q.models import OrmQ, Schedule, Success
 from django_q.signing import SignedPackage
 
-from ingest.models import ErrorGroup, Event, IncomingEvent
+from ingest import spool
+from ingest.digest import waiting as events_waiting
+from ingest.models import ErrorGroup, Event, SpoolFile
 from pipeline.models import FixRun
 from tests.ingest.conftest import EVENTS_URL, last_exception, python_event
 from tests.pipeline.harness import Cluster, post_json, wait_for
@@ -83,7 +85,7 @@ class Digester(Cluster):
             _, status = os.waitpid(self.process.pid, os.WUNTRACED)
             if not os.WIFSTOPPED(status):
                 raise AssertionError(f"the worker ended by itself\n{self.describe()}")
-            if IncomingEvent.objects.count() <= waiting_at_most and write_transaction_open():
+            if events_waiting() <= waiting_at_most and write_transaction_open():
                 self.kill()
                 return
             os.kill(self.process.pid, signal.SIGCONT)
@@ -102,7 +104,7 @@ class Digester(Cluster):
         assert "Traceback" not in self.log(), self.log()
 
     def describe(self) -> str:
-        return f"{IncomingEvent.objects.count()} event(s) waiting\ndigest log:\n{self.log()}"
+        return f"{events_waiting()} event(s) waiting\ndigest log:\n{self.log()}"
 
 
 def event_of(n: int) -> dict:
@@ -134,14 +136,14 @@ def accept_backlog(key) -> dict[str, str]:
 def write_transaction_open() -> bool:
     """Whether another process is inside a write transaction: a digest worker in the middle of a batch."""
     if connection.vendor == "postgresql":
-        # Claiming a batch locks incoming rows (FOR UPDATE), and the batch ends by deleting them: the table
-        # lock either takes is held until the batch commits.
+        # Claiming a batch locks spool files' rows (FOR UPDATE), and the batch ends by moving their offsets:
+        # the table lock either takes is held until the batch commits.
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT count(*) FROM pg_locks JOIN pg_class ON pg_class.oid = pg_locks.relation "
                 "WHERE pg_class.relname = %s AND pg_locks.mode IN ('RowShareLock', 'RowExclusiveLock') "
                 "AND pg_locks.granted AND pg_locks.pid <> pg_backend_pid()",
-                [IncomingEvent._meta.db_table],
+                [SpoolFile._meta.db_table],
             )
             return cursor.fetchone()[0] > 0
     # SQLite has one writer: our asking for the write lock fails at once while a batch holds it.
@@ -159,7 +161,12 @@ def write_transaction_open() -> bool:
 
 def stored_and_waiting() -> tuple[Counter[str], Counter[str]]:
     stored = Counter(event_id.hex for event_id in Event.objects.values_list("event_id", flat=True))
-    waiting = Counter(data["event_id"] for data in IncomingEvent.objects.values_list("data", flat=True))
+    offsets = dict(SpoolFile.objects.values_list("name", "offset"))
+    waiting = Counter(
+        event.event_id.hex
+        for name in spool.files()
+        for event in spool.read(name, offsets.get(name, 0), DISTINCT * 2)[0]
+    )
     return stored, waiting
 
 
@@ -179,7 +186,7 @@ def assert_consistent(sent: dict[str, str]) -> None:
 
 def assert_digested_exactly_once(sent: dict[str, str]) -> None:
     assert_consistent(sent)
-    assert not IncomingEvent.objects.exists()
+    assert events_waiting() == 0
     counts = dict(ErrorGroup.objects.values_list("exception_type", "times_seen"))
     assert counts == Counter(sent.values())
     assert Event.objects.count() == len(sent)
@@ -212,18 +219,18 @@ def test_a_worker_killed_mid_batch_and_restarted_again_and_again_counts_every_ev
     digester = digesters("worker")
 
     for batches in KILLS:
-        waiting = IncomingEvent.objects.count()
+        waiting = events_waiting()
         digester.start()
         digester.kill_mid_batch(waiting_at_most=waiting - batches * BATCH)
 
-        left = IncomingEvent.objects.count()
+        left = events_waiting()
         assert (waiting - left) % BATCH == 0, "a batch was applied in part"
         assert left <= waiting - batches * BATCH
         assert left > 0, "the worker finished before it was killed"
         assert_consistent(sent)
 
     digester.start().wait_until_digesting()
-    wait_for(lambda: not IncomingEvent.objects.exists(), WAIT, digester.describe)
+    wait_for(lambda: events_waiting() == 0, WAIT, digester.describe)
     digester.stop_cleanly()
 
     assert_digested_exactly_once(sent)
@@ -242,7 +249,7 @@ def test_two_workers_digesting_one_backlog_at_once_count_every_event_once(key, s
     second.wait_until_digesting()
 
     wait_for(
-        lambda: not IncomingEvent.objects.exists(),
+        lambda: events_waiting() == 0,
         WAIT,
         lambda: f"{first.describe()}\nsecond digest log:\n{second.log()}",
     )
@@ -279,7 +286,7 @@ def test_events_posted_over_http_are_grouped_by_the_digest_task_their_acceptance
 
     def grouped() -> bool:
         seen = ErrorGroup.objects.aggregate(total=Sum("times_seen"))["total"] or 0
-        return seen == len(sent) and not IncomingEvent.objects.exists()
+        return seen == len(sent) and events_waiting() == 0
 
     def describe() -> str:
         counts = list(ErrorGroup.objects.values_list("exception_type", "times_seen"))
