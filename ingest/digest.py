@@ -159,7 +159,7 @@ def retire(sizes: dict[str, int]) -> None:
             if not spool.path(row.name).exists():
                 SpoolFile.objects.filter(pk=row.pk).delete()
             continue
-        if row.offset < sizes[row.name] or spool.written_to(row.name):
+        if spool.written_to(row.name):
             continue
         # No writer is left, so the file has its final size now; what digest committed is read after that.
         size = spool.size(row.name)
@@ -169,7 +169,8 @@ def retire(sizes: dict[str, int]) -> None:
         if offset < size:
             if spool.whole_line_after(row.name, offset):
                 continue  # appended before its writer let go: digest reads it first
-            # The machine stopped in the middle of a write: the partial line was never answered.
+            # A write that failed halfway (a full disk) or a machine that stopped mid-write left a partial
+            # line at the end: it was never answered.
             logger.error("spool file %s ends in %d bytes of a partial line; deleted", row.name, size - offset)
         spool.delete(row.name)
         SpoolFile.objects.filter(pk=row.pk, offset=offset).delete()

@@ -126,13 +126,19 @@ class Writer:
         with self.lock:
             if self.fd is None or self.size >= settings.BUGSTACK_SPOOL_FILE_BYTES:
                 self.open_next()
-            view = memoryview(lines)
-            while view:  # a short write only on a full disk or a signal: the rest follows, or raises
-                written = os.write(self.fd, view)
-                view = view[written:]
+            try:
+                view = memoryview(lines)
+                while view:  # a short write only on a full disk or a signal: the rest follows, or raises
+                    written = os.write(self.fd, view)
+                    view = view[written:]
+                if settings.BUGSTACK_SPOOL_FSYNC:
+                    os.fdatasync(self.fd)
+            except OSError:
+                # What was written of these lines stays a partial line at the end of this file, which digest
+                # drops; the next request starts a new file rather than continue that line.
+                self.close()
+                raise
             self.size += len(lines)
-            if settings.BUGSTACK_SPOOL_FSYNC:
-                os.fdatasync(self.fd)
 
     def open_next(self) -> None:
         """Close this process's file, if any (digest deletes it once read), and start a new one."""

@@ -124,3 +124,25 @@ def test_with_fsync_a_request_is_answered_once_its_line_is_on_the_disk(key, sett
     assert send(key, uuid.uuid4().hex) == 202
 
     assert len(synced) == 1
+
+
+def test_after_a_failed_write_the_next_request_starts_a_new_file_and_the_partial_line_is_dropped(
+    key, monkeypatch
+):
+    assert send(key, uuid.uuid4().hex) == 202
+    write = os.write
+
+    def disk_full_halfway(fd, data):
+        write(fd, bytes(data[: len(data) // 2]))
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "write", disk_full_halfway)
+    assert send(key, uuid.uuid4().hex) == 503
+    monkeypatch.undo()
+    kept = uuid.uuid4().hex
+    assert send(key, kept) == 202
+
+    assert len(spool.files()) == 2
+    assert digest_backlog() == 2  # the first event and the last; the half line ends a file no writer holds
+    assert kept in {event_id.hex for event_id in Event.objects.values_list("event_id", flat=True)}
+    assert len(spool.files()) == 1  # the failed file is gone
