@@ -143,7 +143,7 @@ class Writer:
     def open_next(self) -> None:
         """Close this process's file, if any (digest deletes it once read), and start a new one."""
         self.close()
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)  # redacted events, still nobody else's
         # Named by when it was made first, so that sorting names sorts files by age.
         name = f"{time.time_ns():020d}-{os.uname().nodename}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
         hidden = self.directory / f".{name}.new"
