@@ -26,7 +26,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -44,46 +44,24 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class Spooled:
-    """An event as digest reads it back from the spool: its columns, and its payload as JSON text."""
+class Spooled(PreparedEvent):
+    """An event as digest reads it back from the spool: the columns accept derived, its project and when it
+    was accepted, and its payload as the JSON text it was spooled as."""
 
+    data: str  # type: ignore[assignment]
     project_id: int
     received_at: datetime
-    event_id: uuid.UUID
-    timestamp: datetime
-    platform: str
-    level: str
-    environment: str
-    release: str
-    server_name: str
-    exception_type: str
-    message: str
-    fingerprint: str
-    fingerprint_version: int
-    title: str
-    culprit: str
-    data: str
+
+
+# A line's columns, in order, and those JSON holds as text.
+COLUMNS = tuple(field.name for field in fields(Spooled) if field.name != "data")
+PARSED = {"event_id": uuid.UUID, "timestamp": datetime.fromisoformat, "received_at": datetime.fromisoformat}
 
 
 def line(project_id: int, received_at: datetime, event: PreparedEvent) -> bytes:
     """One event's line: its columns, a tab, its (normalised, redacted) payload, a newline."""
-    columns = [
-        project_id,
-        received_at.isoformat(),
-        event.event_id.hex,
-        event.timestamp.isoformat(),
-        event.platform,
-        event.level,
-        event.environment,
-        event.release,
-        event.server_name,
-        event.exception_type,
-        event.message,
-        event.fingerprint,
-        event.fingerprint_version,
-        event.title,
-        event.culprit,
-    ]
+    given = {"project_id": project_id, "received_at": received_at}
+    columns = [given[name] if name in given else getattr(event, name) for name in COLUMNS]
     return orjson.dumps(columns) + b"\t" + payload_json(event.data) + b"\n"
 
 
@@ -98,15 +76,10 @@ def payload_json(data: dict[str, Any]) -> bytes:
 def read_line(text: bytes) -> Spooled:
     """An event back from its line (without the newline)."""
     columns, data = text.split(b"\t", 1)
-    (project_id, received_at, event_id, timestamp, *rest) = orjson.loads(columns)
-    return Spooled(
-        project_id,
-        datetime.fromisoformat(received_at),
-        uuid.UUID(event_id),
-        datetime.fromisoformat(timestamp),
-        *rest,
-        data=data.decode(),
-    )
+    values = dict(zip(COLUMNS, orjson.loads(columns), strict=True))
+    for name, parse in PARSED.items():
+        values[name] = parse(values[name])
+    return Spooled(**values, data=data.decode())
 
 
 # --- writing -------------------------------------------------------------------------------------------
