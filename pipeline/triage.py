@@ -1051,7 +1051,9 @@ def broken_package(text: str) -> str:
     if package:
         return token(package)
     match = re.search(
-        r"(?:activate|find) ([a-z][\w-]*?)-\d|\b(go-\w+) requires|failed to find (lib\w+)", text
+        r"(?:activate|find) ([a-z][\w-]*?)-\d|\b(go-\w+) requires|failed to find (lib\w+)|"
+        r"\b[DdUu][a-z]{3}grade (?:the |your )?([\w.-]{1,100}) package\b",
+        text,
     )
     return token(next(group for group in match.groups() if group)) if match else ""
 
@@ -1083,7 +1085,10 @@ BROKEN_INSTALLATION = matching(
     r"You have already activated|Your Ruby version is|built with a different version of package|"
     r"\bER_NOT_SUPPORTED_AUTH_MODE\b|Client does not support authentication protocol|"
     r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)|executable file not found in \$PATH|"
-    r"\bspawn [\w./-]{1,100} ENOENT\b|\w is not installed\b",
+    r"\bspawn [\w./-]{1,100} ENOENT\b|\w is not installed\b|"
+    # A library that names the remedy itself: another version of a package, or code generated anew by one.
+    r"\b(?:downgrade|upgrade) (?:the |your )?[\w.-]{1,100} package\b|"
+    r"must be regenerated with [\w.-]{1,100} >=",
     DEPENDENCY,
     lambda text: (
         f"{broken_package(text) or 'a third-party package'} is missing, mis-built or incompatible "

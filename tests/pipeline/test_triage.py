@@ -417,6 +417,14 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "infrastructure",
         ),
         ("ImportError", "cannot import name 'escape' from 'jinja2'", "dependency"),
+        # A library that names the remedy: another version of a package.
+        (
+            "TypeError",
+            "Descriptors cannot not be created directly.\nIf this call came from a _pb2.py file, your "
+            "generated code is out of date and must be regenerated with protoc >= 3.19.0.\n"
+            " 1. Downgrade the protobuf package to 3.20.x or lower.",
+            "dependency",
+        ),
         ("Psych::BadAlias", "Unknown alias: default", "dependency"),
         ("LoadError", "cannot load such file -- net/smtp", "dependency"),
         ("panic", "tls: failed to find any PEM data in certificate input", "configuration"),

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (77.8% right, 13.7% of out-of-scope errors
-# classed as code, 17.4% of code errors not classed as code: 16.6% classed out of scope and 0.8% held as
-# uncertain for a person; on the 1,293 cases with a stack 79.2% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (77.5% right, 13.9% of out-of-scope errors
+# classed as code, 17.7% of code errors not classed as code: 17.0% classed out of scope and 0.7% held as
+# uncertain for a person; on the 1,336 cases with a stack 78.8% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -201,6 +201,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   code or not); 64.7% with its own, Docker Desktop's host.docker.internal not resolving as a setting.
 #   Its other errors are label questions: a port held by a forgotten process (labelled the host's), a
 #   directory's owner, an outside cause the application's code was changed to handle.
+#   set 24 (43, every case with a stack, 21 code): 65.1% / 27.3% / 28.6% with the signals from sets 1-23
+#   (72.1% right on code or not); 67.4% / 22.7% / 28.6% with its own, a library naming the remedy (protobuf's
+#   "Downgrade the protobuf package", "must be regenerated with protoc >= 3.19.0") as a dependency's. What
+#   stays wrong: a log file's permissions (labelled the host's, the code's or a setting's by three threads),
+#   a tool run from its gem or module cache whose trace was cut before its own entry point, a plugin made
+#   for another version of the tool that loads it, Go panics whose message lost the path they failed on.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -208,9 +214,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.777
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.137
-CEILING_CODE_MISSED = 0.174
+FLOOR_ACCURACY = 0.774
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
+CEILING_CODE_MISSED = 0.178
 
 
 def has_stack(event: dict) -> bool:
