@@ -1258,9 +1258,11 @@ ERROR_HELPER = re.compile(
 
 
 def loads_settings(frame: Frame) -> bool:
-    """Whether the frame is a function that loads configuration, by its name or its file's (config.py)."""
-    return bool(
-        CONFIG_FUNCTION.search(frame.function) or CONFIG_FUNCTION.search(frame.path.rsplit("/", 1)[-1])
+    """Whether the frame loads configuration, by its function's name, its file's (config.py) or its line's
+    (``config = json.loads(...)``)."""
+    return any(
+        CONFIG_FUNCTION.search(text)
+        for text in (frame.function, frame.path.rsplit("/", 1)[-1], frame.context_line)
     )
 
 

@@ -572,6 +572,18 @@ def test_a_decoder_failing_where_the_application_loads_its_configuration_is_the_
     assert verdict.category == "code", verdict
 
 
+def test_a_decoder_failing_on_the_line_that_loads_the_configuration_is_the_configuration():
+    """Python SDKs send the failing line: ``config = json.loads(f.read())`` names what it parses."""
+    decoder = frame("/usr/lib/python3.11/json/decoder.py", "raw_decode")
+    value = "Expecting property name enclosed in double quotes: line 9 column 1 (char 172)"
+    loading = frame("/srv/crawler/weibo.py", "main", "config = json.loads(f.read())")
+    verdict = classify(event("json.decoder.JSONDecodeError", value, [loading, decoder]))
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+    reading = frame("/srv/crawler/weibo.py", "main", "page = json.loads(response.text)")
+    verdict = classify(event("json.decoder.JSONDecodeError", value, [reading, decoder]))
+    assert verdict.category != "configuration", verdict
+
+
 def test_a_decoder_failing_under_an_error_check_helper_is_read_in_the_helpers_caller():
     """Go's ``check(err)`` and ``must`` only turn the error their caller got into a panic."""
     loading = [frame("/src/main.go", "main.main"), frame("/src/config.go", "main.NewConfig")]

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (77.5% right, 13.9% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (77.1% right, 14.5% of out-of-scope errors
 # classed as code, 17.7% of code errors not classed as code: 17.0% classed out of scope and 0.7% held as
-# uncertain for a person; on the 1,336 cases with a stack 78.8% right): each figure may only move towards the
+# uncertain for a person; on the 1,393 cases with a stack 78.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -207,6 +207,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   stays wrong: a log file's permissions (labelled the host's, the code's or a setting's by three threads),
 #   a tool run from its gem or module cache whose trace was cut before its own entry point, a plugin made
 #   for another version of the tool that loads it, Go panics whose message lost the path they failed on.
+#   set 25 (57, every case with a stack, 23 code; its Python cases carry the source lines their threads
+#   print): 63.2% / 35.3% / 17.4% with the signals from sets 1-23 (71.9% right on code or not); 64.9% with
+#   set 24's (its protobuf remedy caught one more); 66.7% / 29.4% / 17.4% with its own, a decoder failing on
+#   the application's line that loads its configuration (``config = json.loads(f.read())``). Tried and
+#   left out: a KeyError on the application's line that subscripts its configuration (``config["TOKEN"]``):
+#   1 case for, 2 in the corpus against (a key the code itself should have defaulted). What stays wrong:
+#   a port held by another process (the host's in two threads; a setting in 14 of the corpus's 21), an
+#   outdated runtime or library behind a plain NoMethodError or nil dereference, a setting missing from a
+#   plugin's section that only surfaces as `undefined` in the tool that loads it.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -214,8 +223,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.774
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
+FLOOR_ACCURACY = 0.770
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
 CEILING_CODE_MISSED = 0.178
 
 
