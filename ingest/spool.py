@@ -53,7 +53,9 @@ class Spooled(PreparedEvent):
     received_at: datetime
 
 
-# A line's columns, in order, and those JSON holds as text.
+# A line's columns, in order, after the format's number, and those JSON holds as text. A change to the
+# columns is a new format: lines of another one are not read as this one's.
+FORMAT = 1
 COLUMNS = tuple(field.name for field in fields(Spooled) if field.name != "data")
 PARSED = {"event_id": uuid.UUID, "timestamp": datetime.fromisoformat, "received_at": datetime.fromisoformat}
 
@@ -61,7 +63,7 @@ PARSED = {"event_id": uuid.UUID, "timestamp": datetime.fromisoformat, "received_
 def line(project_id: int, received_at: datetime, event: PreparedEvent) -> bytes:
     """One event's line: its columns, a tab, its (normalised, redacted) payload, a newline."""
     given = {"project_id": project_id, "received_at": received_at}
-    columns = [given[name] if name in given else getattr(event, name) for name in COLUMNS]
+    columns = [FORMAT, *(given[name] if name in given else getattr(event, name) for name in COLUMNS)]
     return orjson.dumps(columns) + b"\t" + payload_json(event.data) + b"\n"
 
 
@@ -76,7 +78,10 @@ def payload_json(data: dict[str, Any]) -> bytes:
 def read_line(text: bytes) -> Spooled:
     """An event back from its line (without the newline)."""
     columns, data = text.split(b"\t", 1)
-    values = dict(zip(COLUMNS, orjson.loads(columns), strict=True))
+    version, *columns = orjson.loads(columns)
+    if version != FORMAT:
+        raise ValueError(f"a line of format {version!r}, not {FORMAT}")
+    values = dict(zip(COLUMNS, columns, strict=True))
     for name, parse in PARSED.items():
         values[name] = parse(values[name])
     return Spooled(**values, data=data.decode())
@@ -191,8 +196,11 @@ def read(name: str, offset: int, limit: int) -> tuple[list[Spooled], int]:
                 offset += len(text)
                 try:
                     events.append(read_line(text[:-1]))
-                except (ValueError, TypeError):  # not a line accept wrote: the disk lost part of the file
-                    logger.error("spool file %s holds an unreadable line at byte %d; skipped", name, offset)
+                except Exception:  # noqa: BLE001 - whatever is wrong with a line, digest goes on past it
+                    # Not a line this code writes: another format, or part of the file lost with a machine.
+                    logger.exception(
+                        "spool file %s: the line ending at byte %d is unreadable; skipped", name, offset
+                    )
     except FileNotFoundError:
         pass
     return events, offset

@@ -35,7 +35,8 @@ EVENT = {"exception": {"values": [{"type": "ZeroDivisionError", "value": "divisi
 def database(tmp_path_factory):
     """Environment for a migrated SQLite database with one project, and that project's key."""
     path = tmp_path_factory.mktemp("serving") / "bugstack.sqlite3"
-    env = {**os.environ, "DEBUG": "0", "DATABASE_URL": f"sqlite:///{path}"}
+    spool = tmp_path_factory.mktemp("spool")  # the servers' own, not the checkout's var/spool
+    env = {**os.environ, "DEBUG": "0", "DATABASE_URL": f"sqlite:///{path}", "BUGSTACK_SPOOL_DIR": str(spool)}
     subprocess.run([*MANAGE, "migrate", "-v0"], env=env, cwd=ROOT, check=True, timeout=120)
     created = subprocess.run(
         [*MANAGE, "createproject", "Slow clients"], env=env, cwd=ROOT, check=True, timeout=60,

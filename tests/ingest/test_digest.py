@@ -287,3 +287,17 @@ def test_with_digest_workers_polling_accept_queues_nothing(
         post_event()
 
     assert queued_tasks() == [] and waiting() == 1
+
+
+def test_a_line_digest_cannot_read_is_skipped_with_an_error_and_the_rest_is_digested(post_event, caplog):
+    post_event(python_event(event_id=uuid.uuid4().hex))
+    (name,) = spool.files()
+    with open(spool.path(name), "ab") as file:
+        file.write(b'[0, "a line of another format"]\t{}\n')
+        file.write(b"not a line of the spool\n")
+    post_event(python_event(event_id=uuid.uuid4().hex))
+
+    assert digest_backlog() == 2
+    assert ErrorGroup.objects.get().times_seen == 2 == Event.objects.count()
+    assert waiting() == 0
+    assert caplog.text.count("is unreadable; skipped") == 2
