@@ -1,14 +1,14 @@
 """Digest: turn accepted events into groups and stored events, a batch at a time, each exactly once.
 
 Accept (``ingest.accept``) only appends each event, normalised, redacted and fingerprinted, to its web
-process's file in the spool (``ingest.spool``). Digest reads a batch of lines from one file, from where it
-stopped, and in one transaction: drops event ids already stored, locks the batch's existing groups in id
-order and creates the missing ones (an insert that ignores conflicts, so concurrent workers create each group
-once), stores the events (COPY on PostgreSQL), counts them in Python and writes every group once, tells the
-pipeline what happened to each group (``groups_digested``, inside the same transaction), and moves the file's
-offset (``SpoolFile``) past the batch. A crash anywhere rolls all of it back, and the lines are read again;
-two workers never read from the same file at once (its row is locked ``FOR UPDATE SKIP LOCKED`` on
-PostgreSQL; SQLite's single writer takes transactions one at a time).
+process's file in the spool (``ingest.spool``). Digest reads a batch of lines from the spool's files, each
+from where it stopped, and in one transaction: drops event ids already stored, locks the batch's existing
+groups in id order and creates the missing ones (an insert that ignores conflicts, so concurrent workers
+create each group once), stores the events (COPY on PostgreSQL), counts them in Python and writes every group
+once, tells the pipeline what happened to each group (``groups_digested``, inside the same transaction), and
+moves each file's offset (``SpoolFile``) past what it read. A crash anywhere rolls all of it back, and the
+lines are read again; two workers never read from the same file at once (its row is locked ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL; SQLite's single writer takes transactions one at a time).
 
 What a group's events do to its status is decided here, once per group per batch (``observe``): a fixed
 group seen from code that contains the fix regressed, a resolved group seen again is open again. Whether
@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from ingest import spool
@@ -144,10 +144,14 @@ def claim(sizes: dict[str, int], limit: int) -> tuple[list[tuple[SpoolFile, int]
     return claimed, events
 
 
+def offsets(sizes: dict[str, int]) -> dict[str, int]:
+    """How far digest has read each of these spool files that it has a row for."""
+    return dict(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", "offset"))
+
+
 def register(sizes: dict[str, int]) -> None:
     """Give each spool file digest has no row for yet its row (offset 0)."""
-    known = set(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", flat=True))
-    if new := set(sizes) - known:
+    if new := set(sizes) - set(offsets(sizes)):
         SpoolFile.objects.bulk_create([SpoolFile(name=name) for name in sorted(new)], ignore_conflicts=True)
 
 
@@ -228,12 +232,7 @@ def concurrent_write(exc: Exception) -> bool:
 
 def new_events(events: list[Spooled]) -> list[Spooled]:
     """The events whose event id is neither stored already nor earlier in the batch."""
-    stored = set(
-        Event.objects.filter(
-            project_id__in={event.project_id for event in events},
-            event_id__in={event.event_id for event in events},
-        ).values_list("project_id", "event_id")
-    )
+    stored = set(stored_of(events).values_list("project_id", "event_id"))
     fresh = []
     for event in events:
         key = (event.project_id, event.event_id)
@@ -320,11 +319,16 @@ def insert_events(events: list[Spooled], groups: dict[tuple[int, str], ErrorGrou
 
 def first_events(events: list[Spooled]) -> dict[tuple[int, uuid.UUID], int]:
     """The primary keys of these (just stored) events, by project and event id."""
-    stored = Event.objects.filter(
+    stored = stored_of(events).values_list("project_id", "event_id", "pk")
+    return {(project_id, event_id): pk for project_id, event_id, pk in stored}
+
+
+def stored_of(events: list[Spooled]) -> QuerySet[Event]:
+    """Stored events with these events' projects and event ids (matched apart: callers look up the pairs)."""
+    return Event.objects.filter(
         project_id__in={event.project_id for event in events},
         event_id__in={event.event_id for event in events},
-    ).values_list("project_id", "event_id", "pk")
-    return {(project_id, event_id): pk for project_id, event_id, pk in stored}
+    )
 
 
 def create_groups(by_group: dict[tuple[int, str], list[Spooled]]) -> None:
@@ -408,12 +412,12 @@ def backlog_bytes() -> int:
     sizes = spool.files()
     if not sizes:
         return 0
-    offsets = dict(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", "offset"))
-    return sum(max(size - offsets.get(name, 0), 0) for name, size in sizes.items())
+    read = offsets(sizes)
+    return sum(max(size - read.get(name, 0), 0) for name, size in sizes.items())
 
 
 def waiting() -> int:
     """How many events wait in the spool for digest, counted line by line (reads what waits)."""
     sizes = spool.files()
-    offsets = dict(SpoolFile.objects.filter(name__in=list(sizes)).values_list("name", "offset"))
-    return sum(1 for name in sizes for _ in spool.lines_after(name, offsets.get(name, 0)))
+    read = offsets(sizes)
+    return sum(1 for name in sizes for _ in spool.lines_after(name, read.get(name, 0)))

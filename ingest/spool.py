@@ -11,8 +11,9 @@ temporary name and locks it before the file appears under its own (``*.spool``),
 file whose writer could still come. A file digest can lock exclusively has no writer left (it was closed for
 a new one, or its process ended): once read to the end, it is deleted.
 
-A line is the event's columns as a JSON array, a tab, and its payload as JSON: orjson escapes every control
-character inside strings, so neither a tab nor a newline occurs within either part.
+A line is its format's number and the event's columns as a JSON array, a tab, and its payload as JSON:
+orjson escapes every control character inside strings, so neither a tab nor a newline occurs within either
+part.
 """
 
 from __future__ import annotations
