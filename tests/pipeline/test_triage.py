@@ -425,6 +425,15 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             " 1. Downgrade the protobuf package to 3.20.x or lower.",
             "dependency",
         ),
+        # ... or the release that removed what the code uses.
+        (
+            "AttributeError",
+            "`np.NaN` was removed in the NumPy 2.0 release. Use `np.nan` instead.",
+            "dependency",
+        ),
+        ("TypeError", "items.flatMap is not a function", "dependency"),
+        ("Travis::Client::Error", 'server error (503: "")', "infrastructure"),
+        ("error", 'Post "/bulk": unsupported protocol scheme ""', "configuration"),
         ("Psych::BadAlias", "Unknown alias: default", "dependency"),
         ("LoadError", "cannot load such file -- net/smtp", "dependency"),
         ("panic", "tls: failed to find any PEM data in certificate input", "configuration"),
@@ -582,6 +591,47 @@ def test_a_decoder_failing_on_the_line_that_loads_the_configuration_is_the_confi
     reading = frame("/srv/crawler/weibo.py", "main", "page = json.loads(response.text)")
     verdict = classify(event("json.decoder.JSONDecodeError", value, [reading, decoder]))
     assert verdict.category != "configuration", verdict
+
+
+@pytest.mark.parametrize(
+    ("platform", "type_", "value", "frames"),
+    [
+        (
+            "python",
+            "FileNotFoundError",
+            "[Errno 2] No such file or directory: 'README.md'",
+            ["/opt/bot/app.py"],
+        ),
+        ("go", "panic", "open ui/templates/layout.html: no such file or directory", ["/src/loadcat/main.go"]),
+        (
+            "ruby",
+            "Errno::ENOENT",
+            "No such file or directory @ rb_sysopen - data/seeds.csv",
+            ["/srv/lib/seed.rb"],
+        ),
+        (
+            "node",
+            "Error",
+            "ENOENT: no such file or directory, open 'tmp/upload_3ed12bdb'",
+            ["/srv/app/server.js", "node:internal/fs/promises"],
+        ),
+    ],
+)
+def test_a_file_the_application_opens_relative_to_its_working_directory_is_where_it_was_started(
+    platform, type_, value, frames
+):
+    """Started by a service manager or in a container from another directory, a program that opens files by
+    relative paths finds none of them: the deployment's working directory, not the code."""
+    stack = [frame(path, in_app=not path.startswith("node:")) for path in frames]
+    verdict = classify(event(type_, value, stack, platform))
+    assert (verdict.category, verdict.rule) == ("configuration", "working-directory"), verdict
+    # An absolute path names where the file should be; what put it there, or failed to, the event cannot say.
+    absolute = value.replace("README.md", "/var/lib/bot/README.md")
+    if absolute != value:
+        assert classify(event(type_, absolute, stack, platform)).rule != "working-directory"
+    # A library opening its own files by a relative path is the library's business.
+    library = [frame(SITE + "somelib/loader.py", in_app=False)]
+    assert classify(event(type_, value, library, platform)).rule != "working-directory"
 
 
 def test_a_decoder_failing_under_an_error_check_helper_is_read_in_the_helpers_caller():
@@ -1026,6 +1076,25 @@ def test_a_call_a_library_relays_to_the_applications_object_is_the_applications(
     ]
     message = "undefined method `create_notification' for #<NotificationService:0xbb49884>"
     assert classify(event("NoMethodError", message, frames, "ruby")).category == "code"
+
+
+def test_what_fails_inside_rubys_package_manager_is_the_installation():
+    """RubyGems finds and loads the gems for every ``require``: an error inside it is the installation's, even
+    when the frame that asked is the application's."""
+    rubies = "/home/dev/.rvm/rubies/ruby-2.3.1/lib/ruby/2.3.0/"
+    frames = [
+        frame("/srv/tool/bin/tool", "<top (required)>", in_app=True),
+        frame(rubies + "rubygems/core_ext/kernel_require.rb", "require", in_app=False),
+        frame(rubies + "rubygems/specification.rb", "method_missing", in_app=False),
+    ]
+    value = "undefined method `this' for #<Gem::Specification:0x1315bcc tool-1.17.0>"
+    verdict = classify(event("NoMethodError", value, frames, "ruby"))
+    assert (verdict.category, verdict.rule) == ("dependency", "raised-in-package-manager"), verdict
+    # A gem Bundler checked out from git is that gem, not Bundler.
+    checkout = "/srv/app/vendor/bundle/ruby/3.2.0/bundler/gems/theme-bb9eecf879c0/lib/theme/munger.rb"
+    frames[1:] = [frame(checkout, "configure", in_app=False)]
+    verdict = classify(event("NoMethodError", "undefined method `paths' for nil:NilClass", frames, "ruby"))
+    assert verdict.rule != "raised-in-package-manager", verdict
 
 
 def test_a_library_calling_another_with_the_wrong_number_of_arguments_is_a_version_clash():

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (77.1% right, 14.5% of out-of-scope errors
-# classed as code, 17.7% of code errors not classed as code: 17.0% classed out of scope and 0.7% held as
-# uncertain for a person; on the 1,393 cases with a stack 78.3% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (77.3% right, 13.7% of out-of-scope errors
+# classed as code, 18.3% of code errors not classed as code: 17.3% classed out of scope and 1.0% held as
+# uncertain for a person; on the 1,447 cases with a stack 78.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -216,6 +216,19 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   a port held by another process (the host's in two threads; a setting in 14 of the corpus's 21), an
 #   outdated runtime or library behind a plain NoMethodError or nil dereference, a setting missing from a
 #   plugin's section that only surfaces as `undefined` in the tool that loads it.
+#   set 26 (72, 54 with a stack, 34 code; its collectors were told less of the corpus's conventions):
+#   65.3% / 18.4% / 35.3% with the signals from sets 1-25 (73.6% right on code or not); 68.1% once two
+#   Node-RED nodes' own files were marked in-app, as the corpus marks the package whose thread it is (their
+#   collector had marked them a library's); 76.4% / 5.3% / 29.4% (83.3%) with its own: Node methods newer
+#   than the runtime (flat and flatMap, Node 11), a library naming the release that removed what the code
+#   uses ("`np.NaN` was removed in the NumPy 2.0 release"), an error raised inside RubyGems or Bundler (9 of
+#   9 in the corpus were the installation's; it settled two set-26 cases and one of the corpus's, all the
+#   same RubyGems bug), a server error 503 in a client's words, and Go's HTTP client handed an address with
+#   no scheme (""). A file the application opens by a relative path that is not there, found in the corpus
+#   before set 26 was scored (3 cases gained, none lost: the program started from another directory),
+#   settled none of set 26's. What stays wrong: outside causes the thread fixed in the code (a DNS failure
+#   with no error handler, a log directory's permissions, too many open files), and a plugin made for another
+#   version of what loads it, seen only as `undefined is not a function`.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -223,9 +236,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.770
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
-CEILING_CODE_MISSED = 0.178
+FLOOR_ACCURACY = 0.773
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.137
+CEILING_CODE_MISSED = 0.183
 
 
 def has_stack(event: dict) -> bool:
