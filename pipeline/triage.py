@@ -880,9 +880,18 @@ def import_from_library(type_: str, value: str, facts: Facts) -> Verdict | None:
     match = re.search(r"cannot import name '(\w+)' from '([\w.]+)'(?: \(([^)]*)\))?", value)
     if not match:
         return None
-    module, location = match.group(2), match.group(3) or ""
+    module, location = match.group(2), (match.group(3) or "").replace("\\", "/")
     if not THIRD_PARTY.search(location) and module.split(".")[0] in app_packages(facts):
         return None
+    if location and not THIRD_PARTY.search(location) and not STANDARD_LIBRARY.search(location):
+        # The message names the module's file, neither installed nor the runtime's: the application's own
+        # module lacks the name (a Home Assistant integration under /config/custom_components/).
+        return Verdict(
+            CODE,
+            f"code: the application's own module {token(module)} does not define {token(match.group(1))}",
+            rule="own-module-lacks-name",
+            confidence=LIKELY,
+        )
     return Verdict(
         DEPENDENCY,
         f"dependency: the installed {token(module)} does not provide {token(match.group(1))}; "
@@ -1123,6 +1132,8 @@ SETTINGS = matching(
     # A credential handed to a library as nothing, or not at all: the setting that holds it is not set.
     r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b|"
     r"\bmust (?:provide|supply|specify|include) (?:an? |the )?\w{0,50}(?:key|token|secret|password)\b|"
+    # A database URL whose scheme names no dialect SQLAlchemy knows (``postgres://``, which 1.4 dropped)
+    r"Can't load plugin: sqlalchemy\.dialects:|"
     # Go's HTTP client handed an address with no scheme at all: the setting that holds it is empty.
     r'unsupported protocol scheme ""|'
     # Airflow's connections and variables, which are settings kept in its database or environment
@@ -1142,6 +1153,8 @@ PERMISSION_DENIED = matching(
     r"insufficient (?:permissions|privileges)|missing (?:permissions|access)|not authorized to perform|"
     r"\bAccessDenied\b|\bPERMISSION_DENIED\b|Access is denied|\b403 Forbidden|UnauthorizedOperation|"
     r"readonly database|command denied to user|"
+    # MongoDB's roles: "user is not allowed to do action [find] on [db.c]", "not authorized on db to execute"
+    r"not allowed to do action|\bnot authorized on [\w.-]{1,100} to execute|"
     r"permissions \d+ for [\w./-]{1,200} are too open",
     CONFIGURATION,
     lambda text: (

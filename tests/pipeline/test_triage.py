@@ -417,6 +417,20 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "infrastructure",
         ),
         ("ImportError", "cannot import name 'escape' from 'jinja2'", "dependency"),
+        # The module's file, when the message names it, tells whose it is.
+        (
+            "ImportError",
+            "cannot import name 'escape' from 'jinja2' (/usr/lib/python3/dist-packages/jinja2/__init__.py)",
+            "dependency",
+        ),
+        (
+            "ImportError",
+            "cannot import name 'MonitorNotFoundError' from 'custom_components.shinobi.helpers' "
+            "(/config/custom_components/shinobi/helpers.py)",
+            "code",
+        ),
+        ("MongoError", "user is not allowed to do action [find] on [test.modmails]", "configuration"),
+        ("NoSuchModuleError", "Can't load plugin: sqlalchemy.dialects:postgres", "configuration"),
         # A library that names the remedy: another version of a package.
         (
             "TypeError",

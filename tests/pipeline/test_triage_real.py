@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (77.3% right, 13.7% of out-of-scope errors
-# classed as code, 18.3% of code errors not classed as code: 17.3% classed out of scope and 1.0% held as
-# uncertain for a person; on the 1,447 cases with a stack 78.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.7% right, 14.0% of out-of-scope errors
+# classed as code, 18.6% of code errors not classed as code: 17.5% classed out of scope and 1.1% held as
+# uncertain for a person; on the 1,499 cases with a stack 78.1% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -229,6 +229,17 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   settled none of set 26's. What stays wrong: outside causes the thread fixed in the code (a DNS failure
 #   with no error handler, a log directory's permissions, too many open files), and a plugin made for another
 #   version of what loads it, seen only as `undefined is not a function`.
+#   set 27 (71, 52 with a stack, 30 code; one more dropped, a second thread of a crash the corpus held):
+#   53.5% / 22.0% / 30.0% with the signals from sets 1-26, as with those from sets 1-25 (74.6% right on code
+#   or not); 57.7% once three open-file limits raised with ulimit took the corpus's label, configuration
+#   (their collectors' brief had listed an operating system's limits under infrastructure); 62.0% / 22.0% /
+#   26.7% (76.1%) with its own: the file ``cannot import name`` names for the module, when it is neither
+#   installed nor the runtime's (a Home Assistant integration's own module: the code; all 21 in the corpus
+#   that name one name site-packages), MongoDB's roles refusing an action, and SQLAlchemy finding no
+#   dialect for a database URL's scheme (``postgres://``). What stays wrong is mostly what the event cannot
+#   tell: stale settings or containers surfacing as a nil or a missing method, tools whose pinned
+#   golang.org/x/tools panics inside go/types under a newer Go, a plugin fixed for a new MkDocs, an
+#   outside cause the thread fixed in the code.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -236,9 +247,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.773
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.137
-CEILING_CODE_MISSED = 0.183
+FLOOR_ACCURACY = 0.766
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
+CEILING_CODE_MISSED = 0.187
 
 
 def has_stack(event: dict) -> bool:
