@@ -55,6 +55,7 @@ STANDARD_LIBRARY_LOCATIONS: tuple[str, ...] = (
     r"/python\d+/lib/",  # Windows: C:\Python311\Lib\, …\Programs\Python\Python311\Lib\
     r"/lib/ruby/(?:site_ruby/)?\d",
     r"\w/go/src/[\w-]+/",  # GOROOT (/usr/local/go/src/net/); /go/src/app/ is GOPATH, an application
+    r"^[a-z]:/(?:program files/)?go/src/[\w-]+/",  # GOROOT on Windows: C:\Go\src\, C:\Program Files\Go\src\
     r"/go-[\d.]+/src/",
     r"/(?:golang|libexec)/src/",  # GOROOT of Fedora's golang, and of Homebrew (Cellar/go/<v>/libexec/src/)
     r"/goroot/src/",

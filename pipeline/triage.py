@@ -1102,6 +1102,8 @@ BROKEN_INSTALLATION = matching(
     # A library that names the remedy itself: another version of a package, or code generated anew by one.
     r"\b(?:downgrade|upgrade) (?:the |your )?[\w.-]{1,100} package\b|"
     r"must be regenerated with [\w.-]{1,100} >=|"
+    # Node's ``bindings`` finding no build of a native addon for this Node and platform
+    r"Could not load the bindings file|"
     # ... or the release that removed what the code uses ("`np.NaN` was removed in the NumPy 2.0 release").
     r"\b(?:was|were|has been|have been) removed in (?:the )?(?:[\w.-]{1,40} )?v?\d+(?:\.\d+)+",
     DEPENDENCY,
@@ -1134,6 +1136,8 @@ SETTINGS = matching(
     r"\bmust (?:provide|supply|specify|include) (?:an? |the )?\w{0,50}(?:key|token|secret|password)\b|"
     # A database URL whose scheme names no dialect SQLAlchemy knows (``postgres://``, which 1.4 dropped)
     r"Can't load plugin: sqlalchemy\.dialects:|"
+    # JavaScript writing an unset value into an address ("https://undefined...", "ENOTFOUND undefined")
+    r"(?:://|\bENOTFOUND |\bEAI_AGAIN )undefined\b|"
     # Go's HTTP client handed an address with no scheme at all: the setting that holds it is empty.
     r'unsupported protocol scheme ""|'
     # Airflow's connections and variables, which are settings kept in its database or environment
@@ -1263,7 +1267,9 @@ def config_file_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
 RELATIVE_MISSING = re.compile(
     r"(?:No such file or directory|ENOENT\b[^'\n]{0,80})[:,]?(?: open| @ rb_sysopen -)? "
     r"'?([\w][\w.-]*(?:/[\w.-]+)*)'?$|"
-    r"\bopen ([\w][\w.-]*(?:/[\w.-]+)*): no such file or directory",
+    r"\bopen ([\w][\w.-]*(?:/[\w.-]+)*): no such file or directory|"
+    # Go's template.ParseGlob given a relative pattern: "pattern matches no files: `templates/*.html`"
+    r"pattern matches no files(?:: `([\w*][\w.*-]*(?:/[\w.*-]+)*)`)?$",
     re.IGNORECASE,
 )
 
@@ -1272,12 +1278,12 @@ def relative_path_missing(type_: str, value: str, facts: Facts) -> Verdict | Non
     """A file the application opened by a path relative to the working directory is not there: the program
     was started from another directory than the one it expects (a service manager's, a container's)."""
     crash = facts.crash
-    if crash is None or (crash.third_party and not crash.in_app):
+    if crash is not None and crash.third_party and not crash.in_app:
         return None
     match = RELATIVE_MISSING.search(value)
     if not match:
         return None
-    path = match.group(1) or match.group(2)
+    path = match.group(1) or match.group(2) or match.group(3)
     return Verdict(
         CONFIGURATION,
         f"configuration: the application opened {token(path) or 'a file'} relative to its working directory "
@@ -1320,8 +1326,11 @@ def loads_settings(frame: Frame) -> bool:
 def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
     parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value))
     named = settings_file(value) if parsing else ""
-    # A parser failing in the application's own function that loads its configuration.
+    # A parser failing in the application's own function that loads its configuration, or in its own
+    # ``parse`` called by that function (Figaro's ``parse`` under ``raw_configuration``).
     callers = [frame for frame in facts.app_frames if not ERROR_HELPER.search(frame.function)]
+    if len(callers) > 1 and DATA_PARSER.search(callers[-1].function):
+        callers.pop()
     loading = parsing and bool(callers) and loads_settings(callers[-1])
     if not (named or loading or CONFIG_INVALID.search(f"{type_}: {value}")):
         return None

@@ -430,6 +430,12 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "code",
         ),
         ("MongoError", "user is not allowed to do action [find] on [test.modmails]", "configuration"),
+        ("TypeError [ERR_INVALID_URL]", "Invalid URL: https://undefined.search.example.com", "configuration"),
+        (
+            "Error",
+            "Could not load the bindings file. Tried:\n -> /srv/node_modules/bcrypt/build/bcrypt.node",
+            "dependency",
+        ),
         ("NoSuchModuleError", "Can't load plugin: sqlalchemy.dialects:postgres", "configuration"),
         # A library that names the remedy: another version of a package.
         (
@@ -646,6 +652,34 @@ def test_a_file_the_application_opens_relative_to_its_working_directory_is_where
     # A library opening its own files by a relative path is the library's business.
     library = [frame(SITE + "somelib/loader.py", in_app=False)]
     assert classify(event(type_, value, library, platform)).rule != "working-directory"
+
+
+def test_a_parser_of_the_applications_own_is_read_in_the_function_that_loads_the_configuration():
+    """Figaro's own ``parse`` fails on ``application.yml``: its caller, ``raw_configuration``, names it."""
+    gem = "/usr/local/rvm/gems/ruby-2.2.2/gems/figaro-1.1.1/lib/figaro/application.rb"
+    frames = [frame(gem, "raw_configuration", in_app=True), frame(gem, "parse", in_app=True)]
+    value = "(<unknown>): found character that cannot start any token while scanning for the next token"
+    verdict = classify(event("Psych::SyntaxError", value, frames, "ruby"))
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+    frames[0] = frame(gem, "render_page", in_app=True)
+    assert classify(event("Psych::SyntaxError", value, frames, "ruby")).category == "code"
+
+
+def test_a_template_pattern_that_matches_nothing_is_the_working_directory():
+    """Go's ``template.ParseGlob`` (gin's ``LoadHTMLGlob``) given a relative pattern, from Go installed on
+    Windows (C:\\Go\\src is the runtime's) or with no stack at all."""
+    frames = [
+        frame("C:/Users/me/go/src/github.com/me/blog/main.go", "main.main", in_app=True),
+        frame("C:/Go/src/html/template/template.go", "html/template.Must", in_app=False),
+    ]
+    verdict = classify(event("panic", "html/template: pattern matches no files", frames, "go"))
+    assert (verdict.category, verdict.rule) == ("configuration", "working-directory"), verdict
+    value = "html/template: pattern matches no files: `webapi/templates/*.html`"
+    verdict = classify({"platform": "go", "exception": {"values": [{"type": "panic", "value": value}]}})
+    assert (verdict.category, verdict.rule) == ("configuration", "working-directory"), verdict
+    absolute = value.replace("`webapi", "`/srv/webapi")
+    verdict = classify({"platform": "go", "exception": {"values": [{"type": "panic", "value": absolute}]}})
+    assert verdict.rule != "working-directory", verdict
 
 
 def test_a_decoder_failing_under_an_error_check_helper_is_read_in_the_helpers_caller():

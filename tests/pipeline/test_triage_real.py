@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.7% right, 14.0% of out-of-scope errors
-# classed as code, 18.6% of code errors not classed as code: 17.5% classed out of scope and 1.1% held as
-# uncertain for a person; on the 1,499 cases with a stack 78.1% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.9% right, 13.8% of out-of-scope errors
+# classed as code, 18.7% of code errors not classed as code: 17.7% classed out of scope and 1.0% held as
+# uncertain for a person; on the 1,540 cases with a stack 78.2% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -240,6 +240,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   tell: stale settings or containers surfacing as a nil or a missing method, tools whose pinned
 #   golang.org/x/tools panics inside go/types under a newer Go, a plugin fixed for a new MkDocs, an
 #   outside cause the thread fixed in the code.
+#   set 28 (57, 41 with a stack, 28 code; partial, the session's search budget ran out): 73.7% / 17.2% /
+#   21.4% with the signals from sets 1-27, as with those from sets 1-25 (80.7% right on code or not); 80.7% /
+#   10.3% / 21.4% (84.2%) with its own: a template pattern that matches no files (Go's ParseGlob, a relative
+#   pattern: the working directory; it also settled a corpus case once Go installed on Windows, C:\Go\src,
+#   read as the runtime instead of a library), JavaScript writing `undefined` into an address
+#   ("https://undefined..."), Node's `bindings` finding no build of a native addon, and a parser of the
+#   application's own read in the function that called it (Figaro's `parse` under `raw_configuration`).
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -247,9 +254,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.766
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
-CEILING_CODE_MISSED = 0.187
+FLOOR_ACCURACY = 0.768
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.139
+CEILING_CODE_MISSED = 0.188
 
 
 def has_stack(event: dict) -> bool:
