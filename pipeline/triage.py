@@ -881,17 +881,18 @@ def import_from_library(type_: str, value: str, facts: Facts) -> Verdict | None:
     if not match:
         return None
     module, location = match.group(2), (match.group(3) or "").replace("\\", "/")
-    if not THIRD_PARTY.search(location) and module.split(".")[0] in app_packages(facts):
-        return None
-    if location and not THIRD_PARTY.search(location) and not STANDARD_LIBRARY.search(location):
-        # The message names the module's file, neither installed nor the runtime's: the application's own
-        # module lacks the name (a Home Assistant integration under /config/custom_components/).
-        return Verdict(
-            CODE,
-            f"code: the application's own module {token(module)} does not define {token(match.group(1))}",
-            rule="own-module-lacks-name",
-            confidence=LIKELY,
-        )
+    if not THIRD_PARTY.search(location):
+        if module.split(".")[0] in app_packages(facts):
+            return None
+        if location and not STANDARD_LIBRARY.search(location):
+            # The message names the module's file, neither installed nor the runtime's: the application's
+            # own module lacks the name (a Home Assistant integration under /config/custom_components/).
+            return Verdict(
+                CODE,
+                f"code: the application's own module {token(module)} does not define {token(match.group(1))}",
+                rule="own-module-lacks-name",
+                confidence=LIKELY,
+            )
     return Verdict(
         DEPENDENCY,
         f"dependency: the installed {token(module)} does not provide {token(match.group(1))}; "
