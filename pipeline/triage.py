@@ -732,7 +732,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"\b(?:daemon|server|service|runtime|agent) (?:is|was) not running|Is the docker daemon running|"
         r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests|\bService Unavailable\b|"
         r"\bBad Gateway\b|\bGateway Time-?out\b|no servers available for connection|"
-        r"run out of available brokers",
+        r"run out of available brokers|"
+        # Ruby's Net::HTTP names a response by its class: #<Net::HTTPServiceUnavailable 503 ...>
+        r"\bNet::HTTP(?:ServiceUnavailable|BadGateway|GatewayTime[Oo]ut|TooManyRequests)\b",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -776,6 +778,8 @@ SETTINGS_MODULE = re.compile(
 # Node's loader running the file it was started with (`node build/server.js`), with no file of the
 # application on the stack yet.
 ENTRY_POINT = re.compile(r"\brunMain\b|executeUserEntryPoint")
+# Where node-gyp puts a native addon's compiled module, built when its package is installed.
+NATIVE_BUILD = re.compile(r"(?:^|/)build/(?:Release|Debug)/")
 
 
 def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
@@ -817,6 +821,14 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             f"configuration: the file the process was started with, {token(name)}, does not exist: the "
             "start command names another file, or the build that makes it did not run",
             rule="entry-point-missing",
+            confidence=LIKELY,
+        )
+    if NATIVE_BUILD.search(name):
+        return Verdict(
+            DEPENDENCY,
+            f"dependency: the compiled part of a native addon, {token(name) or 'its build output'}, is not "
+            "there: the package was installed without building it, or for another runtime or platform",
+            rule="native-addon-unbuilt",
             confidence=LIKELY,
         )
     inside = package_of(name)  # a path into an installed package: one of that package's own files
@@ -1160,7 +1172,9 @@ PERMISSION_DENIED = matching(
     r"readonly database|command denied to user|"
     # MongoDB's roles: "user is not allowed to do action [find] on [db.c]", "not authorized on db to execute"
     r"not allowed to do action|\bnot authorized on [\w.-]{1,100} to execute|"
-    r"permissions \d+ for [\w./-]{1,200} are too open",
+    r"permissions \d+ for [\w./-]{1,200} are too open|"
+    # GitHub refusing what an app's installation or a token was not granted
+    r"Resource not accessible by (?:integration|personal access token)",
     CONFIGURATION,
     lambda text: (
         f"the process is not allowed to access {quoted_path(text) or 'what it asked for'}: the permissions "

@@ -453,6 +453,14 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ),
         ("TypeError", "items.flatMap is not a function", "dependency"),
         ("Travis::Client::Error", 'server error (503: "")', "infrastructure"),
+        (
+            "Gem::Mirror::Fetcher::Error",
+            "unexpected response #<Net::HTTPServiceUnavailable 503 backend read error readbody=false>",
+            "infrastructure",
+        ),
+        ("HttpError", "Resource not accessible by integration", "configuration"),
+        # A native addon's compiled module, which node-gyp builds when the package is installed.
+        ("Error", "Cannot find module '../build/Release/dns_sd_bindings'", "dependency"),
         ("error", 'Post "/bulk": unsupported protocol scheme ""', "configuration"),
         ("Psych::BadAlias", "Unknown alias: default", "dependency"),
         ("LoadError", "cannot load such file -- net/smtp", "dependency"),

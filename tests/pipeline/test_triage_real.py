@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.9% right, 13.8% of out-of-scope errors
-# classed as code, 18.7% of code errors not classed as code: 17.7% classed out of scope and 1.0% held as
-# uncertain for a person; on the 1,540 cases with a stack 78.2% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.6% right, 14.2% of out-of-scope errors
+# classed as code, 19.1% of code errors not classed as code: 18.1% classed out of scope and 1.0% held as
+# uncertain for a person; on the 1,588 cases with a stack 77.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -247,6 +247,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   read as the runtime instead of a library), JavaScript writing `undefined` into an address
 #   ("https://undefined..."), Node's `bindings` finding no build of a native addon, and a parser of the
 #   application's own read in the function that called it (Figaro's `parse` under `raw_configuration`).
+#   set 29 (60, 48 with a stack, 27 code; one more dropped, a message its collector completed): 63.3% /
+#   30.3% / 29.6% with the signals from sets 1-28 (70.0% right on code or not); 68.3% / 27.3% / 29.6%
+#   (71.7%) with its own: GitHub refusing what an app's installation was not granted ("Resource not
+#   accessible by integration"), Ruby's Net::HTTP naming a 503 by its class (Net::HTTPServiceUnavailable),
+#   and a native addon's compiled module (build/Release/) not there. A file of settings "not found" was
+#   tried and left out (one gained, one lost). What stays wrong: settings files that parse but say the
+#   wrong thing (a nil, a KeyError, a string where a mapping was meant, all in the application's frames),
+#   a reset connection nobody listened for (fixed in the code), a MongoDB address the container could not
+#   reach (a setting).
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -254,9 +263,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.768
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.139
-CEILING_CODE_MISSED = 0.188
+FLOOR_ACCURACY = 0.765
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
+CEILING_CODE_MISSED = 0.192
 
 
 def has_stack(event: dict) -> bool:
