@@ -571,6 +571,13 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
             "the configured address or port is invalid, not this host's, or already taken by another process"
         ),
     ),
+    # A Telegram bot's token polled by a second running instance: one process started twice.
+    matching(
+        "instance-running-twice",
+        r"terminated by other (?:getUpdates request|long poll)",
+        CONFIGURATION,
+        lambda text: "another instance of the program is running with the same bot token",
+    ),
     matching(
         "signing-key-missing",
         r"secretOrPrivateKey|secretOrPublicKey|secret_key_base|\bSECRET_KEY\b|signing key|JWT secret|"
@@ -732,7 +739,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"\b(?:daemon|server|service|runtime|agent) (?:is|was) not running|Is the docker daemon running|"
         r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests|\bService Unavailable\b|"
         r"\bBad Gateway\b|\bGateway Time-?out\b|no servers available for connection|"
-        r"run out of available brokers|"
+        r"run out of available brokers|(?:Failed to|Could not) connect to a (?:master|primary) node|"
         # Ruby's Net::HTTP names a response by its class: #<Net::HTTPServiceUnavailable 503 ...>
         r"\bNet::HTTP(?:ServiceUnavailable|BadGateway|GatewayTime[Oo]ut|TooManyRequests)\b",
         INFRASTRUCTURE,
@@ -742,6 +749,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
 
 
 SOURCE_FILE = re.compile(r"^[\w-]+\.(?:py|pyw|js|mjs|cjs|ts|rb|go)$")
+LOAD_PATH_LIB = re.compile(r"(?:^|/)lib/([\w-]+)(?:\.rb$|/)")
 
 
 def app_packages(facts: Facts) -> set[str]:
@@ -755,6 +763,10 @@ def app_packages(facts: Facts) -> set[str]:
             names.add(top)
         elif SOURCE_FILE.match(top):
             names.add(top.rsplit(".", 1)[0])
+        # Ruby requires a file by its path under lib/, the load path: lib/rubygems/util.rb is rubygems/util.
+        below_lib = LOAD_PATH_LIB.search(frame.path)
+        if below_lib:
+            names.add(below_lib.group(1))
     return names
 
 
@@ -840,7 +852,7 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="settings-module-missing",
             confidence=LIKELY,
         )
-    if not inside and (name.startswith((".", "/")) or name.split(".")[0] in app_packages(facts)):
+    if not inside and (name.startswith((".", "/")) or re.split(r"[./]", name)[0] in app_packages(facts)):
         where = token(facts.app_frames[-1].path) if facts.app_frames else ""
         return Verdict(
             CODE,
@@ -869,21 +881,26 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
 
 def module_lacks_name(type_: str, value: str, facts: Facts) -> Verdict | None:
     """``module 'Y' has no attribute 'X'`` where Y is not the application's: like ``cannot import name``, the
-    installed version of Y is not the one the code was written against. Without a stack only the event's
-    ``modules`` can tell whose module it is; a circular import is the application's own."""
+    installed version of Y is not the one the code was written against. Without a stack, the event's
+    ``modules`` tell whose module it is when the SDK sends them (one they do not list is the application's);
+    without either it is read as ``cannot import name`` is, a weaker verdict. A circular import is the
+    application's own."""
     match = re.search(r"module '([\w.]+)' has no attribute '(\w+)'", value)
     if not match or re.search(r"partially initialized|circular import", value):
         return None
     module = match.group(1)
     top = module.split(".")[0]
-    if top in app_packages(facts) or not (facts.frames or package_key(top) in facts.installed):
+    if top in app_packages(facts):
+        return None
+    listed = package_key(top) in facts.installed
+    if not facts.frames and facts.installed and not listed:
         return None
     return Verdict(
         DEPENDENCY,
         f"dependency: the installed {token(module)} does not provide {token(match.group(2))}; "
         "the code was written against another version of it",
         rule="module-lacks-name",
-        confidence=LIKELY,
+        confidence=LIKELY if facts.frames or listed else PLAUSIBLE,
     )
 
 

@@ -459,6 +459,17 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "infrastructure",
         ),
         ("HttpError", "Resource not accessible by integration", "configuration"),
+        (
+            "telegram.error.Conflict",
+            "Conflict: terminated by other getUpdates request; make sure that only one bot instance is "
+            "running",
+            "configuration",
+        ),
+        (
+            "Mongo::ConnectionFailure",
+            "Failed to connect to a master node at db.internal:27017",
+            "infrastructure",
+        ),
         # A native addon's compiled module, which node-gyp builds when the package is installed.
         ("Error", "Cannot find module '../build/Release/dns_sd_bindings'", "dependency"),
         ("error", 'Post "/bulk": unsupported protocol scheme ""', "configuration"),
@@ -822,6 +833,17 @@ def test_the_applications_own_file_of_settings_missing_is_configuration(value, p
     assert verdict.category == category, verdict
 
 
+def test_a_ruby_file_required_by_its_path_under_the_applications_lib_is_the_applications_own():
+    """Ruby requires a file by its path below lib/, the load path: ``rubygems/util/stringio`` is
+    lib/rubygems/util/stringio.rb of the application whose lib/rubygems/ is on the stack."""
+    stack = [frame("/root/rubygems/setup.rb", "<main>"), frame("/root/rubygems/lib/rubygems.rb", "require")]
+    value = "cannot load such file -- rubygems/util/stringio"
+    verdict = classify(event("LoadError", value, stack, "ruby"))
+    assert (verdict.category, verdict.rule) == ("code", "own-module-missing"), verdict
+    verdict = classify(event("LoadError", "cannot load such file -- redis/connection", stack, "ruby"))
+    assert (verdict.category, verdict.rule) == ("dependency", "package-missing"), verdict
+
+
 def test_a_schema_error_while_migrations_run_is_the_migrations_code():
     """Rails cancels the migrations when one fails, and Django's run has the migration's file on the stack:
     the schema is then what the migration did not expect, not migrations left unapplied."""
@@ -1168,8 +1190,8 @@ def test_a_library_calling_another_with_the_wrong_number_of_arguments_is_a_versi
     ("modules", "category"),
     [
         ({"requests": "2.31.0", "Django": "5.1"}, "dependency"),  # an installed package lacks the name
-        ({"Django": "5.1"}, "code"),  # not a package the SDK lists: nothing says whose module it is
-        (None, "code"),
+        ({"Django": "5.1"}, "code"),  # not a package the SDK lists: the application's own module
+        (None, "dependency"),  # no modules sent: read as `cannot import name` is
     ],
 )
 def test_without_a_stack_the_events_modules_tell_whose_module_lacks_a_name(modules, category):

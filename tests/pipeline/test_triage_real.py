@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.6% right, 14.2% of out-of-scope errors
-# classed as code, 19.1% of code errors not classed as code: 18.1% classed out of scope and 1.0% held as
-# uncertain for a person; on the 1,588 cases with a stack 77.9% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.5% right, 14.3% of out-of-scope errors
+# classed as code, 19.4% of code errors not classed as code: 18.5% classed out of scope and 0.9% held as
+# uncertain for a person; on the 1,640 cases with a stack 77.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -256,6 +256,22 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   wrong thing (a nil, a KeyError, a string where a mapping was meant, all in the application's frames),
 #   a reset connection nobody listened for (fixed in the code), a MongoDB address the container could not
 #   reach (a setting).
+#   set 30 (64, 52 with a stack, 31 code; collected the same day by other collectors, told to search where
+#   the others had not): 62.5% / 24.2% / 32.3% with the signals from sets 1-29 (71.9% right on code or not);
+#   68.8% / 21.2% / 29.0% (75.0%) with its own: `module 'aiohttp' has no attribute ...` with neither a
+#   stack nor the event's modules, read as `cannot import name` is (3 of 3 such cases in the corpus were
+#   the package's; with modules sent, one they do not list is still the application's), a Telegram bot's
+#   token polled by a second instance ("terminated by other getUpdates request": it also settled a corpus
+#   case), MongoDB's Ruby drivers failing to reach a primary node, and a Ruby file required by its path
+#   under the application's own lib/ (`rubygems/util/stringio` from RubyGems' own setup.rb: its code).
+#   A KeyError on the application's line subscripting its configuration was tried again and left out (3
+#   for, 3 against, set 25's two included).
+#   Taken together, the 1,728 cases of sets 1-30, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.7% right, 23.5% / 23.8% (76.4% right on code or not).
+#   A logistic regression over the same events' words, exception types and frames' places, trained on the
+#   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
+#   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
+#   to these cases gets much past two in three errors it has not seen.
 # Then a library failing on a missing value with no application frame, held as uncertain until then, became
 # a (weak) dependency verdict: 16 of its 26 cases are, all 5 held-out ones since it was last counted.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
@@ -263,9 +279,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.765
+FLOOR_ACCURACY = 0.764
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.192
+CEILING_CODE_MISSED = 0.195
 
 
 def has_stack(event: dict) -> bool:
