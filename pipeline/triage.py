@@ -749,7 +749,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
 
 
 SOURCE_FILE = re.compile(r"^[\w-]+\.(?:py|pyw|js|mjs|cjs|ts|rb|go)$")
-LOAD_PATH_LIB = re.compile(r"(?:^|/)lib/([\w-]+)(?:\.rb$|/)")
+# The first name below lib/, Ruby's load path, of the path a Ruby file there is required by.
+LOAD_PATH_LIB = re.compile(r"(?:^|/)lib/([\w-]+)[/.]")
 
 
 def app_packages(facts: Facts) -> set[str]:
@@ -764,7 +765,7 @@ def app_packages(facts: Facts) -> set[str]:
         elif SOURCE_FILE.match(top):
             names.add(top.rsplit(".", 1)[0])
         # Ruby requires a file by its path under lib/, the load path: lib/rubygems/util.rb is rubygems/util.
-        below_lib = LOAD_PATH_LIB.search(frame.path)
+        below_lib = LOAD_PATH_LIB.search(frame.path) if frame.path.endswith(".rb") else None
         if below_lib:
             names.add(below_lib.group(1))
     return names
