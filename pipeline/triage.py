@@ -1465,20 +1465,31 @@ def environment_lookup(facts: Facts) -> Verdict | None:
 
 # Python's configparser: a section (``config["section"]``) or an option (``config["section"]["option"]``)
 # looked up by subscript and not in the files it read, or no file read at all (a missing file reads as empty).
-SETTINGS_FILE_LOOKUP = re.compile(r"(?:^|/)configparser\.py$")
+SETTINGS_FILE_LOOKUP = re.compile(r"(?:^|/)configparser\.py$", re.IGNORECASE)  # Python 2's ConfigParser.py
 
 
 def settings_file_lookup(facts: Facts) -> Verdict | None:
-    if not subscript_missed(facts, SETTINGS_FILE_LOOKUP):
-        return None
-    name = token(facts.chain[-1][1].strip("'\""))
-    return Verdict(
-        CONFIGURATION,
-        f"configuration: {name or 'a section or option'} is not in the settings file the application read "
-        "(or the file is not there)",
-        rule="settings-file-lookup",
-        confidence=LIKELY,
-    )
+    """What configparser raises reading the settings file: an option or section it lacks, or a value that is
+    not of the kind the application asks for (``getint`` on ``'88 # port'``, an empty value)."""
+    if subscript_missed(facts, SETTINGS_FILE_LOOKUP):
+        name = token(facts.chain[-1][1].strip("'\""))
+        return Verdict(
+            CONFIGURATION,
+            f"configuration: {name or 'a section or option'} is not in the settings file the application "
+            "read (or the file is not there)",
+            rule="settings-file-lookup",
+            confidence=LIKELY,
+        )
+    type_, crash = facts.chain[-1][0] if facts.chain else "", facts.crash
+    if type_ == "ValueError" and crash is not None and SETTINGS_FILE_LOOKUP.search(crash.path):
+        return Verdict(
+            CONFIGURATION,
+            "configuration: a value in the settings file the application read is not of the kind it asks "
+            "for (a number, a boolean)",
+            rule="settings-file-value",
+            confidence=LIKELY,
+        )
+    return None
 
 
 def by_environment(facts: Facts) -> Verdict | None:

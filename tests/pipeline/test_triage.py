@@ -790,6 +790,20 @@ def test_a_section_or_option_missing_from_a_settings_file_read_by_configparser_i
     assert verdict.category == "code", verdict
 
 
+@pytest.mark.parametrize(
+    "parser",
+    ["/usr/lib/python3.10/configparser.py", "/usr/local/lib/python2.7/ConfigParser.py"],
+)
+def test_a_settings_value_configparser_cannot_convert_is_configuration(parser):
+    """``getint`` on a value with a comment after it, or on an empty one."""
+    stack = [frame("/srv/rtmp-auth/auth.py", "main"), frame(parser, "_get", in_app=False)]
+    value = "invalid literal for int() with base 10: '88 # Port to bind to'"
+    verdict = classify(event("ValueError", value, stack))
+    assert (verdict.category, verdict.rule) == ("configuration", "settings-file-value"), verdict
+    verdict = classify(event("ValueError", value, stack[:1]))
+    assert verdict.category == "code", verdict
+
+
 def test_a_syntax_error_in_the_applications_configuration_loader_is_the_configuration():
     """A file of settings written in the language itself and executed by the application's loader."""
     loader = frame("/srv/py12306/py12306/config.py", "load_with_file")

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.5% right, 14.3% of out-of-scope errors
-# classed as code, 19.4% of code errors not classed as code: 18.5% classed out of scope and 0.9% held as
-# uncertain for a person; on the 1,640 cases with a stack 77.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.7% right, 14.1% of out-of-scope errors
+# classed as code, 19.6% of code errors not classed as code: 18.7% classed out of scope and 0.9% held as
+# uncertain for a person; on the 1,688 cases with a stack 77.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -266,8 +266,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   under the application's own lib/ (`rubygems/util/stringio` from RubyGems' own setup.rb: its code).
 #   A KeyError on the application's line subscripting its configuration was tried again and left out (3
 #   for, 3 against, set 25's two included).
-#   Taken together, the 1,728 cases of sets 1-30, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.7% right, 23.5% / 23.8% (76.4% right on code or not).
+#   set 31 (58, 48 with a stack, 27 code; two more dropped, errors of `go get` and a compiler rather than of
+#   the programs): 81.0% / 16.1% / 22.2% with the signals from sets 1-30 (81.0% right on code or not);
+#   82.8% / 9.7% / 25.9% (82.8%) with its own: a ValueError raised inside configparser (Python 2's
+#   ConfigParser too) converting a value of the settings file (`getint` on '88 # Port to bind to', on ''):
+#   two of its cases, against a third whose thread made the application catch it (labelled code); every
+#   other error configparser raised in the corpus is configuration.
+#   Taken together, the 1,786 cases of sets 1-31, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 67.1% right, 23.2% / 23.8% (76.5% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -279,9 +285,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.764
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.195
+FLOOR_ACCURACY = 0.766
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
+CEILING_CODE_MISSED = 0.197
 
 
 def has_stack(event: dict) -> bool:
