@@ -1338,6 +1338,14 @@ DECODER_MESSAGE = re.compile(
     r"^(?:yaml|toml): |^invalid character '[^']{1,8}' (?:looking for|after|in)|unexpected end of JSON input"
 )
 CONFIG_FUNCTION = re.compile(r"config|settings", re.IGNORECASE)
+# A YAML parser's syntax error (PyYAML, Psych, js-yaml, Go's yaml) that names no file: the YAML an
+# application reads is its settings (every such error in the real-error corpus was a file of settings
+# someone edited), wherever it was read. One that names its file is read by the file's name (a translation
+# ships with the code).
+YAML_SYNTAX = re.compile(
+    r"\b(?:ScannerError|yaml\.parser\.ParserError|Psych::SyntaxError|YAMLException)\b|\byaml: line \d+: "
+)
+YAML_FILE = re.compile(r"[\w.-]\.ya?ml\b", re.IGNORECASE)
 # Helpers that only turn an error into a panic or an exit (Go's ``check(err)``, ``must``): the error arose in
 # their caller.
 ERROR_HELPER = re.compile(
@@ -1365,14 +1373,16 @@ def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
     if len(callers) > 1 and DATA_PARSER.search(callers[-1].function):
         callers.pop()
     loading = parsing and bool(callers) and loads_settings(callers[-1])
-    if not (named or loading or CONFIG_INVALID.search(f"{type_}: {value}")):
+    text = f"{type_}: {value}"
+    said = bool(named or loading or CONFIG_INVALID.search(text))
+    if not (said or (YAML_SYNTAX.search(text) and not YAML_FILE.search(value))):
         return None
     name = token(named)
     return Verdict(
         CONFIGURATION,
         f"configuration: the configuration file{' ' + name if name else ''} could not be read or is invalid",
         rule="config-file-invalid",
-        confidence=SURE,
+        confidence=SURE if said else LIKELY,
     )
 
 

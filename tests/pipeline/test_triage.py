@@ -616,7 +616,10 @@ def test_a_decoder_failing_where_the_application_loads_its_configuration_is_the_
     verdict = classify(event("panic", "yaml: line 3: did not find expected key", loading, "go"))
     assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
     elsewhere = [frame("/src/main.go", "main.main"), frame("/src/orders.go", "main.readOrder")]
-    verdict = classify(event("panic", "yaml: line 3: did not find expected key", elsewhere, "go"))
+    value = "invalid character 'x' looking for beginning of value"
+    verdict = classify(event("panic", value, loading, "go"))
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+    verdict = classify(event("panic", value, elsewhere, "go"))
     assert verdict.category == "code", verdict
 
 
@@ -680,8 +683,10 @@ def test_a_parser_of_the_applications_own_is_read_in_the_function_that_loads_the
     value = "(<unknown>): found character that cannot start any token while scanning for the next token"
     verdict = classify(event("Psych::SyntaxError", value, frames, "ruby"))
     assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+    value = "783: unexpected token at 'x'"
+    assert classify(event("JSON::ParserError", value, frames, "ruby")).category == "configuration"
     frames[0] = frame(gem, "render_page", in_app=True)
-    assert classify(event("Psych::SyntaxError", value, frames, "ruby")).category == "code"
+    assert classify(event("JSON::ParserError", value, frames, "ruby")).category == "code"
 
 
 def test_a_template_pattern_that_matches_nothing_is_the_working_directory():
@@ -709,7 +714,8 @@ def test_a_decoder_failing_under_an_error_check_helper_is_read_in_the_helpers_ca
         verdict = classify(event("panic", value, [*loading, frame("/src/main.go", helper)], "go"))
         assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), (helper, verdict)
     handler = [frame("/src/main.go", "main.main"), frame("/src/orders.go", "main.handle")]
-    verdict = classify(event("panic", "yaml: line 3: did not find expected key", handler, "go"))
+    value = "invalid character 'x' looking for beginning of value"
+    verdict = classify(event("panic", value, [*handler, frame("/src/main.go", "main.check")], "go"))
     assert verdict.category == "code", verdict
 
 
@@ -787,6 +793,39 @@ def test_a_section_or_option_missing_from_a_settings_file_read_by_configparser_i
     assert "`commas`" in verdict.reason
     mapping = frame("/usr/lib/python3.11/collections/__init__.py", "__getitem__", in_app=False)
     verdict = classify(event("KeyError", "'commas'", [app, mapping]))
+    assert verdict.category == "code", verdict
+
+
+@pytest.mark.parametrize(
+    ("type_", "value", "stack", "platform"),
+    [
+        (
+            "Psych::SyntaxError",
+            "(<unknown>): did not find expected key while parsing a block mapping at line 184 column 5",
+            [
+                frame("/srv/shop/app/models/page.rb"),
+                frame("/usr/lib/ruby/3.1.0/psych.rb", "parse", in_app=False),
+            ],
+            "ruby",
+        ),
+        (
+            "yaml.scanner.ScannerError",
+            'mapping values are not allowed here\n  in "<unicode string>", line 2, column 16',
+            [frame("/srv/app/render.py"), frame(SITE + "yaml/scanner.py", "fetch_value", in_app=False)],
+            "python",
+        ),
+        ("panic", "yaml: line 3: did not find expected key", [frame("/srv/app/main.go", "main.main")], "go"),
+    ],
+)
+def test_a_yaml_syntax_error_is_a_file_of_settings_wherever_it_was_read(type_, value, stack, platform):
+    verdict = classify(event(type_, value, stack, platform))
+    assert (verdict.category, verdict.rule) == ("configuration", "config-file-invalid"), verdict
+
+
+def test_json_that_does_not_parse_is_not_read_as_settings_by_itself():
+    """JSON is as often an outside service's answer as a file of settings."""
+    value = "784: unexpected token at '<html>'"
+    verdict = classify(event("JSON::ParserError", value, [frame("/srv/shop/app/sync.rb", "fetch")], "ruby"))
     assert verdict.category == "code", verdict
 
 

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.7% right, 14.1% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.8% right, 14.1% of out-of-scope errors
 # classed as code, 19.6% of code errors not classed as code: 18.7% classed out of scope and 0.9% held as
-# uncertain for a person; on the 1,688 cases with a stack 77.7% right): each figure may only move towards the
+# uncertain for a person; on the 1,688 cases with a stack 77.8% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -272,6 +272,10 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   ConfigParser too) converting a value of the settings file (`getint` on '88 # Port to bind to', on ''):
 #   two of its cases, against a third whose thread made the application catch it (labelled code); every
 #   other error configparser raised in the corpus is configuration.
+#   Then a YAML parser's syntax error that names no file (Psych's "(<unknown>)", PyYAML's "<unicode
+#   string>", Go's "yaml: line 3:") is a file of settings wherever it was read: all 10 YAML syntax errors in
+#   the corpus are configuration, 6 of them naming no file (2 gained, none lost; one naming a file is still
+#   read by the file's name, as a translation would be).
 #   Taken together, the 1,786 cases of sets 1-31, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 67.1% right, 23.2% / 23.8% (76.5% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -285,8 +289,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.766
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
+FLOOR_ACCURACY = 0.767
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
 CEILING_CODE_MISSED = 0.197
 
 
