@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.8% right, 14.1% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.9% right, 14.0% of out-of-scope errors
 # classed as code, 19.6% of code errors not classed as code: 18.7% classed out of scope and 0.9% held as
-# uncertain for a person; on the 1,688 cases with a stack 77.8% right): each figure may only move towards the
+# uncertain for a person; on the 1,696 cases with a stack 77.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -276,8 +276,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   string>", Go's "yaml: line 3:") is a file of settings wherever it was read: all 10 YAML syntax errors in
 #   the corpus are configuration, 6 of them naming no file (2 gained, none lost; one naming a file is still
 #   read by the file's name, as a translation would be).
-#   Taken together, the 1,786 cases of sets 1-31, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 67.1% right, 23.2% / 23.8% (76.5% right on code or not).
+#   set 32 (9, 8 with a stack, 3 code; partial, the session's search budget ran out): 100% with the
+#   signals from sets 1-31: ports already taken, a refused Redis, Node without fetch, a CA bundle missing
+#   from a container, and three nil or bounds errors in the applications' own frames.
+#   Taken together, the 1,795 cases of sets 1-32, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 67.3% right, 23.1% / 23.7% (76.7% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -289,8 +292,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.767
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
+FLOOR_ACCURACY = 0.768
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
 CEILING_CODE_MISSED = 0.197
 
 
