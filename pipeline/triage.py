@@ -853,7 +853,8 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="settings-module-missing",
             confidence=LIKELY,
         )
-    if not inside and (name.startswith((".", "/")) or re.split(r"[./]", name)[0] in app_packages(facts)):
+    top = re.split(r"[./]", name)[0]  # the first name of a dotted module or a required path
+    if not inside and (name.startswith((".", "/")) or top in app_packages(facts)):
         where = token(facts.app_frames[-1].path) if facts.app_frames else ""
         return Verdict(
             CODE,
@@ -862,7 +863,7 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="own-module-missing",
             confidence=SURE,
         )
-    package = inside or (name if name.startswith("@") else re.split(r"[./]", name)[0])
+    package = inside or (name if name.startswith("@") else top)
     if inside or any(frame.package == package for frame in facts.frames):
         return Verdict(
             DEPENDENCY,
