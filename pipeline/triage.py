@@ -1474,9 +1474,10 @@ def environment_lookup(facts: Facts) -> Verdict | None:
     )
 
 
-# Python's configparser: a section (``config["section"]``) or an option (``config["section"]["option"]``)
-# looked up by subscript and not in the files it read, or no file read at all (a missing file reads as empty).
-SETTINGS_FILE_LOOKUP = re.compile(r"(?:^|/)configparser\.py$", re.IGNORECASE)  # Python 2's ConfigParser.py
+# Python's configparser (Python 2's ConfigParser.py): a section (``config["section"]``) or an option
+# (``config["section"]["option"]``) looked up by subscript and not in the files it read, or no file read at
+# all (a missing file reads as empty), or a value it cannot convert to what the application asks for.
+SETTINGS_FILE_LOOKUP = re.compile(r"(?:^|/)configparser\.py$", re.IGNORECASE)
 
 
 def settings_file_lookup(facts: Facts) -> Verdict | None:
