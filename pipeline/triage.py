@@ -409,7 +409,8 @@ CREDENTIALS = matching(
     r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided|"
     r"Incorrect login details were provided|"
     # AWS' SDKs finding no credentials anywhere they look (environment, files, instance roles)
-    r"\bNoCredentialProviders\b|No valid AWS authentication found",
+    r"\bNoCredentialProviders\b|No valid AWS authentication found|"
+    r"Could not load credentials from any providers|missing credentials, provide credentials",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )
@@ -488,7 +489,7 @@ def service_name_unknown(type_: str, value: str, facts: Facts) -> Verdict | None
 CONNECTION_REFUSED = (
     r"connection refused|\bECONNREFUSED\b|CannotConnectError|ConnectionRefusedError|"
     r"Can't connect to (?:local )?(?:MySQL |MariaDB )?server|ConnectionNotEstablished|actively refused|"
-    r"\bWSAECONNREFUSED\b"
+    r"\bWSAECONNREFUSED\b|Could not establish (?:a )?TCP connection"
 )
 REFUSED = re.compile(CONNECTION_REFUSED, re.IGNORECASE)
 LOOPBACK = re.compile(r"(?<![\w.])(?:127\.0\.0\.1|localhost|::1)(?![\w.])")
@@ -1165,7 +1166,7 @@ SETTINGS = matching(
     r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section|"
     # A credential handed to a library as nothing, or not at all: the setting that holds it is not set.
     r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b|"
-    r"\bmust (?:provide|supply|specify|include) (?:an? |the )?\w{0,50}(?:key|token|secret|password)\b|"
+    r"\bmust (?:provide|supply|specify|include|set) (?:an? |the )?\w{0,50}(?:key|token|secret|password)\b|"
     # A database URL whose scheme names no dialect SQLAlchemy knows (``postgres://``, which 1.4 dropped)
     r"Can't load plugin: sqlalchemy\.dialects:|"
     # JavaScript writing an unset value into an address ("https://undefined...", "ENOTFOUND undefined")
@@ -1339,12 +1340,16 @@ DECODER_MESSAGE = re.compile(
     r"^(?:yaml|toml): |^invalid character '[^']{1,8}' (?:looking for|after|in)|unexpected end of JSON input"
 )
 CONFIG_FUNCTION = re.compile(r"config|settings", re.IGNORECASE)
-# A YAML parser's syntax error (PyYAML, Psych, js-yaml, Go's yaml) that names no file: the YAML an
+# A YAML parser's syntax error (PyYAML, Psych, js-yaml, Go's yaml). One that names no file: the YAML an
 # application reads is its settings (every such error in the real-error corpus was a file of settings
 # someone edited), wherever it was read. One that names its file is read by the file's name (a translation
 # ships with the code).
 YAML_SYNTAX = re.compile(
-    r"\b(?:ScannerError|yaml\.parser\.ParserError|Psych::SyntaxError|YAMLException)\b|\byaml: line \d+: "
+    r"\b(?:ScannerError|yaml\.parser\.ParserError|Psych::SyntaxError|YAMLException)\b|\byaml: line \d+: |"
+    # libyaml's own words, which PyYAML and Psych pass on when the class is not printed
+    r"while (?:parsing|scanning) a (?:block|flow|simple|plain|quoted|directive) \w+|"
+    r"did not find expected (?:key|node content|'-' indicator)|mapping values are not allowed|"
+    r"found character that cannot start any token"
 )
 YAML_FILE = re.compile(r"[\w.-]\.ya?ml\b", re.IGNORECASE)
 # Helpers that only turn an error into a panic or an exit (Go's ``check(err)``, ``must``): the error arose in
@@ -1366,7 +1371,7 @@ def loads_settings(frame: Frame) -> bool:
 
 
 def config_file_invalid(type_: str, value: str, facts: Facts) -> Verdict | None:
-    parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value))
+    parsing = bool(PARSER.search(type_) or DECODER_MESSAGE.search(value) or YAML_SYNTAX.search(value))
     named = settings_file(value) if parsing else ""
     # A parser failing in the application's own function that loads its configuration, or in its own
     # ``parse`` called by that function (Figaro's ``parse`` under ``raw_configuration``).
@@ -1687,6 +1692,8 @@ PROGRAMMING_ERROR = re.compile(
     r"Cannot (?:read|set) propert(?:y|ies) of (?:undefined|null)|has no attribute|wrong number of arguments|"
     r"unexpected keyword argument|positional argument|not subscriptable|object is not iterable|"
     r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code|"
+    # Ruby's FrozenError and Encoding::CompatibilityError, in their words
+    r"can't modify frozen|incompatible (?:character )?encodings|"
     r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError|"
     r"use of closed network connection|duplicate metrics collector registration attempted",
     re.IGNORECASE,

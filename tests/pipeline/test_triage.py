@@ -560,6 +560,19 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("Error", "getaddrinfo ENOTFOUND host.docker.internal", "configuration"),  # Docker Desktop only
         ("Error", "Incorrect login details were provided.", "configuration"),
         ("panic", "NoCredentialProviders: no valid providers in chain. Deprecated.", "configuration"),
+        # AWS' JavaScript (v3) and Ruby SDKs finding no credentials
+        ("CredentialsProviderError", "Could not load credentials from any providers", "configuration"),
+        (
+            "Aws::Sigv4::Errors::MissingCredentialsError",
+            "missing credentials, provide credentials with one of the following options:",
+            "configuration",
+        ),
+        ("Gibbon::GibbonError", "You must set an api_key prior to making a call", "configuration"),
+        (
+            "Bunny::TCPConnectionFailedForAllHosts",
+            "Could not establish TCP connection to any of the configured hosts",
+            "infrastructure",
+        ),
         (
             "LogStash::ConfigurationError",
             "Using `verify_mode` set to PEER, requires the configuration of `certificate_authorities`",
@@ -609,6 +622,11 @@ def test_a_data_file_of_the_code_that_does_not_parse_is_the_code():
     settings = classify(event("Psych::SyntaxError", value.replace("locales/en", "settings"), [], "ruby"))
     assert (settings.category, settings.rule) == ("configuration", "config-file-invalid")
     assert "the configuration file `settings.yml` could not be read" in settings.reason
+    # With no class printed, libyaml's words say it is YAML, and the file's name what it holds.
+    value = "(e:/blog/_config.yml): did not find expected key while parsing a block mapping at line 1"
+    settings = classify(event("", value, [], "ruby"))
+    assert (settings.category, settings.rule) == ("configuration", "config-file-invalid"), settings
+    assert "`_config.yml`" in settings.reason
 
 
 def test_a_decoder_failing_where_the_application_loads_its_configuration_is_the_configuration():
@@ -815,6 +833,8 @@ def test_a_section_or_option_missing_from_a_settings_file_read_by_configparser_i
             "python",
         ),
         ("panic", "yaml: line 3: did not find expected key", [frame("/srv/app/main.go", "main.main")], "go"),
+        # libyaml's words with no class printed
+        ("", "(<unknown>): mapping values are not allowed in this context at line 2 column 9", [], "ruby"),
     ],
 )
 def test_a_yaml_syntax_error_is_a_file_of_settings_wherever_it_was_read(type_, value, stack, platform):
@@ -1012,6 +1032,9 @@ def test_words_of_each_platform_name_the_failure(type_, message, category):
         ("runtime.Error", "runtime error: invalid memory address or nil pointer dereference", "code"),
         ("fatal error", "concurrent map writes", "code"),
         ("UnicodeEncodeError", "'ascii' codec can't encode character '\\xe9' in position 12", "code"),
+        # Ruby's frozen strings and mixed encodings, with or without the class printed
+        ("", 'can\'t modify frozen String: "..."', "code"),
+        ("Encoding::CompatibilityError", "incompatible character encodings: UTF-8 and ASCII-8BIT", "code"),
         ("SyntaxError", "Unexpected token '.'", "dependency"),  # optional chaining on an older Node
         # Data, not the runtime: whose data, the words alone do not tell.
         ("SyntaxError", "Unexpected token < in JSON at position 0", "uncertain"),

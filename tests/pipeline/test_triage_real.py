@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.8% right, 14.0% of out-of-scope errors
-# classed as code, 20.7% of code errors not classed as code: 18.9% classed out of scope and 1.8% held as
-# uncertain for a person; on the 1,717 cases with a stack 77.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.3% right, 13.9% of out-of-scope errors
+# classed as code, 20.2% of code errors not classed as code: 19.1% classed out of scope and 1.1% held as
+# uncertain for a person; on the 1,717 cases with a stack 77.8% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -282,7 +282,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   set 33 (63, 21 with a stack, 28 code): 42.9% / 14.3% / 57.1% with the signals from sets 1-32 (66.7%
 #   right on code or not), the lowest yet: two in three of its cases quote only the message, and 15 of
 #   those are held as uncertain (a Go time layout that does not parse, a frozen string or two encodings in
-#   Ruby with no class or stack printed, credentials no provider gave).
+#   Ruby with no class or stack printed, credentials no provider gave); 54.0% / 14.3% / 46.4% (71.4%) with
+#   its own: Ruby's frozen strings and mixed encodings are programming errors with or without a class or a
+#   stack (all 9 in the corpus are code), AWS' JavaScript and Ruby SDKs finding no credentials, a setting
+#   the message says "must" be set, Bunny reaching none of its hosts (a gained outage, a lost runtime too
+#   old for Bunny 2), and libyaml's own words saying a YAML error where the class is not printed. A
+#   Python without a CA bundle (python.org's on macOS: the runtime's install, labelled dependency) still
+#   reads as the host's trust store: the event does not say which.
 #   Taken together, the 1,795 cases of sets 1-32, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 67.3% right, 23.1% / 23.7% (76.7% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -296,9 +302,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.758
+FLOOR_ACCURACY = 0.762
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
-CEILING_CODE_MISSED = 0.208
+CEILING_CODE_MISSED = 0.202
 
 
 def has_stack(event: dict) -> bool:
