@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.3% right, 13.9% of out-of-scope errors
-# classed as code, 20.2% of code errors not classed as code: 19.1% classed out of scope and 1.1% held as
-# uncertain for a person; on the 1,717 cases with a stack 77.8% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.0% right, 14.1% of out-of-scope errors
+# classed as code, 20.3% of code errors not classed as code: 19.1% classed out of scope and 1.2% held as
+# uncertain for a person; on the 1,756 cases with a stack 77.5% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -289,6 +289,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   old for Bunny 2), and libyaml's own words saying a YAML error where the class is not printed. A
 #   Python without a CA bundle (python.org's on macOS: the runtime's install, labelled dependency) still
 #   reads as the host's trust store: the event does not say which.
+#   set 34 (53, 39 with a stack, 30 code; its collectors asked for two in three with a stack, one more
+#   dropped whose thread inferred its cause): 64.2% / 21.7% / 23.3% with the signals from sets 1-33 (77.4%
+#   right on code or not).
 #   Taken together, the 1,795 cases of sets 1-32, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 67.3% right, 23.1% / 23.7% (76.7% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -302,9 +305,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.762
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
-CEILING_CODE_MISSED = 0.202
+FLOOR_ACCURACY = 0.759
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
+CEILING_CODE_MISSED = 0.203
 
 
 def has_stack(event: dict) -> bool:
