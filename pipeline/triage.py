@@ -742,7 +742,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"\bBad Gateway\b|\bGateway Time-?out\b|no servers available for connection|"
         r"run out of available brokers|(?:Failed to|Could not) connect to a (?:master|primary) node|"
         # Ruby's Net::HTTP names a response by its class: #<Net::HTTPServiceUnavailable 503 ...>
-        r"\bNet::HTTP(?:ServiceUnavailable|BadGateway|GatewayTime[Oo]ut|TooManyRequests)\b",
+        r"\bNet::HTTP(?:ServiceUnavailable|BadGateway|GatewayTime[Oo]ut|TooManyRequests)\b|"
+        # Stripe's and OpenAI's clients name their failures to reach the API so
+        r"\bAPIConnectionError\b",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -1158,6 +1160,8 @@ SETTINGS = matching(
     # An exception the application or a framework names for its configuration (LogStash::ConfigurationError)
     r"^[\w.:]{0,200}Config(?:uration)?(?:Error|Exception): |"
     r"\bAdapterNotSpecified\b|database is not configured|"
+    # AWS' SDKs with no region set; Rails' mailers with no host set for their links (default_url_options)
+    r"\bMissingRegion\b|Missing region in config|\bNoRegionError\b|Missing host to link to|"
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
     r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
     r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled|"
@@ -1194,7 +1198,9 @@ PERMISSION_DENIED = matching(
     r"not allowed to do action|\bnot authorized on [\w.-]{1,100} to execute|"
     r"permissions \d+ for [\w./-]{1,200} are too open|"
     # GitHub refusing what an app's installation or a token was not granted
-    r"Resource not accessible by (?:integration|personal access token)",
+    r"Resource not accessible by (?:integration|personal access token)|"
+    # AWS' SDKs answered 403 with no code (S3's HeadObject has no body to carry one)
+    r"\(403\) when calling the \w+ operation",
     CONFIGURATION,
     lambda text: (
         f"the process is not allowed to access {quoted_path(text) or 'what it asked for'}: the permissions "

@@ -568,6 +568,18 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "configuration",
         ),
         ("Gibbon::GibbonError", "You must set an api_key prior to making a call", "configuration"),
+        ("error", "deploy: MissingRegion: could not find region configuration", "configuration"),
+        ("ActionView::Template::Error", "Missing host to link to!", "configuration"),  # default_url_options
+        (
+            "ClientError",
+            "An error occurred (403) when calling the HeadObject operation: Forbidden",
+            "configuration",
+        ),
+        (
+            "Stripe::APIConnectionError",
+            "Unexpected error communicating when trying to connect to Stripe.",
+            "infrastructure",
+        ),
         (
             "Bunny::TCPConnectionFailedForAllHosts",
             "Could not establish TCP connection to any of the configured hosts",

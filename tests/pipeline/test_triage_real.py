@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.0% right, 14.1% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.2% right, 14.0% of out-of-scope errors
 # classed as code, 20.3% of code errors not classed as code: 19.1% classed out of scope and 1.2% held as
-# uncertain for a person; on the 1,756 cases with a stack 77.5% right): each figure may only move towards the
+# uncertain for a person; on the 1,756 cases with a stack 77.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -291,9 +291,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   reads as the host's trust store: the event does not say which.
 #   set 34 (53, 39 with a stack, 30 code; its collectors asked for two in three with a stack, one more
 #   dropped whose thread inferred its cause): 64.2% / 21.7% / 23.3% with the signals from sets 1-33 (77.4%
-#   right on code or not).
-#   Taken together, the 1,795 cases of sets 1-32, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 67.3% right, 23.1% / 23.7% (76.7% right on code or not).
+#   right on code or not); 71.7% / 17.4% / 23.3% (79.2%) with its own: AWS' SDKs with no region set or
+#   answered 403 with no code, Rails' mailers with no host for their links, and Stripe's and OpenAI's
+#   APIConnectionError. What stays wrong is as before: a constant a gem's new major version dropped
+#   (`Recaptcha::ClientHelper`), which the stack cannot tell from the application's own without the event's
+#   modules, libraries' own threads, and outside causes fixed in the code.
+#   Taken together, the 1,911 cases of sets 1-34, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.4% right, 22.8% / 24.8% (76.3% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -305,8 +309,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.759
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
+FLOOR_ACCURACY = 0.761
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
 CEILING_CODE_MISSED = 0.203
 
 
