@@ -160,8 +160,9 @@ def path_of(raw: Mapping) -> str:
 
 
 # Platforms whose SDKs mark an installed package's frames in-app only when told to (Sentry's Ruby SDK, by its
-# project root and ``in_app_include``), so that a stack of nothing but such frames is still their choice.
-SDKS_MARKING_PACKAGES_WHEN_TOLD = frozenset({"ruby"})
+# project root and ``in_app_include``; Sentry's JavaScript SDK and ours never mark node_modules/ in-app), so
+# that a stack of nothing but such frames is still their choice.
+SDKS_MARKING_PACKAGES_WHEN_TOLD = frozenset({"ruby", "node"})
 
 
 def sdk_chose(frames: list[Mapping]) -> bool:
@@ -185,12 +186,19 @@ def is_app_frame(raw: Mapping, chosen: bool = False) -> bool:
 def is_included_package(path: str) -> bool:
     """An installed package's file that SDKs mark as the application's only when told to (``in_app_include``:
     an application installed as a package, a CLI run from its gem). Not a vendored one, which Sentry's Ruby
-    SDK marks in-app by itself when the bundle lives under the application's root, nor a Go file: Sentry's
-    Go SDK marks every frame outside GOROOT and vendor/ as in-app, the module cache included."""
-    return bool(THIRD_PARTY.search(path)) and not VENDORED.search(path) and not path.endswith(".go")
+    SDK marks in-app by itself when the bundle lives under the application's root, nor a Meteor package's,
+    which Sentry's JavaScript SDK marks in-app as it does every file outside node_modules/, nor a Go file:
+    Sentry's Go SDK marks every frame outside GOROOT and vendor/ as in-app, the module cache included."""
+    return (
+        bool(THIRD_PARTY.search(path))
+        and not VENDORED.search(path)
+        and not METEOR_PACKAGE.search(path)
+        and not path.endswith(".go")
+    )
 
 
 VENDORED = re.compile(r"(?:^|/)vendor/")
+METEOR_PACKAGE = re.compile(r"(?:^|/)packages/[\w-]+:[\w-]+/")
 
 
 ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
@@ -648,7 +656,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"server has gone away|Lost connection to MySQL server|driver: bad connection|RemoteDisconnected|"
         r"closed connection without response|forcibly closed by the remote host|\bWSAECONNRESET\b|"
         r"ConnectionResetError|connection has been closed unexpectedly|terminating connection due to "
-        r"administrator command|EOF occurred in violation of protocol|connection lost",
+        r"administrator command|EOF occurred in violation of protocol|connection lost|"
+        r"connection \d+ to [^ ]{1,300} closed",  # MongoDB's Node driver: the server closed it
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),

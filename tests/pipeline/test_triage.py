@@ -569,6 +569,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ),
         ("Gibbon::GibbonError", "You must set an api_key prior to making a call", "configuration"),
         ("error", "deploy: MissingRegion: could not find region configuration", "configuration"),
+        ("Error", "connection 6 to shard-00-01.mongodb.net:27017 closed", "infrastructure"),
         ("ActionView::Template::Error", "Missing host to link to!", "configuration"),  # default_url_options
         (
             "ClientError",
@@ -1108,6 +1109,19 @@ def test_a_union_no_python_joins_is_the_codes_own_error():
         event("TypeError", "unsupported operand type(s) for |: 'str' and 'NoneType'", [frame("/app/a.py")])
     )
     assert verdict.category == "code", verdict
+
+
+def test_a_node_package_marked_in_app_is_the_application_even_alone_on_the_stack():
+    """Sentry's JavaScript SDK and ours never mark node_modules/ in-app by themselves, so a package's frame
+    marked in-app was told to be (a library's own code, an application installed as a package). A Meteor
+    package's frame they mark in-app as they do every file outside node_modules/: there the path decides."""
+    value = "Cannot read properties of undefined (reading 'markdown')"
+    stack = [frame("/srv/bot/node_modules/telegraf/lib/context.js", "replyWithMarkdown", in_app=True)]
+    assert classify(event("TypeError", value, stack, "node")).category == "code"
+    unmarked = [{**raw, "in_app": False} for raw in stack]
+    assert classify(event("TypeError", value, unmarked, "node")).category == "dependency"
+    meteor = [frame("packages/acme:widgets/lib/widget.js", "Widget.render", in_app=True)]
+    assert classify(event("TypeError", value, meteor, "node")).category == "dependency"
 
 
 def test_a_package_the_sdk_was_told_is_the_application_is_the_application():

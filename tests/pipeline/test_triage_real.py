@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.2% right, 14.0% of out-of-scope errors
-# classed as code, 20.3% of code errors not classed as code: 19.1% classed out of scope and 1.2% held as
-# uncertain for a person; on the 1,756 cases with a stack 77.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.3% right, 14.0% of out-of-scope errors
+# classed as code, 19.8% of code errors not classed as code: 18.7% classed out of scope and 1.2% held as
+# uncertain for a person; on the 1,756 cases with a stack 77.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -296,6 +296,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   APIConnectionError. What stays wrong is as before: a constant a gem's new major version dropped
 #   (`Recaptcha::ClientHelper`), which the stack cannot tell from the application's own without the event's
 #   modules, libraries' own threads, and outside causes fixed in the code.
+#   Then a Node package's frame marked in-app is the application's even alone on the stack, as a gem's is
+#   for Ruby: Sentry's JavaScript SDK and ours never mark node_modules/ in-app by themselves, so the mark was
+#   asked for (4 libraries' own threads gained, cleverbot-node and telegraf among them; one lost, a CLI
+#   whose crash was the `next` it ran with), and MongoDB's Node driver saying the server closed a
+#   connection is an outage's words (a cluster refusing an address it was not told to allow: no longer code).
 #   Taken together, the 1,911 cases of sets 1-34, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.4% right, 22.8% / 24.8% (76.3% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -309,9 +314,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.761
+FLOOR_ACCURACY = 0.762
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
-CEILING_CODE_MISSED = 0.203
+CEILING_CODE_MISSED = 0.199
 
 
 def has_stack(event: dict) -> bool:
