@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.3% right, 14.0% of out-of-scope errors
-# classed as code, 19.8% of code errors not classed as code: 18.7% classed out of scope and 1.2% held as
-# uncertain for a person; on the 1,756 cases with a stack 77.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.9% right, 14.5% of out-of-scope errors
+# classed as code, 19.8% of code errors not classed as code: 18.6% classed out of scope and 1.3% held as
+# uncertain for a person; on the 1,792 cases with a stack 77.4% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -301,6 +301,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   asked for (4 libraries' own threads gained, cleverbot-node and telegraf among them; one lost, a CLI
 #   whose crash was the `next` it ran with), and MongoDB's Node driver saying the server closed a
 #   connection is an outage's words (a cluster refusing an address it was not told to allow: no longer code).
+#   set 35 (54, 36 with a stack, 27 code; two more dropped, a fix the collector linked to its thread by
+#   date and a thread that points both ways): 61.1% / 37.0% / 18.5% with the signals from sets 1-34 (72.2%
+#   right on code or not); set 33's Ruby encodings settled one of its errors.
 #   Taken together, the 1,911 cases of sets 1-34, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.4% right, 22.8% / 24.8% (76.3% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -314,8 +317,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.762
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.140
+FLOOR_ACCURACY = 0.759
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
 CEILING_CODE_MISSED = 0.199
 
 
