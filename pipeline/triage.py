@@ -744,7 +744,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"database system is (?:starting up|shutting down|in recovery mode)|upstream connect error|"
         r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
         r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
-        r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234] Server Error\b|"
+        r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234](?: -)? Server Error\b|"
         r"\bDalli::RingError\b|no reachable servers|server selection error|\bserver error \(?50[234]\b|"
         r"\b(?:daemon|server|service|runtime|agent) (?:is|was) not running|Is the docker daemon running|"
         r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests|\bService Unavailable\b|"
@@ -1143,6 +1143,9 @@ BROKEN_INSTALLATION = matching(
     r"\bER_NOT_SUPPORTED_AUTH_MODE\b|Client does not support authentication protocol|"
     r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)|executable file not found in \$PATH|"
     r"\bspawn [\w./-]{1,100} ENOENT\b|\w is not installed\b|"
+    # Ruby spawning a command that is not installed (a file it opens is named with "@ rb_sysopen - path");
+    # Playwright's browser not downloaded
+    r"No such file or directory - [\w-]{1,100}$|browserType\.launch: Executable doesn't exist|"
     # A library that names the remedy itself: another version of a package, or code generated anew by one.
     r"\b(?:downgrade|upgrade) (?:the |your )?[\w.-]{1,100} package\b|"
     r"must be regenerated with [\w.-]{1,100} >=|"
@@ -1344,8 +1347,8 @@ def relative_path_missing(type_: str, value: str, facts: Facts) -> Verdict | Non
 
 
 CONFIG_INVALID = re.compile(
-    r"(?:error loading|couldn't load|could not load|cannot load|failed to (?:load|parse)|invalid) "
-    r"config(?:uration)?\b",
+    r"(?:error loading|couldn't load|could not load|cannot load|unable to load|failed to (?:load|parse)|"
+    r"invalid) config(?:uration)?\b",
     re.IGNORECASE,
 )
 # A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML); Go's decoders name

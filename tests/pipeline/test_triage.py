@@ -570,6 +570,18 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("Gibbon::GibbonError", "You must set an api_key prior to making a call", "configuration"),
         ("error", "deploy: MissingRegion: could not find region configuration", "configuration"),
         ("Error", "connection 6 to shard-00-01.mongodb.net:27017 closed", "infrastructure"),
+        ("", "502 - Server Error", "infrastructure"),  # Octokit's words
+        ("Errno::ENOENT", "No such file or directory - git", "dependency"),  # a command not installed
+        (
+            "Error",
+            "browserType.launch: Executable doesn't exist at /root/.cache/ms-playwright/chromium-1217/chrome",
+            "dependency",
+        ),
+        (
+            "error",
+            "unable to load configuration: wrong file structure: yaml: unmarshal errors",
+            "configuration",
+        ),
         ("ActionView::Template::Error", "Missing host to link to!", "configuration"),  # default_url_options
         (
             "ClientError",

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.9% right, 14.5% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.1% right, 14.3% of out-of-scope errors
 # classed as code, 19.8% of code errors not classed as code: 18.6% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,792 cases with a stack 77.4% right): each figure may only move towards the
+# uncertain for a person; on the 1,792 cases with a stack 77.5% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -303,7 +303,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   connection is an outage's words (a cluster refusing an address it was not told to allow: no longer code).
 #   set 35 (54, 36 with a stack, 27 code; two more dropped, a fix the collector linked to its thread by
 #   date and a thread that points both ways): 61.1% / 37.0% / 18.5% with the signals from sets 1-34 (72.2%
-#   right on code or not); set 33's Ruby encodings settled one of its errors.
+#   right on code or not); set 33's Ruby encodings settled one of its errors. 68.5% / 29.6% / 18.5% (75.9%)
+#   with its own: Ruby spawning a command that is not installed ("No such file or directory - git"),
+#   Playwright's browser not downloaded, Octokit's "502 - Server Error", a program "unable to load" its
+#   configuration. Most of what stays wrong is settings that parse but say the wrong thing (a value under
+#   the wrong key, a string where a client was meant, a file of YAML indented one level off), which reach
+#   the code as a KeyError or an AttributeError like any bug.
 #   Taken together, the 1,911 cases of sets 1-34, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.4% right, 22.8% / 24.8% (76.3% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -317,8 +322,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.759
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
+FLOOR_ACCURACY = 0.761
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
 CEILING_CODE_MISSED = 0.199
 
 
