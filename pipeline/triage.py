@@ -604,6 +604,18 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         ),
         confidence=LIKELY,
     ),
+    # Linux answers ENOSPC ("no space left on device") when a process runs out of inotify watches, not disk.
+    matching(
+        "watch-limit-reached",
+        r"System limit for number of file watchers reached|"
+        r"(?:inotify|watcher)\b[^\n]{0,200}(?:no space left on device|\bENOSPC\b)",
+        CONFIGURATION,
+        lambda text: (
+            "the process ran out of the host's inotify watches (fs.inotify.max_user_watches), which Linux "
+            "reports as a device with no space left"
+        ),
+        confidence=LIKELY,
+    ),
     matching(
         "descriptors-exhausted",
         r"too many open files|\bEMFILE\b|\bENFILE\b",
@@ -1205,7 +1217,7 @@ PERMISSION_DENIED = matching(
     r"\[Errno 13\]|\bEACCES\b|\bEPERM\b|permission denied|operation not permitted|access denied|"
     r"insufficient (?:permissions|privileges)|missing (?:permissions|access)|not authorized to perform|"
     r"\bAccessDenied\b|\bPERMISSION_DENIED\b|Access is denied|\b403 Forbidden|UnauthorizedOperation|"
-    r"readonly database|command denied to user|"
+    r"readonly database|command denied to user|(?:try|must be) run(?:ning)? as root|requires root privileges|"
     # MongoDB's roles: "user is not allowed to do action [find] on [db.c]", "not authorized on db to execute"
     r"not allowed to do action|\bnot authorized on [\w.-]{1,100} to execute|"
     r"permissions \d+ for [\w./-]{1,200} are too open|"

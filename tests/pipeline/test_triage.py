@@ -571,6 +571,19 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("error", "deploy: MissingRegion: could not find region configuration", "configuration"),
         ("Error", "connection 6 to shard-00-01.mongodb.net:27017 closed", "infrastructure"),
         ("", "502 - Server Error", "infrastructure"),  # Octokit's words
+        # Linux's inotify watches run out as "no space left on device": a limit the host sets
+        (
+            "Error",
+            "ENOSPC: System limit for number of file watchers reached, watch '/app/src'",
+            "configuration",
+        ),
+        (
+            "error",
+            'Failed to start filesystem watcher for folder "docs": no space left on device',
+            "configuration",
+        ),
+        ("OSError", "[Errno 28] No space left on device: '/var/lib/app/cache'", "infrastructure"),
+        ("RuntimeError", "No access to /dev/mem.  Try running as root!", "configuration"),
         ("Errno::ENOENT", "No such file or directory - git", "dependency"),  # a command not installed
         (
             "Error",

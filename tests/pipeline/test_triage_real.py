@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.0% right, 14.3% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.1% right, 14.2% of out-of-scope errors
 # classed as code, 19.8% of code errors not classed as code: 18.5% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,827 cases with a stack 77.5% right): each figure may only move towards the
+# uncertain for a person; on the 1,827 cases with a stack 77.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -311,9 +311,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   the code as a KeyError or an AttributeError like any bug.
 #   set 36 (48, 35 with a stack, 24 code; two more dropped, one whose fix its collector could not see and
 #   one its thread left between two causes): 72.9% / 12.5% / 20.8% with the signals from sets 1-35 (83.3%
-#   right on code or not).
-#   Taken together, the 1,911 cases of sets 1-34, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.4% right, 22.8% / 24.8% (76.3% right on code or not).
+#   right on code or not); 77.1% / 8.3% / 20.8% (85.4%) with its own: Linux's inotify watches running out,
+#   which it reports as "no space left on device" (a limit the host sets, not a full disk), and a message
+#   telling the process to run as root.
+#   Taken together, the 2,013 cases of sets 1-36, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.4% right, 22.9% / 24.5% (76.4% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -325,7 +327,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.760
+FLOOR_ACCURACY = 0.761
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
 CEILING_CODE_MISSED = 0.199
 
