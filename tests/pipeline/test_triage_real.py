@@ -59,8 +59,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 
 
 # Where triage stands on these errors today, as this test prints it (76.1% right, 14.2% of out-of-scope errors
-# classed as code, 19.8% of code errors not classed as code: 18.5% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,827 cases with a stack 77.6% right): each figure may only move towards the
+# classed as code, 19.9% of code errors not classed as code: 18.6% classed out of scope and 1.3% held as
+# uncertain for a person; on the 1,831 cases with a stack 77.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -314,8 +314,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   right on code or not); 77.1% / 8.3% / 20.8% (85.4%) with its own: Linux's inotify watches running out,
 #   which it reports as "no space left on device" (a limit the host sets, not a full disk), and a message
 #   telling the process to run as root.
-#   Taken together, the 2,013 cases of sets 1-36, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.4% right, 22.9% / 24.5% (76.4% right on code or not).
+#   set 37 (9, 4 with a stack, 5 code; partial, the session's search budget ran out; two more dropped, a
+#   label inferred from a comment cut short and an unmerged fix): 55.6% / 0.0% / 40.0% with the signals
+#   from sets 1-36 (77.8% right on code or not): a library's own thread, a pool its code exhausted, a
+#   locked SQLite database and a broken PostgreSQL install, none of them a signal to add.
+#   Taken together, the 2,022 cases of sets 1-37, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.4% right, 22.8% / 24.6% (76.4% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -327,9 +331,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.761
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.199
+FLOOR_ACCURACY = 0.760
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
+CEILING_CODE_MISSED = 0.200
 
 
 def has_stack(event: dict) -> bool:
