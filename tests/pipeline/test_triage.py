@@ -584,6 +584,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ),
         ("OSError", "[Errno 28] No space left on device: '/var/lib/app/cache'", "infrastructure"),
         ("RuntimeError", "No access to /dev/mem.  Try running as root!", "configuration"),
+        ("panic", "Please specify a file or dir name by -conf flag.", "configuration"),  # how it is started
         ("Errno::ENOENT", "No such file or directory - git", "dependency"),  # a command not installed
         (
             "Error",

@@ -58,7 +58,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.1% right, 14.2% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.1% right, 14.1% of out-of-scope errors
 # classed as code, 19.9% of code errors not classed as code: 18.6% classed out of scope and 1.3% held as
 # uncertain for a person; on the 1,831 cases with a stack 77.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
@@ -318,6 +318,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   label inferred from a comment cut short and an unmerged fix): 55.6% / 0.0% / 40.0% with the signals
 #   from sets 1-36 (77.8% right on code or not): a library's own thread, a pool its code exhausted, a
 #   locked SQLite database and a broken PostgreSQL install, none of them a signal to add.
+#   Then a program telling how it is to be started ("Please specify a file or dir name by -conf flag.") is
+#   its configuration (one gained, none lost). Reading a stack of one installed package's frames, all marked
+#   in-app, as the SDK's choice (8 libraries' own threads gained, one setting lost) was tried and left out:
+#   sentry-python before 1.17 marked every frame in-app, and an SDK told to include a package still marks
+#   the runtime's frames out, so only stacks cut short as threads print them would gain.
 #   Taken together, the 2,022 cases of sets 1-37, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.4% right, 22.8% / 24.6% (76.4% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -332,7 +337,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
 FLOOR_ACCURACY = 0.760
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
 CEILING_CODE_MISSED = 0.200
 
 
