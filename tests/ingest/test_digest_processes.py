@@ -77,7 +77,9 @@ class Digester(Cluster):
         """SIGKILL the worker inside a batch, once at most ``waiting_at_most`` events wait.
 
         The worker is frozen (SIGSTOP) while it is looked at, so what is seen is where it dies: killed only
-        if it holds a batch's write transaction, let go on (SIGCONT) otherwise.
+        if it holds a batch's write transaction, let go on (SIGCONT) otherwise. The waiting events are
+        counted only inside a batch: counting reads the spool, and a worker frozen that long at every look
+        would take most of ``WAIT`` just to start Django.
         """
         deadline = time.monotonic() + WAIT
         while time.monotonic() < deadline:
@@ -85,7 +87,7 @@ class Digester(Cluster):
             _, status = os.waitpid(self.process.pid, os.WUNTRACED)
             if not os.WIFSTOPPED(status):
                 raise AssertionError(f"the worker ended by itself\n{self.describe()}")
-            if events_waiting() <= waiting_at_most and write_transaction_open():
+            if write_transaction_open() and events_waiting() <= waiting_at_most:
                 self.kill()
                 return
             os.kill(self.process.pid, signal.SIGCONT)
