@@ -11,6 +11,8 @@ import re
 # vendor/bundle (Bundler), Composer: vendor/<name>/; Go vendors by import path, vendor/github.com/org/name/.
 # Named because a runtime shipped inside an application's vendor/ (vendor/ruby-2.2.1/) is not a package.
 VENDOR = r"^.*(?:^|/)vendor/(?P<name>[^/]*\.[^/]*/[^/]+/[^/]+(?=/)|[^/]*)"
+# Meteor's Atmosphere packages: packages/<author>:<name>/
+METEOR_PACKAGE = r"(?:^|/)packages/(?P<name>[\w-]+:[\w-]+)/"
 # Third-party code, whatever the SDK's in_app says: how each platform's installers lay packages out, read on
 # paths whose separators are already "/" (``path_of``). Each pattern finds a layout's directory and names the
 # package in the group ``name``; ``^.*`` in front takes the directory's last occurrence (a dependency's own
@@ -27,8 +29,7 @@ PACKAGE_LAYOUTS: tuple[str, ...] = (
     r"^/*(?P<name>(?:[^/].*?)?)@v\d+\.\d+\.\d+",
     # Yarn Plug'n'Play: packages read from zip archives (the archive's name carries the package's)
     r"(?:^|/)\.yarn/(?:cache|unplugged)/(?P<name>)",
-    # Meteor's Atmosphere packages: packages/<author>:<name>/
-    r"(?:^|/)packages/(?P<name>[\w-]+:[\w-]+)/",
+    METEOR_PACKAGE,
     VENDOR,
     # pip, any OS, any virtualenv layout: the top-level module, or an egg's name (<name>-<version>-py<X>.egg)
     r"^.*(?:^|/)(?:site|dist)-packages/(?P<name>[^/]*?)(?:-(?=\d)[^/]*\.egg|\.py)?(?:/|$)",

@@ -26,6 +26,7 @@ from typing import Any
 
 from ingest.models import ErrorGroup
 from ingest.paths import (
+    METEOR_PACKAGE,
     STANDARD_LIBRARY,
     THIRD_PARTY,
     is_installed_application,
@@ -192,13 +193,13 @@ def is_included_package(path: str) -> bool:
     return (
         bool(THIRD_PARTY.search(path))
         and not VENDORED.search(path)
-        and not METEOR_PACKAGE.search(path)
+        and not METEOR.search(path)
         and not path.endswith(".go")
     )
 
 
 VENDORED = re.compile(r"(?:^|/)vendor/")
-METEOR_PACKAGE = re.compile(r"(?:^|/)packages/[\w-]+:[\w-]+/")
+METEOR = re.compile(METEOR_PACKAGE)
 
 
 ABSOLUTE = re.compile(r"^(?:/|[A-Za-z]:/)")
