@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.1% right, 14.1% of out-of-scope errors
-# classed as code, 19.9% of code errors not classed as code: 18.6% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,831 cases with a stack 77.6% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.7% right, 14.3% of out-of-scope errors
+# classed as code, 20.5% of code errors not classed as code: 19.1% classed out of scope and 1.4% held as
+# uncertain for a person; on the 1,858 cases with a stack 77.2% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -323,8 +323,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   in-app, as the SDK's choice (8 libraries' own threads gained, one setting lost) was tried and left out:
 #   sentry-python before 1.17 marked every frame in-app, and an SDK told to include a package still marks
 #   the runtime's frames out, so only stacks cut short as threads print them would gain.
-#   Taken together, the 2,022 cases of sets 1-37, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.4% right, 22.8% / 24.6% (76.4% right on code or not).
+#   set 38 (38, 27 with a stack, 18 code; its collectors were pointed at kinds of application the corpus
+#   held few of, desktop and command-line tools, plugins, bots, and found fewer threads that settle their
+#   cause: about 80 look-ups each for 7 to 12 cases): 55.3% / 25.0% / 50.0% with the signals from sets 1-37
+#   (63.2% right on code or not). Half its code errors were missed: three of them Python applications
+#   installed as a package (PyQt viewers, an egg), their own files marked in-app and nothing else on the
+#   stack, read as a library's; two gems run from vendor/bundle/, which Sentry's Ruby SDK marks in-app by
+#   itself; a runtime too old for the code (optional chaining on Node 10) that the thread fixed in the code.
+#   Taken together, the 2,060 cases of sets 1-38, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.2% right, 22.9% / 25.1% (76.1% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -336,9 +343,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.760
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.141
-CEILING_CODE_MISSED = 0.200
+FLOOR_ACCURACY = 0.757
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
+CEILING_CODE_MISSED = 0.205
 
 
 def has_stack(event: dict) -> bool:
