@@ -168,8 +168,15 @@ SDKS_MARKING_PACKAGES_WHEN_TOLD = frozenset({"ruby", "node"})
 
 def sdk_chose(frames: list[Mapping]) -> bool:
     """Whether the SDK told frames apart on this stack: it marked some as not the application's. Old SDKs
-    (sentry-python before 1.17) marked every frame in-app when none was configured as such."""
-    return any(frame.get("in_app") is False for frame in frames)
+    (sentry-python before 1.17) marked every frame in-app when none was configured as such, so marks that
+    are all true say nothing, except on a stack of nothing but one installed package's files: since 1.17
+    sentry-python marks those in-app only when told to (``in_app_include``), and the old SDKs' marks there
+    were as good (what raised was that package's own code, called back from native code, a Qt or GTK
+    application's handler)."""
+    if any(frame.get("in_app") is False for frame in frames):
+        return True
+    packages = {package_of(path_of(frame)) for frame in frames}
+    return len(packages) == 1 and "" not in packages and all(frame.get("in_app") is True for frame in frames)
 
 
 def is_app_frame(raw: Mapping, chosen: bool = False) -> bool:
@@ -417,6 +424,9 @@ CREDENTIALS = matching(
     r"invalid password|api key (?:is )?(?:invalid|not valid|missing)|invalid bot token|"
     r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided|"
     r"Incorrect login details were provided|"
+    # an MQTT broker's answer to CONNECT (MQTT.js: "Connection refused: Not authorized"; paho: "Connection
+    # Refused: not authorised.", "bad user name or password")
+    r"connection refused[:,.-]? {0,3}(?:not authori[sz]ed|bad user ?name or password)|"
     # AWS' SDKs finding no credentials anywhere they look (environment, files, instance roles)
     r"\bNoCredentialProviders\b|No valid AWS authentication found|"
     r"Could not load credentials from any providers|missing credentials, provide credentials",
@@ -1197,7 +1207,8 @@ SETTINGS = matching(
     r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section|"
     # A credential handed to a library as nothing, or not at all: the setting that holds it is not set.
     r"\b(?:token|api[_ ]?key|secret|password)s? (?:to be|must be) an? (?:str|string)\b|"
-    r"\bmust (?:provide|supply|specify|include|set) (?:an? |the )?\w{0,50}(?:key|token|secret|password)\b|"
+    r"\bmust (?:provide|supply|specify|include|set|pass|give) (?:an? |the )?\w{0,50}"
+    r"(?:key|token|secret|password)\b|"
     # A database URL whose scheme names no dialect SQLAlchemy knows (``postgres://``, which 1.4 dropped)
     r"Can't load plugin: sqlalchemy\.dialects:|"
     # JavaScript writing an unset value into an address ("https://undefined...", "ENOTFOUND undefined")

@@ -55,6 +55,7 @@ def frame(path: str, function: str = "handler", context_line: str = "", in_app: 
 
 
 SITE = "/usr/local/lib/python3.11/site-packages/"
+RUNTIME_THREAD = "/usr/local/lib/python3.11/threading.py"
 
 
 def test_corpus_covers_every_platform_and_category():
@@ -115,13 +116,13 @@ def test_refused_database_connection_names_the_server():
 
 
 def test_crash_wholly_inside_a_library_names_the_package():
-    verdict = classify(
-        event(
-            "KeyError",
-            "'retries'",
-            [frame(SITE + "somelib/client.py", in_app=True), frame(SITE + "somelib/pool.py", in_app=True)],
-        )
-    )
+    # An old SDK's marks: every frame in-app, the runtime's thread it ran on too.
+    stack = [
+        frame(RUNTIME_THREAD, "run", in_app=True),
+        frame(SITE + "somelib/client.py", in_app=True),
+        frame(SITE + "somelib/pool.py", in_app=True),
+    ]
+    verdict = classify(event("KeyError", "'retries'", stack))
     assert verdict == Verdict(
         "dependency",
         "dependency: raised inside the third-party package `somelib` with no application frame involved",
@@ -152,7 +153,9 @@ def test_library_error_caused_by_the_application_call_is_code():
     ],
 )
 def test_library_paths_are_library_code_even_when_marked_in_app(path):
-    verdict = classify(event("RuntimeError", "unexpected state", [frame(path, in_app=True)]))
+    # As an old SDK marks a stack: every frame, the runtime's too.
+    stack = [frame(RUNTIME_THREAD, "run", in_app=True), frame(path, in_app=True)]
+    verdict = classify(event("RuntimeError", "unexpected state", stack))
     assert verdict.category == "dependency"
 
 
@@ -232,7 +235,8 @@ def test_malformed_events_still_get_a_verdict(data):
     ],
 )
 def test_library_paths_of_every_layout_are_library_code(path):
-    verdict = classify(event("RuntimeError", "unexpected state", [frame(path, in_app=True)]))
+    # Not marked either way: where the file lives decides.
+    verdict = classify(event("RuntimeError", "unexpected state", [frame(path)]))
     assert verdict.category == "dependency", verdict.reason
 
 
@@ -553,12 +557,17 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("LoginFailure", "Improper token has been passed.", "configuration"),
         ("Error [TOKEN_INVALID]", "An invalid token was provided.", "configuration"),
         ("Error", "config must provide consumer_key", "configuration"),
+        ("InvalidToken", "You must pass the token you received from https://t.me/Botfather", "configuration"),
         # A volume whose file was missing on the host: the container sees a directory in the file's place.
         ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
         ("fatal", "pebble: fatal commit error: no such device", "infrastructure"),
         ("string", "page 25248 already freed", "infrastructure"),  # bbolt's database file corrupt
         ("Error", "getaddrinfo ENOTFOUND host.docker.internal", "configuration"),  # Docker Desktop only
         ("Error", "Incorrect login details were provided.", "configuration"),
+        # an MQTT broker refusing CONNECT, in MQTT.js' and paho's words: the credentials, not an outage
+        ("Error", "Connection refused: Not authorized", "configuration"),
+        ("MQTTException", "Connection Refused: bad user name or password.", "configuration"),
+        ("Error", "connect ECONNREFUSED 127.0.0.1:1883", "infrastructure"),
         ("panic", "NoCredentialProviders: no valid providers in chain. Deprecated.", "configuration"),
         # AWS' JavaScript (v3) and Ruby SDKs finding no credentials
         ("CredentialsProviderError", "Could not load credentials from any providers", "configuration"),
@@ -979,7 +988,7 @@ def test_a_schema_error_while_migrations_run_is_the_migrations_code():
 def test_a_gem_the_ruby_sdk_marks_in_app_is_the_application_even_alone_on_the_stack():
     """Ruby's SDKs mark a gem's frames in-app only when told to (the project root, ``in_app_include``), so a
     stack of nothing but a tool's own gem marked in-app is the application's; Python's old SDKs marked every
-    frame in-app, so there the path decides."""
+    frame in-app, so there the path decides unless the stack is one package's alone (see below)."""
     gem = "/usr/local/lib/ruby/gems/3.2.0/gems/rubocop-1.60.0/lib/rubocop/cop/"
     stack = [
         frame(gem + "commissioner.rb", "on_or", in_app=True),
@@ -990,9 +999,34 @@ def test_a_gem_the_ruby_sdk_marks_in_app_is_the_application_even_alone_on_the_st
     unmarked = [{**raw, "in_app": False} for raw in stack]
     verdict = classify(event("NoMethodError", "undefined method `type' for nil:NilClass", unmarked, "ruby"))
     assert verdict.category == "dependency", verdict
-    python = [frame(SITE + "requests/sessions.py", "send", in_app=True)]
+    python = [
+        frame(RUNTIME_THREAD, "run", in_app=True),
+        frame(SITE + "requests/sessions.py", "send", in_app=True),
+    ]
     verdict = classify(event("TypeError", "'NoneType' object is not subscriptable", python))
     assert verdict.category == "dependency", verdict
+
+
+def test_a_stack_of_one_installed_package_all_marked_in_app_is_the_application():
+    """sentry-python marks an installed package's frames in-app only when told to (``in_app_include``): a
+    desktop application installed into site-packages, whose Qt handler raised with nothing but its own files
+    on the stack. An old SDK marking every frame would have put the runtime's or another package's frames
+    beside them; with any frame left unmarked or another package on the stack, the path decides."""
+    app = "/usr/lib/python3.10/site-packages/viewer/ui/"
+    stack = [
+        frame(app + "window.py", "resizeEvent", in_app=True),
+        frame(app + "widgets.py", "move", in_app=True),
+    ]
+    value = "arguments did not match any overloaded call"
+    verdict = classify(event("TypeError", value, stack))
+    assert (verdict.category, verdict.rule) == ("code", "raised-in-application"), verdict
+    unmarked = [stack[0], {**stack[1], "in_app": None}]
+    assert classify(event("TypeError", value, unmarked)).category == "dependency"
+    two_packages = [
+        frame(SITE + "viewer/window.py", in_app=True),
+        frame(SITE + "qtpy/widgets.py", in_app=True),
+    ]
+    assert classify(event("TypeError", value, two_packages)).category != "code"
 
 
 def test_a_missing_file_node_was_started_with_is_the_start_command_or_the_build():

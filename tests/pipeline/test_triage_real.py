@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.7% right, 14.3% of out-of-scope errors
-# classed as code, 20.5% of code errors not classed as code: 19.1% classed out of scope and 1.4% held as
-# uncertain for a person; on the 1,858 cases with a stack 77.2% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.3% right, 14.3% of out-of-scope errors
+# classed as code, 19.4% of code errors not classed as code: 18.0% classed out of scope and 1.4% held as
+# uncertain for a person; on the 1,858 cases with a stack 77.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -330,6 +330,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   installed as a package (PyQt viewers, an egg), their own files marked in-app and nothing else on the
 #   stack, read as a library's; two gems run from vendor/bundle/, which Sentry's Ruby SDK marks in-app by
 #   itself; a runtime too old for the code (optional chaining on Node 10) that the thread fixed in the code.
+#   65.8% / 25.0% / 33.3% (71.1%) with its own: a stack of nothing but one installed Python package's
+#   files, every one marked in-app, is the application's (the reading tried and left out after set 37):
+#   sentry-python marks such files in-app only when told to (``in_app_include``), and an old SDK marking
+#   every frame would have put the runtime's or another package's beside them (eight of the corpus's code
+#   errors gained with its three, libraries' and plugins' own threads among them; none lost, though a
+#   setting handed to Flask-Session in its own thread now reads as code instead of as a dependency); an MQTT
+#   broker refusing CONNECT for its credentials ("Connection refused: Not authorized"); and a library
+#   saying it "must" be passed a token (python-telegram-bot's InvalidToken, one of the corpus's).
 #   Taken together, the 2,060 cases of sets 1-38, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.2% right, 22.9% / 25.1% (76.1% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -343,9 +351,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.757
+FLOOR_ACCURACY = 0.763
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.205
+CEILING_CODE_MISSED = 0.194
 
 
 def has_stack(event: dict) -> bool:
