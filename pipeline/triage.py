@@ -429,7 +429,8 @@ CREDENTIALS = matching(
     r"connection refused[:,.-]? {0,3}(?:not authori[sz]ed|bad user ?name or password)|"
     # AWS' SDKs finding no credentials anywhere they look (environment, files, instance roles)
     r"\bNoCredentialProviders\b|No valid AWS authentication found|"
-    r"Could not load credentials from any providers|missing credentials, provide credentials",
+    r"Could not load credentials from any providers|missing credentials, provide credentials|"
+    r"\bMissingCredentials(?:Error|Exception)\b|unable to sign request without credentials",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )

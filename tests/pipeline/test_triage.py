@@ -577,6 +577,11 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "configuration",
         ),
         ("Gibbon::GibbonError", "You must set an api_key prior to making a call", "configuration"),
+        (
+            "Aws::Errors::MissingCredentialsError",
+            "unable to sign request without credentials set",
+            "configuration",
+        ),
         ("error", "deploy: MissingRegion: could not find region configuration", "configuration"),
         ("Error", "connection 6 to shard-00-01.mongodb.net:27017 closed", "infrastructure"),
         ("", "502 - Server Error", "infrastructure"),  # Octokit's words
