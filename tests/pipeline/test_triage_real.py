@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.3% right, 14.3% of out-of-scope errors
-# classed as code, 19.4% of code errors not classed as code: 18.0% classed out of scope and 1.4% held as
-# uncertain for a person; on the 1,858 cases with a stack 78.0% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.1% right, 14.6% of out-of-scope errors
+# classed as code, 19.2% of code errors not classed as code: 17.8% classed out of scope and 1.4% held as
+# uncertain for a person; on the 1,888 cases with a stack 77.8% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -340,8 +340,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   saying it "must" be passed a token (python-telegram-bot's InvalidToken, one of the corpus's).
 #   Then AWS' Ruby SDK naming its missing credentials by class (MissingCredentialsError, "unable to sign
 #   request without credentials set"): one gained, none lost.
-#   Taken together, the 2,060 cases of sets 1-38, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.2% right, 22.9% / 25.1% (76.1% right on code or not).
+#   set 39 (41, 30 with a stack, 20 code; its collectors asked to search with a library's or a service's
+#   name rather than an error's generic words): 63.4% / 33.3% / 10.0% with the signals from sets 1-38 (78.0%
+#   right on code or not). Its code errors were easy (self-hosted services' own nil and index errors); seven
+#   of its 21 out-of-scope errors were classed as code, each a setting or a library's version surfacing in
+#   the application's frame (a pool size missing from a settings file, a GPIO library that cannot add edge
+#   detection, a keyword argument Gradio 4 dropped, a search proxy shut down).
+#   Taken together, the 2,101 cases of sets 1-39, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.1% right, 23.0% / 24.7% (76.2% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -353,9 +359,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.763
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.194
+FLOOR_ACCURACY = 0.761
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.146
+CEILING_CODE_MISSED = 0.193
 
 
 def has_stack(event: dict) -> bool:
