@@ -620,7 +620,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "watch-limit-reached",
         r"System limit for number of file watchers reached|"
-        r"(?:inotify|watcher)\b[^\n]{0,200}(?:no space left on device|\bENOSPC\b)",
+        r"(?:inotify|watcher)\b[^\n]{0,200}(?:no space left on device|\bENOSPC\b)|"
+        r"(?:no space left on device|\bENOSPC\b)[^\n]{0,300}\binotify watches\b",  # rb-inotify's order
         CONFIGURATION,
         lambda text: (
             "the process ran out of the host's inotify watches (fs.inotify.max_user_watches), which Linux "
@@ -1221,7 +1222,7 @@ SETTINGS = matching(
     # Ruby reading text in the process's locale, which is US-ASCII when none is set
     r"invalid byte sequence in US-ASCII|"
     # An environment variable named as the shell names it (case kept: "$http is not defined" is code's)
-    r"(?-i:\$[A-Z][A-Z0-9_]{0,100}) (?:is not|isn't) (?:defined|set)\b",
+    r"(?-i:\$[A-Z][A-Z0-9_]{0,100}) (?:is not|isn't|must be) (?:defined|set)\b",
     CONFIGURATION,
     lambda text: " ".join(filter(None, ("a required setting", setting_name(text), "is missing or invalid"))),
 )

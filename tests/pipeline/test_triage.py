@@ -551,6 +551,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("ArgumentError", "invalid byte sequence in US-ASCII", "configuration"),
         ("fatal error", "runtime: bsdthread_register error", "dependency"),
         ("panic", "$HOME is not defined", "configuration"),
+        ("Error", "$MONGO_OPLOG_URL must be set to the 'local' database of a replica set", "configuration"),
         ("fatal", "incompatible library version - /srv/gems/json-1.8.3/lib/json/ext/parser.so", "dependency"),
         ("LoadError", "cannot load such file – rubygems/core_ext/kernel_warn", "dependency"),  # an en dash
         ("Error", "[bot.error] invalid bot token", "configuration"),
@@ -594,6 +595,12 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         (
             "error",
             'Failed to start filesystem watcher for folder "docs": no space left on device',
+            "configuration",
+        ),
+        (
+            "Errno::ENOSPC",
+            'No space left on device - Failed to watch "/srv/app/public": The user limit on the total number '
+            "of inotify watches was reached or the kernel failed to allocate a needed resource.",
             "configuration",
         ),
         ("OSError", "[Errno 28] No space left on device: '/var/lib/app/cache'", "infrastructure"),

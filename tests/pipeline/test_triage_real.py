@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.1% right, 14.6% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.2% right, 14.5% of out-of-scope errors
 # classed as code, 19.2% of code errors not classed as code: 17.8% classed out of scope and 1.4% held as
-# uncertain for a person; on the 1,888 cases with a stack 77.8% right): each figure may only move towards the
+# uncertain for a person; on the 1,888 cases with a stack 77.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -345,7 +345,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   right on code or not). Its code errors were easy (self-hosted services' own nil and index errors); seven
 #   of its 21 out-of-scope errors were classed as code, each a setting or a library's version surfacing in
 #   the application's frame (a pool size missing from a settings file, a GPIO library that cannot add edge
-#   detection, a keyword argument Gradio 4 dropped, a search proxy shut down).
+#   detection, a keyword argument Gradio 4 dropped, a search proxy shut down). 68.3% / 28.6% / 10.0%
+#   (80.5%) with its own: rb-inotify's words for the inotify watches running out, which put "no space left
+#   on device" first, and an environment variable named as the shell names it that "must be set".
 #   Taken together, the 2,101 cases of sets 1-39, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.1% right, 23.0% / 24.7% (76.2% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -359,8 +361,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.761
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.146
+FLOOR_ACCURACY = 0.762
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
 CEILING_CODE_MISSED = 0.193
 
 
