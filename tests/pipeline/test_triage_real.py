@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.2% right, 14.5% of out-of-scope errors
-# classed as code, 19.2% of code errors not classed as code: 17.8% classed out of scope and 1.4% held as
-# uncertain for a person; on the 1,888 cases with a stack 77.9% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.3% right, 14.4% of out-of-scope errors
+# classed as code, 19.0% of code errors not classed as code: 17.7% classed out of scope and 1.3% held as
+# uncertain for a person; on the 1,923 cases with a stack 78.1% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -348,8 +348,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   detection, a keyword argument Gradio 4 dropped, a search proxy shut down). 68.3% / 28.6% / 10.0%
 #   (80.5%) with its own: rb-inotify's words for the inotify watches running out, which put "no space left
 #   on device" first, and an environment variable named as the shell names it that "must be set".
-#   Taken together, the 2,101 cases of sets 1-39, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.1% right, 23.0% / 24.7% (76.2% right on code or not).
+#   set 40 (45, 35 with a stack, 22 code; open-source products and their plugins: Glances, CTFd, MinIO,
+#   Thanos, Parse Server, Sensu and Chef plugins, Sharetribe): 82.2% / 8.7% / 9.1% with the signals from sets
+#   1-39 (91.1% right on code or not), the best first score yet. Its code errors were the application's own
+#   nil and index errors on the application's frames, its out-of-scope ones mostly in words the rules know
+#   (a Redis or memcached not running, a driver too old, a file-descriptor limit, a package not installed).
+#   Taken together, the 2,146 cases of sets 1-40, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.4% right, 22.8% / 24.4% (76.5% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -361,9 +366,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.762
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
-CEILING_CODE_MISSED = 0.193
+FLOOR_ACCURACY = 0.763
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+CEILING_CODE_MISSED = 0.190
 
 
 def has_stack(event: dict) -> bool:
