@@ -534,6 +534,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("panic", "Invalid DSN: Missing the slash separating the database name", "configuration"),
         ("TypeError", "expected token to be a str, received NoneType instead", "configuration"),
         ("panic", "nats: no servers available for connection", "infrastructure"),
+        ("", "DalliError: No server available", "infrastructure"),  # memcached, no class printed
         ("panic", "kafka: client has run out of available brokers to talk to", "infrastructure"),
         ("Gem::RemoteFetcher::FetchError", "bad response Service Unavailable 503", "infrastructure"),
         ("panic", "dial tcp :0: connect: can't assign requested address", "configuration"),
