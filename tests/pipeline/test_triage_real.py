@@ -60,7 +60,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 
 # Where triage stands on these errors today, as this test prints it (76.4% right, 14.4% of out-of-scope errors
 # classed as code, 19.0% of code errors not classed as code: 17.7% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,923 cases with a stack 78.1% right): each figure may only move towards the
+# uncertain for a person; on the 1,928 cases with a stack 78.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -355,8 +355,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   (a Redis or memcached not running, a driver too old, a file-descriptor limit, a package not installed).
 #   With its own, Dalli's "No server available" with no class printed (as Dalli::RingError already read),
 #   84.4%.
-#   Taken together, the 2,146 cases of sets 1-40, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.4% right, 22.8% / 24.4% (76.5% right on code or not).
+#   set 41 (7, 5 with a stack, 3 code; partial, the session's search budget ran out): 71.4% / 25.0% / 33.3%
+#   with the signals from sets 1-40 (71.4% right on code or not). Its two errors are the corpus's old
+#   questions: a library's own thread whose files the application vendored (gliderlabs/ssh under vendor/,
+#   labelled code, read as a dependency's), and a gem's nil fixed by upgrading it, called from the
+#   application's handler (read as code). Nothing added for it.
+#   Taken together, the 2,153 cases of sets 1-41, each scored with the rules as they stood before its set
+#   (from the repository's history), came out 66.5% right, 22.8% / 24.4% (76.5% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
@@ -369,8 +374,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
 FLOOR_ACCURACY = 0.763
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
-CEILING_CODE_MISSED = 0.190
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
+CEILING_CODE_MISSED = 0.191
 
 
 def has_stack(event: dict) -> bool:
