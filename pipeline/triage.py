@@ -186,23 +186,22 @@ def is_app_frame(raw: Mapping, chosen: bool = False) -> bool:
     path = path_of(raw)
     if is_installed_application(path):
         return True
-    if chosen and raw.get("in_app") is True and is_included_package(path):
+    if chosen and raw.get("in_app") is True and is_included_package(raw, path):
         return True
     return raw.get("in_app") is not False and not is_library_path(path)
 
 
-def is_included_package(path: str) -> bool:
+def is_included_package(raw: Mapping, path: str) -> bool:
     """An installed package's file that SDKs mark as the application's only when told to (``in_app_include``:
     an application installed as a package, a CLI run from its gem). Not a vendored one, which Sentry's Ruby
     SDK marks in-app by itself when the bundle lives under the application's root, nor a Meteor package's,
-    which Sentry's JavaScript SDK marks in-app as it does every file outside node_modules/, nor a Go file:
-    Sentry's Go SDK marks every frame outside GOROOT and vendor/ as in-app, the module cache included."""
-    return (
-        bool(THIRD_PARTY.search(path))
-        and not VENDORED.search(path)
-        and not METEOR.search(path)
-        and not path.endswith(".go")
-    )
+    which Sentry's JavaScript SDK marks in-app as it does every file outside node_modules/. Sentry's Go SDK
+    marks every frame in-app but GOROOT's and those of a package whose import path names vendor/ (as a
+    GOPATH build names a vendored one; a module build's vendored packages keep their own path), the module
+    cache included: only such a vendored package's frame is in-app by choice."""
+    if path.endswith(".go"):
+        return bool(VENDORED.search(path)) and bool(VENDORED.search(clip(raw.get("function"))))
+    return bool(THIRD_PARTY.search(path)) and not VENDORED.search(path) and not METEOR.search(path)
 
 
 VENDORED = re.compile(r"(?:^|/)vendor/")

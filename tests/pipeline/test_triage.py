@@ -1388,3 +1388,20 @@ def test_without_a_stack_the_events_modules_tell_whose_module_lacks_a_name(modul
 def test_an_agent_is_known_by_its_whole_package_name(path, rule):
     verdict = classify(event("RuntimeError", "unexpected state", [frame(path, in_app=False)]))
     assert verdict.rule == rule, verdict
+
+
+def test_a_vendored_go_package_marked_in_app_is_the_application_only_where_the_sdk_would_not_have():
+    """Sentry's Go SDK marks a frame not in-app when its package's import path names vendor/ (a GOPATH
+    build's vendored package), so such a frame marked in-app was a choice; a module build's vendored
+    packages keep their own import path and are marked in-app by the SDK itself."""
+    server = frame("/usr/local/go/src/net/http/server.go", "net/http.(*conn).serve", in_app=False)
+    vendored = "/go/src/github.com/acme/gateway/vendor/github.com/lib/ssh/server.go"
+    value = "runtime error: invalid memory address or nil pointer dereference"
+    gopath = frame(
+        vendored, "github.com/acme/gateway/vendor/github.com/lib/ssh.(*Server).handleConn", in_app=True
+    )
+    verdict = classify(event("runtime.Error", value, [server, gopath], "go"))
+    assert verdict.category == "code", verdict
+    modules = frame(vendored, "github.com/lib/ssh.(*Server).handleConn", in_app=True)
+    verdict = classify(event("runtime.Error", value, [server, modules], "go"))
+    assert verdict.category == "dependency", verdict

@@ -59,8 +59,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 
 
 # Where triage stands on these errors today, as this test prints it (76.4% right, 14.4% of out-of-scope errors
-# classed as code, 19.0% of code errors not classed as code: 17.7% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,928 cases with a stack 78.0% right): each figure may only move towards the
+# classed as code, 18.9% of code errors not classed as code: 17.6% classed out of scope and 1.3% held as
+# uncertain for a person; on the 1,928 cases with a stack 78.1% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -359,7 +359,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   with the signals from sets 1-40 (71.4% right on code or not). Its two errors are the corpus's old
 #   questions: a library's own thread whose files the application vendored (gliderlabs/ssh under vendor/,
 #   labelled code, read as a dependency's), and a gem's nil fixed by upgrading it, called from the
-#   application's handler (read as code). Nothing added for it.
+#   application's handler (read as code). Then the first of those is read as Sentry's Go SDK marks frames:
+#   it marks a package not in-app when its import path names vendor/ (a GOPATH build's vendored package),
+#   so such a frame marked in-app is the application's by choice; a module build's vendored packages keep
+#   their own path and are marked in-app by the SDK itself, as the module cache is (one gained, none lost:
+#   every other vendored Go frame in the corpus is marked not in-app).
 #   Taken together, the 2,153 cases of sets 1-41, each scored with the rules as they stood before its set
 #   (from the repository's history), came out 66.5% right, 22.8% / 24.4% (76.5% right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
@@ -375,7 +379,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # library's map race now read as the library's).
 FLOOR_ACCURACY = 0.763
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
-CEILING_CODE_MISSED = 0.191
+CEILING_CODE_MISSED = 0.190
 
 
 def has_stack(event: dict) -> bool:
