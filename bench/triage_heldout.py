@@ -1,0 +1,138 @@
+"""Triage on real errors its rules were not written from: every held-out set's first score, from history.
+
+    python bench/triage_heldout.py            # every set, then all of them together
+    python bench/triage_heldout.py 38 39      # only these sets
+
+Each held-out set of ``tests/pipeline/triage_real/`` was committed with the rules it was first scored with
+in the commit before it (or, where its signals landed first, in the commit named below), so the repository
+holds every set's first score. For each set this takes the cases the set's commit added, as that commit
+holds them, extracts the rules' commit into a temporary directory (``git archive``: the checkout is not
+touched) and classifies the cases there in a Python process of its own. Prints a JSON line per set and, last,
+one for all the sets asked for together: cases, right, out-of-scope errors classed as code, code errors
+missed, and right on code or not. A set added later is a line added to ``SETS``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from io import BytesIO
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = "tests/pipeline/triage_real/"
+
+# (set, the commit that added its cases, the commit whose rules first scored them)
+SETS: tuple[tuple[str, str, str], ...] = (
+    ("1", "8879a33", "8879a33^"),
+    ("2-5", "bb43bcf", "bb43bcf^"),
+    ("6", "acd0560", "acd0560^"),
+    ("7", "0a7fe9e", "0a7fe9e^"),
+    ("8", "af0d383", "af0d383^"),
+    ("9", "9f0da05", "9f0da05^"),
+    ("10", "6af9a68", "6af9a68^"),
+    ("11", "3ef7c4f", "3ef7c4f^"),
+    ("12", "5df8f16", "5df8f16^"),
+    # Sets 13-16 were committed after their signals: each was scored before the signals' commits.
+    ("13", "d08c44f", "bfd35c9^"),
+    ("14", "c4d3f58", "d08c44f"),
+    ("15", "742eabb", "c4d3f58"),
+    ("16", "c5e00f8", "742eabb"),
+    ("17", "9f992ab", "9f992ab^"),
+    ("18", "d1436a6", "d1436a6^"),
+    ("19", "efb0c8f", "efb0c8f^"),
+    ("20", "65ae99d", "65ae99d^"),
+    ("21", "244a232", "244a232^"),
+    ("22", "4e6e95b", "4e6e95b^"),
+    ("23", "9f1ec67", "9f1ec67^"),
+    ("24", "32b49ed", "32b49ed^"),
+    ("25", "241911d", "241911d^"),
+    ("26", "5294294", "5294294^"),
+    ("27", "986c61c", "986c61c^"),
+    ("28", "5bfd419", "5bfd419^"),
+    ("29", "a417023", "a417023^"),
+    ("30", "8fb2da3", "8fb2da3^"),
+    ("31", "d4bc6d7", "d4bc6d7^"),
+    ("32", "ea10bee", "ea10bee^"),
+    ("33", "efac91f", "efac91f^"),
+    ("34", "66aa1d7", "66aa1d7^"),
+    ("35", "ce6738c", "ce6738c^"),
+    ("36", "a603135", "a603135^"),
+    ("37", "5758adf", "5758adf^"),
+    ("38", "e0ad3b7", "e0ad3b7^"),
+    ("39", "e98e8d7", "e98e8d7^"),
+    ("40", "456585d", "456585d^"),
+    ("41", "60c894f", "60c894f^"),
+)
+
+# Run inside the extracted tree: classify every case file named on stdin, print label and verdict.
+CLASSIFY = """
+import json, os, sys
+sys.path.insert(0, os.getcwd())
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugstack.settings")
+import django
+django.setup()
+from pipeline.triage import classify
+cases = json.load(sys.stdin)
+print(json.dumps([[case["category"], classify(case["event"]).category] for case in cases]))
+"""
+
+
+def git(*args: str) -> bytes:
+    return subprocess.run(["git", *args], cwd=ROOT, check=True, capture_output=True).stdout
+
+
+def added_cases(commit: str) -> list[dict]:
+    names = git("diff", "--name-only", "--diff-filter=A", f"{commit}^", commit, "--", CORPUS).decode().split()
+    return [json.loads(git("show", f"{commit}:{name}")) for name in names if name.endswith(".json")]
+
+
+def first_verdicts(cases: list[dict], rules: str) -> list[list[str]]:
+    with tempfile.TemporaryDirectory() as tree:
+        with tarfile.open(fileobj=BytesIO(git("archive", rules))) as archive:
+            archive.extractall(tree, filter="data")
+        env = {**os.environ, "DEBUG": "1"}
+        done = subprocess.run(
+            [sys.executable, "-c", CLASSIFY],
+            cwd=tree,
+            env=env,
+            input=json.dumps(cases),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    return json.loads(done.stdout)
+
+
+def figures(name: str, results: list[list[str]]) -> dict:
+    out_of_scope = [got for expected, got in results if expected != "code"]
+    code = [got for expected, got in results if expected == "code"]
+    return {
+        "set": name,
+        "cases": len(results),
+        "right": round(sum(expected == got for expected, got in results) / len(results), 4),
+        "out_of_scope_as_code": round(out_of_scope.count("code") / max(len(out_of_scope), 1), 4),
+        "code_missed": round(sum(got != "code" for got in code) / max(len(code), 1), 4),
+        "code_or_not": round(
+            sum((expected == "code") == (got == "code") for expected, got in results) / len(results), 4
+        ),
+    }
+
+
+def main(asked: list[str]) -> None:
+    everything: list[list[str]] = []
+    for name, commit, rules in SETS:
+        if asked and name not in asked:
+            continue
+        results = first_verdicts(added_cases(commit), rules)
+        everything += results
+        print(json.dumps(figures(name, results)), flush=True)
+    print(json.dumps(figures("all", everything)))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
