@@ -9,7 +9,9 @@ holds every set's first score. For each set this takes the cases the set's commi
 holds them, extracts the rules' commit into a temporary directory (``git archive``: the checkout is not
 touched) and classifies the cases there in a Python process of its own. Prints a JSON line per set and, last,
 one for all the sets asked for together: cases, right, out-of-scope errors classed as code, code errors
-missed, and right on code or not. A set added later is a line added to ``SETS``.
+missed, right on code or not, and how often the verdicts of each confidence were right (verdicts held as
+uncertain left out; rules older than the confidence field count as 1.0). A set added later is a line added
+to ``SETS``.
 """
 
 from __future__ import annotations
@@ -78,7 +80,11 @@ import django
 django.setup()
 from pipeline.triage import classify
 cases = json.load(sys.stdin)
-print(json.dumps([[case["category"], classify(case["event"]).category] for case in cases]))
+verdicts = [classify(case["event"]) for case in cases]
+print(json.dumps([
+    [case["category"], verdict.category, getattr(verdict, "confidence", 1.0)]
+    for case, verdict in zip(cases, verdicts)
+]))
 """
 
 
@@ -91,7 +97,7 @@ def added_cases(commit: str) -> list[dict]:
     return [json.loads(git("show", f"{commit}:{name}")) for name in names if name.endswith(".json")]
 
 
-def first_verdicts(cases: list[dict], rules: str) -> list[list[str]]:
+def first_verdicts(cases: list[dict], rules: str) -> list[list]:
     with tempfile.TemporaryDirectory() as tree:
         with tarfile.open(fileobj=BytesIO(git("archive", rules))) as archive:
             archive.extractall(tree, filter="data")
@@ -108,23 +114,36 @@ def first_verdicts(cases: list[dict], rules: str) -> list[list[str]]:
     return json.loads(done.stdout)
 
 
-def figures(name: str, results: list[list[str]]) -> dict:
-    out_of_scope = [got for expected, got in results if expected != "code"]
-    code = [got for expected, got in results if expected == "code"]
+def share(hits: int, of: int) -> float:
+    return round(hits / max(of, 1), 4)
+
+
+def figures(name: str, results: list[list]) -> dict:
+    out_of_scope = [got for expected, got, _ in results if expected != "code"]
+    code = [got for expected, got, _ in results if expected == "code"]
+    tiers: dict[str, list[int]] = {}
+    for expected, got, confidence in results:
+        if got != "uncertain":
+            tier = tiers.setdefault(f"{confidence:.2f}", [0, 0])
+            tier[0] += 1
+            tier[1] += expected == got
     return {
         "set": name,
         "cases": len(results),
-        "right": round(sum(expected == got for expected, got in results) / len(results), 4),
-        "out_of_scope_as_code": round(out_of_scope.count("code") / max(len(out_of_scope), 1), 4),
-        "code_missed": round(sum(got != "code" for got in code) / max(len(code), 1), 4),
-        "code_or_not": round(
-            sum((expected == "code") == (got == "code") for expected, got in results) / len(results), 4
+        "right": share(sum(expected == got for expected, got, _ in results), len(results)),
+        "out_of_scope_as_code": share(out_of_scope.count("code"), len(out_of_scope)),
+        "code_missed": share(sum(got != "code" for got in code), len(code)),
+        "code_or_not": share(
+            sum((expected == "code") == (got == "code") for expected, got, _ in results), len(results)
         ),
+        "right_by_confidence": {
+            tier: [count, share(right, count)] for tier, (count, right) in sorted(tiers.items())
+        },
     }
 
 
 def main(asked: list[str]) -> None:
-    everything: list[list[str]] = []
+    everything: list[list] = []
     for name, commit, rules in SETS:
         if asked and name not in asked:
             continue

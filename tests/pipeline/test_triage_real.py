@@ -365,7 +365,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   their own path and are marked in-app by the SDK itself, as the module cache is (one gained, none lost:
 #   every other vendored Go frame in the corpus is marked not in-app).
 #   Taken together, the 2,153 cases of sets 1-41, each scored with the rules as they stood before its set
-#   (from the repository's history), came out 66.5% right, 22.8% / 24.4% (76.5% right on code or not).
+#   (from the repository's history: bench/triage_heldout.py), came out 66.5% right, 22.8% / 24.4% (76.5%
+#   right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
 #   with the rules' verdict as one more input: from what an event says, neither the rules nor a model fitted
