@@ -200,7 +200,9 @@ def is_included_package(raw: Mapping, path: str) -> bool:
     GOPATH build names a vendored one; a module build's vendored packages keep their own path), the module
     cache included: only such a vendored package's frame is in-app by choice."""
     if path.endswith(".go"):
-        return bool(VENDORED.search(path)) and bool(VENDORED.search(clip(raw.get("function"))))
+        # The import path: an SDK's ``module``, or the function's full name as a Go trace prints it
+        package = f"{clip(raw.get('module'))} {clip(raw.get('function'))}"
+        return bool(VENDORED.search(path)) and bool(VENDORED.search(package))
     return bool(THIRD_PARTY.search(path)) and not VENDORED.search(path) and not METEOR.search(path)
 
 

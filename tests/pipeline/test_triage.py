@@ -1402,6 +1402,13 @@ def test_a_vendored_go_package_marked_in_app_is_the_application_only_where_the_s
     )
     verdict = classify(event("runtime.Error", value, [server, gopath], "go"))
     assert verdict.category == "code", verdict
+    # As Sentry's Go SDK sends it: the import path as the frame's module, the function's own name apart.
+    split = {
+        **gopath,
+        "module": "github.com/acme/gateway/vendor/github.com/lib/ssh",
+        "function": "handleConn",
+    }
+    assert classify(event("runtime.Error", value, [server, split], "go")).category == "code"
     modules = frame(vendored, "github.com/lib/ssh.(*Server).handleConn", in_app=True)
     verdict = classify(event("runtime.Error", value, [server, modules], "go"))
     assert verdict.category == "dependency", verdict
