@@ -32,7 +32,9 @@ def build_event(
     request: RequestData | None = None,
     framework: dict[str, str] | None = None,
 ) -> Event:
-    values = [exception_payload(e, options.project_root) for e in exception_chain(exc)]
+    values = [
+        exception_payload(e, options.project_root, options.in_app_include) for e in exception_chain(exc)
+    ]
     values[-1]["mechanism"] = {"type": mechanism, "handled": mechanism == "generic"}
     event: Event = {
         "event_id": uuid.uuid4().hex,
@@ -69,12 +71,14 @@ def exception_chain(exc: BaseException) -> list[BaseException]:
     return chain[::-1]
 
 
-def exception_payload(exc: BaseException, project_root: str) -> dict[str, Any]:
+def exception_payload(
+    exc: BaseException, project_root: str, in_app_include: tuple[str, ...] = ()
+) -> dict[str, Any]:
     exc_type = type(exc)
     payload: dict[str, Any] = {
         "type": exc_type.__qualname__,
         "value": safe_str(exc)[:MAX_MESSAGE_LENGTH],
-        "stacktrace": {"frames": frames_from_traceback(exc.__traceback__, project_root)},
+        "stacktrace": {"frames": frames_from_traceback(exc.__traceback__, project_root, in_app_include)},
     }
     if exc_type.__module__ not in ("builtins", "__main__"):
         payload["module"] = exc_type.__module__

@@ -24,6 +24,9 @@ class Options:
     release: str | None = None
     server_name: str = ""
     project_root: str = ""
+    in_app_include: tuple[
+        str, ...
+    ] = ()  # installed packages that are the app's own (an app run from its package)
     send_request_headers: bool = False
     send_request_body: bool = False
     send_modules: bool = True
@@ -44,6 +47,7 @@ def build_options(
     release: str | None = None,
     server_name: str | None = None,
     project_root: str | None = None,
+    in_app_include: Iterable[str] = (),
     send_request_headers: bool | None = None,
     send_request_body: bool | None = None,
     send_modules: bool = True,
@@ -65,6 +69,7 @@ def build_options(
         release=release or _env("BUGSTACK_RELEASE", "") or (_git_head(root) if destination else None),
         server_name=server_name or _env("BUGSTACK_SERVER_NAME", "") or socket.gethostname(),
         project_root=root,
+        in_app_include=tuple(name.strip() for name in in_app_include if name.strip()),
         send_request_headers=_flag(send_request_headers, "BUGSTACK_SEND_REQUEST_HEADERS"),
         send_request_body=_flag(send_request_body, "BUGSTACK_SEND_REQUEST_BODY"),
         send_modules=send_modules,

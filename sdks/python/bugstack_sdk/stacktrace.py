@@ -23,28 +23,44 @@ class FileInfo:
     in_app: bool
 
 
-def frames_from_traceback(tb: TracebackType | None, project_root: str) -> list[dict[str, Any]]:
+def frames_from_traceback(
+    tb: TracebackType | None, project_root: str, in_app_include: tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """Oldest first, as in the event schema: the last frame is where the exception was raised."""
     frames = []
     while tb is not None:
-        frames.append(frame_payload(tb.tb_frame.f_code.co_filename, tb.tb_lineno, tb.tb_frame, project_root))
+        code = tb.tb_frame.f_code
+        frames.append(
+            frame_payload(code.co_filename, tb.tb_lineno, tb.tb_frame, project_root, in_app_include)
+        )
         tb = tb.tb_next
     return frames[-MAX_FRAMES:]
 
 
-def frame_payload(abs_path: str, lineno: int | None, frame: Any, project_root: str) -> dict[str, Any]:
+def frame_payload(
+    abs_path: str, lineno: int | None, frame: Any, project_root: str, in_app_include: tuple[str, ...] = ()
+) -> dict[str, Any]:
     info = classify(abs_path, project_root)
+    module = frame.f_globals.get("__name__")
     payload: dict[str, Any] = {
         "filename": info.filename,
         "abs_path": abs_path,
-        "module": frame.f_globals.get("__name__"),
+        "module": module,
         "function": frame.f_code.co_qualname,
         "lineno": lineno,
-        "in_app": info.in_app,
+        "in_app": info.in_app or is_included(module, in_app_include),
     }
     if lineno:
         payload.update(source_context(abs_path, lineno, frame.f_globals))
     return payload
+
+
+def is_included(module: Any, in_app_include: tuple[str, ...]) -> bool:
+    """A module of a package named in ``in_app_include`` (``shoptool`` takes ``shoptool.cli`` too): the app's
+    own code wherever it was installed, as with Sentry's option of the same name."""
+    if not isinstance(module, str):
+        return False
+    return any(module == name or module.startswith(name + ".") for name in in_app_include)
 
 
 def source_context(abs_path: str, lineno: int, module_globals: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,7 @@
 import json
 import logging
 import platform
+from pathlib import Path
 from typing import Any
 
 import bugstack_sdk
@@ -8,6 +9,7 @@ import pytest
 from bugstack_sdk.event import encode_event
 from bugstack_sdk.redact import FILTERED
 
+from tests.conftest import TESTS_DIR
 from tests.sink import Sink
 
 
@@ -219,3 +221,41 @@ def test_an_event_far_too_big_keeps_its_innermost_frames_without_source() -> Non
     frames = json.loads(encoded)["exception"]["values"][0]["stacktrace"]["frames"]
     assert [f["function"] for f in frames] == [f"f{n}" for n in range(380, 400)]
     assert all(f["context_line"] == "x = 1" and "pre_context" not in f for f in frames)
+
+
+INSTALLED_TOOL = """
+def run(options):
+    return options["verbose"]
+"""
+
+
+def test_a_package_named_in_app_include_is_the_apps_own_wherever_it_is_installed(
+    sink: Sink, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "lib" / "python3" / "site-packages" / "shoptool"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "cli.py").write_text(INSTALLED_TOOL)
+    monkeypatch.syspath_prepend(str(package.parent))
+    from shoptool import cli  # noqa: PLC0415 - installed by this test
+
+    def raised_in_the_tool(events: int, **options: object) -> dict[str, Any]:
+        bugstack_sdk.init(dsn=sink.dsn, project_root=str(TESTS_DIR), **options)
+        try:
+            cli.run({})
+        except KeyError:
+            bugstack_sdk.capture_exception()
+        bugstack_sdk.flush(5)
+        return frames_of(sink.wait_for(events)[events - 1].body)[-1]
+
+    try:
+        default = raised_in_the_tool(1)
+        included = raised_in_the_tool(2, in_app_include=["shoptool"])
+    finally:
+        bugstack_sdk.init(dsn=None, project_root=str(TESTS_DIR)).close(timeout=0)
+    assert (default["filename"], default["module"], default["in_app"]) == (
+        "shoptool/cli.py",
+        "shoptool.cli",
+        False,
+    )
+    assert (included["filename"], included["in_app"]) == ("shoptool/cli.py", True)
