@@ -115,7 +115,7 @@ def first_verdicts(cases: list[dict], rules: str) -> list[list]:
 
 
 def share(hits: int, of: int) -> float:
-    return round(hits / max(of, 1), 4)
+    return round(hits / max(of, 1), 6)
 
 
 def figures(name: str, results: list[list]) -> dict:
