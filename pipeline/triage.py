@@ -175,8 +175,10 @@ def sdk_chose(frames: list[Mapping]) -> bool:
     application's handler)."""
     if any(frame.get("in_app") is False for frame in frames):
         return True
+    if not frames or not all(frame.get("in_app") is True for frame in frames):
+        return False
     packages = {package_of(path_of(frame)) for frame in frames}
-    return len(packages) == 1 and "" not in packages and all(frame.get("in_app") is True for frame in frames)
+    return len(packages) == 1 and "" not in packages
 
 
 def is_app_frame(raw: Mapping, chosen: bool = False) -> bool:
