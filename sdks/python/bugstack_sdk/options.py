@@ -24,9 +24,8 @@ class Options:
     release: str | None = None
     server_name: str = ""
     project_root: str = ""
-    in_app_include: tuple[
-        str, ...
-    ] = ()  # installed packages that are the app's own (an app run from its package)
+    # Installed packages that are the app's own (an app run from its package, a plugin)
+    in_app_include: tuple[str, ...] = ()
     send_request_headers: bool = False
     send_request_body: bool = False
     send_modules: bool = True
