@@ -161,8 +161,8 @@ def path_of(raw: Mapping) -> str:
 
 
 # Platforms whose SDKs mark an installed package's frames in-app only when told to (Sentry's Ruby SDK, by its
-# project root and ``in_app_include``; Sentry's JavaScript SDK and ours never mark node_modules/ in-app), so
-# that a stack of nothing but such frames is still their choice.
+# project root and ``in_app_include``; Sentry's JavaScript SDK never marks node_modules/ in-app, ours only a
+# package its ``inAppInclude`` names), so that a stack of nothing but such frames is still their choice.
 SDKS_MARKING_PACKAGES_WHEN_TOLD = frozenset({"ruby", "node"})
 
 

@@ -68,6 +68,9 @@ export interface Options {
   serverName?: string;
   /** Frames under it (outside node_modules) are the app's own; default the working directory. */
   projectRoot?: string;
+  /** Packages whose frames are the app's own wherever they are installed (`['shoptool', '@acme/plugin']`):
+   * an app run from its installed package, a plugin; default none. */
+  inAppInclude?: string[];
   /** Also send the URL path, query string and headers; default `BUGSTACK_SEND_REQUEST_HEADERS`, else off. */
   sendRequestHeaders?: boolean;
   /** Also send the parsed body (at most 10 KiB); default `BUGSTACK_SEND_REQUEST_BODY`, else off. */
@@ -102,6 +105,7 @@ export interface ResolvedOptions {
   readonly release: string | null;
   readonly serverName: string;
   readonly projectRoot: string;
+  readonly inAppInclude: readonly string[];
   readonly sendRequestHeaders: boolean;
   readonly sendRequestBody: boolean;
   readonly sendModules: boolean;

@@ -24,7 +24,7 @@ function buildEvent(
   options,
   { mechanism = 'generic', level = 'error', request = null, framework = null, tags = {}, contexts = {} } = {},
 ) {
-  const values = exceptionValues(error, options.projectRoot);
+  const values = exceptionValues(error, options.projectRoot, options.inAppInclude);
   values[values.length - 1].mechanism = { type: mechanism, handled: mechanism === 'generic' };
   return envelope(values, options, { level, request, framework, tags, contexts });
 }
@@ -40,7 +40,7 @@ function buildMessageEvent(message, stack, options, { level, request = null, fra
   const value = {
     type: MESSAGE_TYPE,
     value: text,
-    stacktrace: { frames: framesFromStack(stack, null, options.projectRoot) },
+    stacktrace: { frames: framesFromStack(stack, null, options.projectRoot, options.inAppInclude) },
   };
   const event = envelope([value], options, { level: messageLevel(level), request, framework });
   event.message = text;
@@ -79,7 +79,7 @@ function envelope(values, options, { level, request = null, framework = null, ta
  * AggregateError's `errors` are followed; each value but the last says how it relates to the error after
  * it (`mechanism.source`: "cause" or "errors[2]").
  */
-function exceptionValues(error, projectRoot) {
+function exceptionValues(error, projectRoot, inAppInclude = []) {
   const values = [];
   const seen = new Set();
   const visit = (current, source) => {
@@ -91,7 +91,7 @@ function exceptionValues(error, projectRoot) {
     if (Array.isArray(errors)) {
       errors.slice(0, MAX_AGGREGATED).forEach((inner, index) => visit(inner, `errors[${index}]`));
     }
-    const payload = exceptionPayload(current, projectRoot);
+    const payload = exceptionPayload(current, projectRoot, inAppInclude);
     if (source !== null) payload.mechanism = { type: 'chained', source };
     values.push(payload);
   };
@@ -99,7 +99,7 @@ function exceptionValues(error, projectRoot) {
   return values.slice(-MAX_CHAIN);
 }
 
-function exceptionPayload(error, projectRoot) {
+function exceptionPayload(error, projectRoot, inAppInclude) {
   if (!isErrorLike(error)) return nonErrorPayload(error);
   const message = safeString(read(error, 'message'));
   const name = safeString(read(error, 'name')) || 'Error';
@@ -107,7 +107,7 @@ function exceptionPayload(error, projectRoot) {
   return {
     type: errorType(error, name),
     value: message.slice(0, MAX_MESSAGE_LENGTH),
-    stacktrace: { frames: framesFromStack(read(error, 'stack'), header, projectRoot) },
+    stacktrace: { frames: framesFromStack(read(error, 'stack'), header, projectRoot, inAppInclude) },
   };
 }
 

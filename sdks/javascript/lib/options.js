@@ -36,6 +36,7 @@ function buildOptions(given = {}, env = process.env) {
     release: given.release || envValue(env, 'BUGSTACK_RELEASE') || (destination ? gitHead(root) : null),
     serverName: given.serverName || envValue(env, 'BUGSTACK_SERVER_NAME') || os.hostname(),
     projectRoot: root,
+    inAppInclude: packageNames(given.inAppInclude),
     sendRequestHeaders: flag(given.sendRequestHeaders, env, 'BUGSTACK_SEND_REQUEST_HEADERS'),
     sendRequestBody: flag(given.sendRequestBody, env, 'BUGSTACK_SEND_REQUEST_BODY'),
     sendModules: given.sendModules !== false,
@@ -77,6 +78,12 @@ function flag(value, env, name) {
 function redactKeys(given, env) {
   const keys = [...(Array.isArray(given) ? given : []), ...envValue(env, 'BUGSTACK_REDACT_KEYS').split(',')];
   return Object.freeze([...new Set(keys.map((key) => String(key).trim().toLowerCase()).filter(Boolean))]);
+}
+
+/** Package names (`shoptool`, `@acme/plugin`); anything but a list of non-empty strings is none. */
+function packageNames(given) {
+  const names = Array.isArray(given) ? given.filter((name) => typeof name === 'string') : [];
+  return Object.freeze([...new Set(names.map((name) => name.trim()).filter(Boolean))]);
 }
 
 /** A rate outside 0..1, or not a number, is read as 1: sending too much is the recoverable mistake. */

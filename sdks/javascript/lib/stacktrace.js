@@ -26,8 +26,11 @@ const MAX_FRAMES = 100;
 const ANONYMOUS = '<anonymous>';
 const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
 
-/** The frames of `stack` (oldest first), skipping `header`, the `Type: message` V8 began it with. */
-function framesFromStack(stack, header, projectRoot) {
+/**
+ * The frames of `stack` (oldest first), skipping `header`, the `Type: message` V8 began it with;
+ * `inAppInclude` names packages whose frames are the app's own wherever they are installed.
+ */
+function framesFromStack(stack, header, projectRoot, inAppInclude = []) {
   if (typeof stack !== 'string') return [];
   const text = header && stack.startsWith(header) ? stack.slice(header.length) : stack;
   const newestFirst = [];
@@ -38,7 +41,7 @@ function framesFromStack(stack, header, projectRoot) {
       if (newestFirst.length === MAX_FRAMES) break;
     }
   }
-  return newestFirst.reverse().map((frame) => framePayload(frame, projectRoot));
+  return newestFirst.reverse().map((frame) => framePayload(frame, projectRoot, inAppInclude));
 }
 
 /** `{func, location}` of one `    at …` line; null for any other line. */
@@ -97,9 +100,9 @@ function wholeNumber(text) {
   return text.length > 0 && text.length < 10 && /^[0-9]+$/.test(text) ? Number(text) : null;
 }
 
-function framePayload(frame, projectRoot) {
+function framePayload(frame, projectRoot, inAppInclude) {
   const absPath = filePath(frame.file);
-  const info = classify(absPath, projectRoot);
+  const info = classify(absPath, projectRoot, inAppInclude);
   const payload = { filename: info.filename, function: frame.func, in_app: info.inApp };
   if (path.isAbsolute(absPath)) payload.abs_path = absPath;
   if (frame.lineno !== null) payload.lineno = frame.lineno;
@@ -117,20 +120,28 @@ function filePath(file) {
 }
 
 /**
- * In-app means under the project root and not in node_modules; Node's own modules (`node:internal/…`)
- * never are. App files are named relative to the root, packages from their folder in node_modules
+ * In-app means under the project root and not in node_modules, or in a package `inAppInclude` names (an
+ * app run from its installed package, a plugin); Node's own modules (`node:internal/…`) never are. App
+ * files are named relative to the root, packages from their folder in node_modules
  * (`express/lib/router.js` rather than the machine's `/srv/app/node_modules/express/lib/router.js`).
  */
-function classify(absPath, projectRoot) {
+function classify(absPath, projectRoot, inAppInclude = []) {
   if (!path.isAbsolute(absPath)) return { filename: absPath, inApp: false };
   const modules = absPath.lastIndexOf(NODE_MODULES);
   if (modules >= 0) {
-    return { filename: toSlashes(absPath.slice(modules + NODE_MODULES.length)), inApp: false };
+    const filename = toSlashes(absPath.slice(modules + NODE_MODULES.length));
+    return { filename, inApp: inAppInclude.includes(packageName(filename)) };
   }
   const root = projectRoot.endsWith(path.sep) ? projectRoot : projectRoot + path.sep;
   if (absPath.startsWith(root))
     return { filename: toSlashes(path.relative(projectRoot, absPath)), inApp: true };
   return { filename: toSlashes(absPath), inApp: false };
+}
+
+/** The package a path inside node_modules belongs to: `express`, or `@scope/name` for a scoped one. */
+function packageName(filename) {
+  const parts = filename.split('/');
+  return parts[0].startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
 }
 
 function toSlashes(file) {

@@ -105,6 +105,14 @@ test('the defaults are those of the Python SDK', () => {
   assert.equal(options.sampleRate, 1);
 });
 
+test('inAppInclude keeps package names and drops anything else', () => {
+  assert.deepEqual(buildOptions({}, {}).inAppInclude, []);
+  assert.deepEqual(buildOptions({ inAppInclude: 'shoptool' }, {}).inAppInclude, [], 'a string is no list');
+  const options = buildOptions({ inAppInclude: [' shoptool ', '@acme/plugin', 'shoptool', '', 7, null] }, {});
+  assert.deepEqual(options.inAppInclude, ['shoptool', '@acme/plugin']);
+  assert.ok(Object.isFrozen(options.inAppInclude));
+});
+
 test('a key and an endpoint from the environment work together, and one alone is a mistake', () => {
   const options = buildOptions({}, { BUGSTACK_KEY: 'k', BUGSTACK_ENDPOINT: 'http://h:8000' });
   assert.equal(options.destination.eventsUrl, 'http://h:8000/api/v1/events/');

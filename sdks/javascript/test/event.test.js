@@ -110,6 +110,32 @@ test('each kind of V8 frame line is read', () => {
   );
 });
 
+test('inAppInclude makes a package’s frames the app’s own wherever it is installed', () => {
+  const root = path.join(path.sep, 'srv', 'app');
+  const include = ['shoptool', '@acme/plugin'];
+  const cases = [
+    [['node_modules', 'shoptool', 'lib', 'cli.js'], 'shoptool/lib/cli.js', true],
+    [['node_modules', '@acme', 'plugin', 'index.js'], '@acme/plugin/index.js', true],
+    // pnpm: the package sits in the store's own node_modules folder
+    [['node_modules', '.pnpm', 'shoptool@1.2.0', 'node_modules', 'shoptool', 'x.js'], 'shoptool/x.js', true],
+    [['node_modules', 'shoptool', 'node_modules', 'express', 'index.js'], 'express/index.js', false],
+    [['node_modules', '@acme', 'other', 'index.js'], '@acme/other/index.js', false],
+    [['node_modules', 'shoptool-extra', 'index.js'], 'shoptool-extra/index.js', false],
+  ];
+  for (const [parts, filename, inApp] of cases) {
+    assert.deepEqual(classify(path.join(root, ...parts), root, include), { filename, inApp }, filename);
+  }
+  // A globally installed tool, outside the project root
+  assert.deepEqual(classify('/usr/lib/node_modules/shoptool/bin/run.js', root, include), {
+    filename: 'shoptool/bin/run.js',
+    inApp: true,
+  });
+  assert.deepEqual(classify(path.join(root, 'src', 'main.js'), root, include), {
+    filename: 'src/main.js',
+    inApp: true,
+  });
+});
+
 test('in-app is under the project root and outside node_modules; Node internals never are', () => {
   const root = path.join(path.sep, 'srv', 'app');
   assert.deepEqual(classify(path.join(root, 'routes', 'users.js'), root), {
