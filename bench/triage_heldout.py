@@ -69,6 +69,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("39", "e98e8d7", "e98e8d7^"),
     ("40", "456585d", "456585d^"),
     ("41", "60c894f", "60c894f^"),
+    ("42-45", "b4b32f1", "b4b32f1^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.

@@ -632,6 +632,18 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         ),
         confidence=LIKELY,
     ),
+    # Go 1.14 locks each signal stack in memory to work around a Linux 5.2-5.4 bug, and dies when the
+    # process may not lock that much (its message names both ways out: the limit, or a newer kernel).
+    matching(
+        "memory-lock-limit",
+        r"\bmlock failed\b|mlock of signal stack failed|increase the mlock limit",
+        CONFIGURATION,
+        lambda text: (
+            "the process may not lock the memory the Go runtime asks for: raise the host's memory-lock limit "
+            "(ulimit -l, LimitMEMLOCK) or update the kernel"
+        ),
+        confidence=LIKELY,
+    ),
     matching(
         "descriptors-exhausted",
         r"too many open files|\bEMFILE\b|\bENFILE\b",
@@ -713,6 +725,15 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b",
         INFRASTRUCTURE,
         timed_out,
+    ),
+    # Signed requests carry the time they were made: a service refuses them when the host's clock is off.
+    matching(
+        "clock-skew",
+        r"RequestTimeTooSkewed|request time and the current time is too large|clock skew|"
+        r"Signature expired: \d{8}T|Signature not yet current|Token used too early|Check your iat and exp",
+        INFRASTRUCTURE,
+        lambda text: "the host's clock is out of step with the service's: sync it with a time server",
+        confidence=LIKELY,
     ),
     matching(
         "storage-full",
@@ -1000,14 +1021,14 @@ def unless_parsing_data(rule: Rule) -> Rule:
 # What Node.js defines globally only from a version on (URL 10, TextEncoder 11, globalThis 12,
 # AbortController 15, structuredClone 17, fetch and its classes 18, WebSocket 22), and methods added to
 # built-ins (flat and flatMap 11, matchAll and Object.fromEntries 12, Promise.allSettled 12.9, replaceAll 15,
-# at 16.6, Object.hasOwn 16.9, findLast 18, toSorted 20).
+# at 16.6, Object.hasOwn 16.9, findLast 18, toSorted 20; Buffer's 64-bit BigInt reads and writes 12).
 NEWER_GLOBALS = (
     "URL|URLSearchParams|TextEncoder|TextDecoder|globalThis|AbortController|AbortSignal|structuredClone|"
     "fetch|Headers|Request|Response|FormData|Blob|ReadableStream|WebSocket"
 )
 NEWER_METHODS = (
     "flat|flatMap|matchAll|fromEntries|allSettled|replaceAll|at|hasOwn|findLast|findLastIndex|toSorted|"
-    "toReversed|toSpliced"
+    "toReversed|toSpliced|(?:read|write)BigU?Int64(?:BE|LE)"
 )
 # Python's built-in names by the version that brought them: 3.6, 3.7, 3.10, 3.11.
 NEWER_BUILTINS = (

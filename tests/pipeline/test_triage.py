@@ -605,6 +605,28 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "configuration",
         ),
         ("OSError", "[Errno 28] No space left on device: '/var/lib/app/cache'", "infrastructure"),
+        # A host's clock out of step with the service that checks a signed request's time
+        (
+            "AWS::S3::Errors::RequestTimeTooSkewed",
+            "The difference between the request time and the current time is too large.",
+            "infrastructure",
+        ),
+        (
+            "ClientError",
+            "An error occurred (InvalidSignatureException): Signature expired: 20240105T101530Z "
+            "is now earlier than 20240105T102030Z",
+            "infrastructure",
+        ),
+        (
+            "ValueError",
+            "Token used too early, 1704450000 < 1704450030. Check that your computer's clock is set "
+            "correctly.",
+            "infrastructure",
+        ),
+        # Go 1.14's runtime locking its signal stacks under a low memory-lock limit
+        ("fatal error", "mlock failed", "configuration"),
+        ("runtime", "mlock of signal stack failed: 12", "configuration"),
+        ("TypeError", "data.latestReplayId.readBigUInt64BE is not a function", "dependency"),  # Node 12
         ("RuntimeError", "No access to /dev/mem.  Try running as root!", "configuration"),
         ("panic", "Please specify a file or dir name by -conf flag.", "configuration"),  # how it is started
         ("Errno::ENOENT", "No such file or directory - git", "dependency"),  # a command not installed

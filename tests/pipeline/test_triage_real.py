@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.3% right, 14.5% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.4% right, 14.3% of out-of-scope errors
 # classed as code, 18.9% of code errors not classed as code: 17.6% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,957 cases with a stack 78.0% right): each figure may only move towards the
+# uncertain for a person; on the 1,957 cases with a stack 78.1% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -372,9 +372,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   inside their host (a Logstash filter not safe across threads and Zammad's scheduler reusing a database
 #   connection after forking, both raised in the gems they called), a migration naming its database, and, as
 #   code, a Go runtime refusing to lock memory under systemd's limit and a NetBox attribute gone in the
-#   release that broke the plugin.
-#   Taken together, the 2,153 cases of sets 1-41, each scored with the rules as they stood before its set
-#   (from the repository's history: bench/triage_heldout.py), came out 66.5% right, 22.8% / 24.4% (76.5%
+#   release that broke the plugin. 78.6% / 9.1% / 15.0% (88.1%) with its own: a host's clock out of step
+#   with a service that checks a signed request's time (S3's RequestTimeTooSkewed, AWS' "Signature expired",
+#   Google's "Token used too early"); Go 1.14's runtime dying when the memory-lock limit will not let it lock
+#   its signal stacks ("mlock failed", a limit the host sets); Buffer's 64-bit BigInt methods, which Node has
+#   only from 12 on. Three gained, none lost.
+#   Taken together, the 2,195 cases of sets 1-45, each scored with the rules as they stood before its set
+#   (from the repository's history: bench/triage_heldout.py), came out 66.6% right, 22.7% / 24.2% (76.6%
 #   right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
@@ -387,9 +391,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.763
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
-CEILING_CODE_MISSED = 0.190
+FLOOR_ACCURACY = 0.764
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+CEILING_CODE_MISSED = 0.189
 
 
 def has_stack(event: dict) -> bool:
