@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.4% right, 14.3% of out-of-scope errors
-# classed as code, 18.9% of code errors not classed as code: 17.6% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,957 cases with a stack 78.1% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.1% right, 14.3% of out-of-scope errors
+# classed as code, 19.0% of code errors not classed as code: 17.7% classed out of scope and 1.3% held as
+# uncertain for a person; on the 1,978 cases with a stack 77.9% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -377,6 +377,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   Google's "Token used too early"); Go 1.14's runtime dying when the memory-lock limit will not let it lock
 #   its signal stacks ("mlock failed", a limit the host sets); Buffer's 64-bit BigInt methods, which Node has
 #   only from 12 on. Three gained, none lost.
+#   sets 46-48 (35, 21 with a stack, 14 code; three collectors: one sent after outside causes on every
+#   platform, one after Node tools, home-automation servers and bots, one after Python's and Ruby's jobs,
+#   agents and mail handlers): 54.3% / 14.3% / 28.6% with the signals from sets 1-45 (80.0% right on code or
+#   not): 66.7%, 64.3% and 33.3%. The outside causes were mostly in words the rules know (Elasticsearch's
+#   flood stage, a 502 from Telegram, Redis' MISCONF); missed were a PostgreSQL still recovering ("not yet
+#   accepting connections") read as its driver's failure, an IMAP server's BYE, semantic-release's
+#   permission error by its code alone, an ODBC driver manager finding no driver, Node 8's EventEmitter
+#   without off(), and as outside causes three errors their threads fixed in the code (a port taken, a
+#   dropped database connection, a status command timing out on a server that was down).
 #   Taken together, the 2,195 cases of sets 1-45, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.6% right, 22.7% / 24.2% (76.6%
 #   right on code or not).
@@ -391,9 +400,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.764
+FLOOR_ACCURACY = 0.761
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
-CEILING_CODE_MISSED = 0.189
+CEILING_CODE_MISSED = 0.190
 
 
 def has_stack(event: dict) -> bool:
