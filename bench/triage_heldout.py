@@ -70,6 +70,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("40", "456585d", "456585d^"),
     ("41", "60c894f", "60c894f^"),
     ("42-45", "b4b32f1", "b4b32f1^"),
+    ("46-48", "0ccd09c", "0ccd09c^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.

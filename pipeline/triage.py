@@ -433,7 +433,9 @@ CREDENTIALS = matching(
     # AWS' SDKs finding no credentials anywhere they look (environment, files, instance roles)
     r"\bNoCredentialProviders\b|No valid AWS authentication found|"
     r"Could not load credentials from any providers|missing credentials, provide credentials|"
-    r"\bMissingCredentials(?:Error|Exception)\b|unable to sign request without credentials",
+    r"\bMissingCredentials(?:Error|Exception)\b|unable to sign request without credentials|"
+    # semantic-release's codes for a token that is missing, invalid or may not push or publish
+    r"\bE(?:NOGHTOKEN|INVALIDGHTOKEN|GHNOPERMISSION|GITNOPERMISSION|NONPMTOKEN|INVALIDNPMTOKEN)\b",
     CONFIGURATION,
     lambda text: f"the credentials configured for {remote(text, urls=False)} were rejected",
 )
@@ -596,6 +598,15 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         ),
     ),
     # A Telegram bot's token polled by a second running instance: one process started twice.
+    # SSHKit (Capistrano, Kamal) running a command the deploy target's shell cannot find: 127 is the shell's
+    # "command not found", a host not set up for the deploy or a PATH that lacks the command's directory.
+    matching(
+        "remote-command-not-found",
+        r"Exception while executing (?:on host|as) [^\n]{1,300}exit status: 127\b",
+        CONFIGURATION,
+        lambda text: "the deploy target's shell cannot find the command: the host or its PATH is not set up",
+        confidence=LIKELY,
+    ),
     matching(
         "instance-running-twice",
         r"terminated by other (?:getUpdates request|long poll)",
@@ -697,7 +708,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"closed connection without response|forcibly closed by the remote host|\bWSAECONNRESET\b|"
         r"ConnectionResetError|connection has been closed unexpectedly|terminating connection due to "
         r"administrator command|EOF occurred in violation of protocol|connection lost|"
-        r"connection \d+ to [^ ]{1,300} closed",  # MongoDB's Node driver: the server closed it
+        r"connection \d+ to [^ ]{1,300} closed|"  # MongoDB's Node driver: the server closed it
+        r"\bByeResponseError\b",  # an IMAP server ending the session (Ruby's Net::IMAP)
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),
@@ -790,7 +802,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "service-unavailable",
         r"status code 50[234]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)|"
         r"code = Unavailable|\bEHOSTUNREACH\b|network is unreachable|no route to host|"
-        r"database system is (?:starting up|shutting down|in recovery mode)|upstream connect error|"
+        r"database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)|"
+        r"upstream connect error|"
         r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
         r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
         r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234](?: -)? Server Error\b|"
@@ -1021,14 +1034,15 @@ def unless_parsing_data(rule: Rule) -> Rule:
 # What Node.js defines globally only from a version on (URL 10, TextEncoder 11, globalThis 12,
 # AbortController 15, structuredClone 17, fetch and its classes 18, WebSocket 22), and methods added to
 # built-ins (flat and flatMap 11, matchAll and Object.fromEntries 12, Promise.allSettled 12.9, replaceAll 15,
-# at 16.6, Object.hasOwn 16.9, findLast 18, toSorted 20; Buffer's 64-bit BigInt reads and writes 12).
+# at 16.6, Object.hasOwn 16.9, findLast 18, toSorted 20; Buffer's 64-bit BigInt reads and writes 12,
+# EventEmitter's off 10).
 NEWER_GLOBALS = (
     "URL|URLSearchParams|TextEncoder|TextDecoder|globalThis|AbortController|AbortSignal|structuredClone|"
     "fetch|Headers|Request|Response|FormData|Blob|ReadableStream|WebSocket"
 )
 NEWER_METHODS = (
     "flat|flatMap|matchAll|fromEntries|allSettled|replaceAll|at|hasOwn|findLast|findLastIndex|toSorted|"
-    "toReversed|toSpliced|(?:read|write)BigU?Int64(?:BE|LE)"
+    "toReversed|toSpliced|(?:read|write)BigU?Int64(?:BE|LE)|off"
 )
 # Python's built-in names by the version that brought them: 3.6, 3.7, 3.10, 3.11.
 NEWER_BUILTINS = (
@@ -1201,6 +1215,8 @@ BROKEN_INSTALLATION = matching(
     r"must be regenerated with [\w.-]{1,100} >=|"
     # Node's ``bindings`` finding no build of a native addon for this Node and platform
     r"Could not load the bindings file|"
+    # an ODBC driver manager that finds no driver by the name the connection gives (unixODBC, Windows')
+    r"Can't open lib '[^'\n]{1,200}' : file not found|no default driver specified|"
     # ... or the release that removed what the code uses ("`np.NaN` was removed in the NumPy 2.0 release").
     r"\b(?:was|were|has been|have been) removed in (?:the )?(?:[\w.-]{1,40} )?v?\d+(?:\.\d+)+",
     DEPENDENCY,

@@ -627,6 +627,34 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("fatal error", "mlock failed", "configuration"),
         ("runtime", "mlock of signal stack failed: 12", "configuration"),
         ("TypeError", "data.latestReplayId.readBigUInt64BE is not a function", "dependency"),  # Node 12
+        ("TypeError", "_b.off is not a function", "dependency"),  # EventEmitter's off, Node 10
+        (
+            "OperationalError",
+            "FATAL:  the database system is not yet accepting connections",
+            "infrastructure",
+        ),
+        ("Net::IMAP::ByeResponseError", "IMAP4rev1 Proxy: cannot connect to backend", "infrastructure"),
+        ("EGITNOPERMISSION", "The push permission to the Git repository is required.", "configuration"),
+        ("ENOGHTOKEN", "No GitHub token specified.", "configuration"),
+        (
+            "pyodbc.InterfaceError",
+            "('IM002', '[IM002] [Microsoft][ODBC Driver Manager] Data source name not found and no default "
+            "driver specified (0) (SQLDriverConnect)')",
+            "dependency",
+        ),
+        (
+            "pyodbc.Error",
+            "('01000', \"[01000] [unixODBC][Driver Manager]Can't open lib 'ODBC Driver 18 for SQL Server' : "
+            'file not found (0) (SQLDriverConnect)")',
+            "dependency",
+        ),
+        # A deploy target's shell that cannot find the command (Capistrano's and Kamal's SSHKit)
+        (
+            "SSHKit::Command::Failed",
+            "Exception while executing on host 10.0.0.5: docker exit status: 127\ndocker stdout: Nothing "
+            "written\ndocker stderr: bash: line 1: docker: command not found",
+            "configuration",
+        ),
         ("RuntimeError", "No access to /dev/mem.  Try running as root!", "configuration"),
         ("panic", "Please specify a file or dir name by -conf flag.", "configuration"),  # how it is started
         ("Errno::ENOENT", "No such file or directory - git", "dependency"),  # a command not installed

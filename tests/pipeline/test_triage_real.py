@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.1% right, 14.3% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.4% right, 14.3% of out-of-scope errors
 # classed as code, 19.0% of code errors not classed as code: 17.7% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,978 cases with a stack 77.9% right): each figure may only move towards the
+# uncertain for a person; on the 1,978 cases with a stack 78.1% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -385,7 +385,10 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   accepting connections") read as its driver's failure, an IMAP server's BYE, semantic-release's
 #   permission error by its code alone, an ODBC driver manager finding no driver, Node 8's EventEmitter
 #   without off(), and as outside causes three errors their threads fixed in the code (a port taken, a
-#   dropped database connection, a status command timing out on a server that was down).
+#   dropped database connection, a status command timing out on a server that was down). 71.4% / 9.5% /
+#   28.6% (82.9%) with its own: those five, and a command the deploy target's shell cannot find through
+#   SSHKit (exit status 127 from Capistrano or Kamal: the host or its PATH not set up; one gained from the
+#   corpus besides). Seven gained, none lost.
 #   Taken together, the 2,195 cases of sets 1-45, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.6% right, 22.7% / 24.2% (76.6%
 #   right on code or not).
@@ -400,8 +403,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.761
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+FLOOR_ACCURACY = 0.764
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
 CEILING_CODE_MISSED = 0.190
 
 
