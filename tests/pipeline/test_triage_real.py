@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.4% right, 14.3% of out-of-scope errors
-# classed as code, 19.0% of code errors not classed as code: 17.7% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,978 cases with a stack 78.1% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.0% right, 14.4% of out-of-scope errors
+# classed as code, 19.2% of code errors not classed as code: 17.9% classed out of scope and 1.3% held as
+# uncertain for a person; on the 1,999 cases with a stack 77.8% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -389,6 +389,14 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   28.6% (82.9%) with its own: those five, and a command the deploy target's shell cannot find through
 #   SSHKit (exit status 127 from Capistrano or Kamal: the host or its PATH not set up; one gained from the
 #   corpus besides). Seven gained, none lost.
+#   sets 49-51 (33, 21 with a stack, 12 code; three collectors: Go daemons, exporters and bots; Python and
+#   Ruby web services; and one sent after settings and deployment on every platform, whose errors were
+#   mostly configuration): 48.5% / 23.8% / 41.7% with the signals from sets 1-48 (69.7% right on code or
+#   not): 60.0%, 33.3% and 50.0%. A settings file that does not parse or lacks a key surfaced as the
+#   application's own TypeError or a JSON parser's error on the application's frame (three read as code);
+#   a docker run mounting a directory where a file was meant; Redis named by a compose service the network
+#   lacks in redis-py's words ("Error -2 connecting to redis:6379"), read as a resolver's failure; and code
+#   errors fixed by making a setting optional or its place right, read as the setting.
 #   Taken together, the 2,195 cases of sets 1-45, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.6% right, 22.7% / 24.2% (76.6%
 #   right on code or not).
@@ -403,9 +411,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.764
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.190
+FLOOR_ACCURACY = 0.760
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+CEILING_CODE_MISSED = 0.193
 
 
 def has_stack(event: dict) -> bool:
