@@ -71,6 +71,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("41", "60c894f", "60c894f^"),
     ("42-45", "b4b32f1", "b4b32f1^"),
     ("46-48", "0ccd09c", "0ccd09c^"),
+    ("49-51", "416d3c8", "416d3c8^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.

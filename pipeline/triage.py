@@ -495,6 +495,13 @@ SERVICE_NAME = (
         rf"({SERVICE})(?![\w.-])"
     ),
     re.compile(rf"\blookup ({SERVICE})(?: on [\w.:\[\]]{{1,60}}:53)?: (?:no such host|server misbehaving)"),
+    # redis-py ("Error -2 connecting to redis:6379. Name or service not known."), urllib3 2 ("Failed to
+    # resolve 'sonarr'"), aiohttp ("Cannot connect to host db:5432 ssl:default [Name or service not known]")
+    re.compile(
+        rf"(?:\bError -[235] connecting to |Failed to resolve '|Cannot connect to host )({SERVICE})"
+        rf"(?![\w.-])(?::\d{{1,5}}\.? (?:ssl:\w+ \[)?(?:Name or service not known|Temporary failure in name "
+        rf"resolution|nodename nor servname|No address associated)|')"
+    ),
 )
 
 
@@ -605,6 +612,27 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         r"Exception while executing (?:on host|as) [^\n]{1,300}exit status: 127\b",
         CONFIGURATION,
         lambda text: "the deploy target's shell cannot find the command: the host or its PATH is not set up",
+        confidence=LIKELY,
+    ),
+    # Docker creates a directory where a bind mount names a host file that does not exist, and the program
+    # then reads its settings file and finds a directory.
+    matching(
+        "directory-for-file",
+        r"\bEISDIR\b|illegal operation on a directory|\bIsADirectoryError\b|\[Errno 21\] Is a directory",
+        CONFIGURATION,
+        lambda text: (
+            "a path the program reads as a file is a directory: a container's mount of a file that was not "
+            "there, or a setting naming a folder"
+        ),
+        confidence=LIKELY,
+    ),
+    # Rails serving pages whose front-end assets this deployment never built (assets:precompile, webpack)
+    matching(
+        "assets-not-built",
+        r"(?:Webpacker|Shakapacker|Vite Ruby) can't find |is not present in the asset pipeline|"
+        r"\bAssetNotPrecompiled(?:Error)?\b|was not declared to be precompiled in production",
+        CONFIGURATION,
+        lambda text: "the front-end assets were not built for this deployment (assets:precompile, webpack)",
         confidence=LIKELY,
     ),
     matching(
@@ -734,7 +762,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         "timeout",
         r"timed out|timeout of \d+|timeout (?:reading|writing|connecting)|statement timeout|"
         r"deadline exceeded|\bE(?:SOCKET)?TIMEDOUT\b|Client\.Timeout|i/o timeout|execution expired|"
-        r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b",
+        r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b|"
+        r"\bNet::(?:Open|Read|Write)Timeout\b",
         INFRASTRUCTURE,
         timed_out,
     ),
@@ -1245,7 +1274,7 @@ SETTINGS = matching(
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
     r"configuration option '\w+' is missing|\bDisallowedHost\b|ALLOWED_HOSTS|Blocked host: |config\.hosts|"
     r"CSRF_TRUSTED_ORIGINS|\bDisallowedIntents\b|Privileged intent provided is not enabled|"
-    r"PrivilegedIntentsRequired|requesting privileged intents|"
+    r"PrivilegedIntentsRequired|requesting privileged intents|Disallowed intent|"
     # Python's configparser, which reads a settings file that is not there as an empty one
     r"\bNo(?:Section|Option)Error\b|No section: '|No option '[^']{1,100}' in section|"
     # A credential handed to a library as nothing, or not at all: the setting that holds it is not set.
@@ -1416,8 +1445,8 @@ def relative_path_missing(type_: str, value: str, facts: Facts) -> Verdict | Non
 
 
 CONFIG_INVALID = re.compile(
-    r"(?:error loading|couldn't load|could not load|cannot load|unable to load|failed to (?:load|parse)|"
-    r"invalid) config(?:uration)?\b",
+    r"(?:error (?:loading|reading)|couldn't load|could not load|cannot load|(?:un|not )able to load|"
+    r"failed to (?:load|parse)|invalid) config(?:uration)?\b",
     re.IGNORECASE,
 )
 # A parser that fails on a file names it (Node's require of a JSON file, Psych, PyYAML); Go's decoders name

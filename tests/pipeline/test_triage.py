@@ -409,6 +409,24 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("AttributeError", "'str' object has no attribute 'removeprefix'", "dependency"),
         # A service name of one label that does not resolve is a network the settings assume, not DNS down.
         ("Error", "getaddrinfo ENOTFOUND mysql mysql:3306", "configuration"),
+        ("ConnectionError", "Error -2 connecting to redis:6379. Name or service not known.", "configuration"),
+        (
+            "ConnectionError",
+            "Error -2 connecting to redis.example.com:6379. Name or service not known.",
+            "infrastructure",
+        ),
+        (
+            "ConnectionError",
+            "HTTPConnectionPool(host='sonarr', port=8989): Max retries exceeded with url: /api (Caused by "
+            "NameResolutionError(\"<urllib3.connection.HTTPConnection object>: Failed to resolve 'sonarr' "
+            '([Errno -2] Name or service not known)"))',
+            "configuration",
+        ),
+        (
+            "ClientConnectorError",
+            "Cannot connect to host db:5432 ssl:default [Name or service not known]",
+            "configuration",
+        ),
         ("*net.OpError", "dial tcp: lookup redis on 127.0.0.11:53: no such host", "configuration"),
         ("Error", "getaddrinfo ENOTFOUND api.example.com", "infrastructure"),
         ("SystemError", "Segmentation fault (core dumped)", "dependency"),
@@ -628,6 +646,41 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ("runtime", "mlock of signal stack failed: 12", "configuration"),
         ("TypeError", "data.latestReplayId.readBigUInt64BE is not a function", "dependency"),  # Node 12
         ("TypeError", "_b.off is not a function", "dependency"),  # EventEmitter's off, Node 10
+        (
+            "*fmt.wrapError",
+            "could not open session: websocket: close 4014: Disallowed intent(s).",
+            "configuration",
+        ),
+        (
+            "*errors.errorString",
+            "ERROR: not able to load config file (~/slack-term.json): invalid character 'j' looking for "
+            "beginning of value",
+            "configuration",
+        ),
+        (
+            "Error",
+            "Error reading config file! The error given was: JSON5: invalid character",
+            "configuration",
+        ),
+        (
+            "BigBlueButtonException",
+            'Timeout error. Your server is probably down: "https://bbb.example/api". Error: Net::ReadTimeout',
+            "infrastructure",
+        ),
+        # A settings file that a container's mount turned into a directory
+        ("Error", "EISDIR: illegal operation on a directory, read", "configuration"),
+        ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
+        # Front-end assets this deployment never built
+        (
+            "Webpacker::Manifest::MissingEntryError",
+            "Webpacker can't find application.js in /srv/app/public/packs/manifest.json.",
+            "configuration",
+        ),
+        (
+            "ActionView::Template::Error",
+            'The asset "application.css" is not present in the asset pipeline.',
+            "configuration",
+        ),
         (
             "OperationalError",
             "FATAL:  the database system is not yet accepting connections",

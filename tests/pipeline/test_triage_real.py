@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.0% right, 14.4% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.4% right, 14.2% of out-of-scope errors
 # classed as code, 19.2% of code errors not classed as code: 17.9% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,999 cases with a stack 77.8% right): each figure may only move towards the
+# uncertain for a person; on the 1,999 cases with a stack 78.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -396,7 +396,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   application's own TypeError or a JSON parser's error on the application's frame (three read as code);
 #   a docker run mounting a directory where a file was meant; Redis named by a compose service the network
 #   lacks in redis-py's words ("Error -2 connecting to redis:6379"), read as a resolver's failure; and code
-#   errors fixed by making a setting optional or its place right, read as the setting.
+#   errors fixed by making a setting optional or its place right, read as the setting. 69.7% / 14.3% /
+#   41.7% (75.8%) with its own: a program saying it could not read or load its config file ("Error reading
+#   config file!", "not able to load config file"); Discord's gateway refusing intents the bot was not
+#   granted (close 4014, "Disallowed intent(s)"); Ruby's Net timeouts named inside another library's
+#   message; a path read as a file that is a directory (EISDIR, IsADirectoryError: a container's mount of a
+#   file that was not there); Rails' front-end assets never built for the deployment (Webpacker's "can't
+#   find ... in manifest.json", "not present in the asset pipeline"); and a compose service's name that
+#   does not resolve in redis-py's, urllib3's and aiohttp's words. Eight gained (one of the corpus's), none
+#   lost.
 #   Taken together, the 2,195 cases of sets 1-45, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.6% right, 22.7% / 24.2% (76.6%
 #   right on code or not).
@@ -411,8 +419,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.760
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+FLOOR_ACCURACY = 0.763
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
 CEILING_CODE_MISSED = 0.193
 
 
