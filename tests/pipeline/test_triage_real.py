@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.4% right, 14.2% of out-of-scope errors
-# classed as code, 19.2% of code errors not classed as code: 17.9% classed out of scope and 1.3% held as
-# uncertain for a person; on the 1,999 cases with a stack 78.0% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (76.2% right, 14.3% of out-of-scope errors
+# classed as code, 19.5% of code errors not classed as code: 18.1% classed out of scope and 1.4% held as
+# uncertain for a person; on the 2,013 cases with a stack 78.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -405,6 +405,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   find ... in manifest.json", "not present in the asset pipeline"); and a compose service's name that
 #   does not resolve in redis-py's, urllib3's and aiohttp's words. Eight gained (one of the corpus's), none
 #   lost.
+#   sets 52-53 (22, 14 with a stack, 13 code; two collectors: Node and Python applications on hosted
+#   platforms and serverless runtimes, Ruby and Go job workers and integrations): 54.5% / 33.3% / 38.5% with
+#   the signals from sets 1-51 (63.6% right on code or not): 57.1% and 50.0%. The platforms' own bugs in
+#   the application's frames were right (API Gateway's test event with no headers, a header's case); missed
+#   were a deployment package that would not load on Lambda, a Redis server too old for a job queue's Lua
+#   script, an integration set up without Lambda's proxy events (a KeyError on the application's line), a
+#   Lambda timing out in a VPC without a route, and libraries' own threads (go-imap, delayed_job).
 #   Taken together, the 2,263 cases of sets 1-51, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.1% right, 22.6% / 24.5% (76.6%
 #   right on code or not).
@@ -419,9 +426,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.763
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
-CEILING_CODE_MISSED = 0.193
+FLOOR_ACCURACY = 0.761
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+CEILING_CODE_MISSED = 0.195
 
 
 def has_stack(event: dict) -> bool:
