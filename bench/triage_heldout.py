@@ -72,6 +72,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("42-45", "b4b32f1", "b4b32f1^"),
     ("46-48", "0ccd09c", "0ccd09c^"),
     ("49-51", "416d3c8", "416d3c8^"),
+    ("52-53", "5736c9b", "5736c9b^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.

@@ -1154,6 +1154,14 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         lambda text: "the code uses what a newer version of the runtime provides: the runtime here is older",
         confidence=LIKELY,
     ),
+    # A Redis server older than the commands a client or a job queue's scripts send it
+    matching(
+        "server-too-old",
+        r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command",
+        DEPENDENCY,
+        lambda text: "the server is older than the commands the client sends it need: upgrade the server",
+        confidence=LIKELY,
+    ),
     matching(
         "runtime-too-old-for-system",
         # Go's runtime in a binary built before the operating system changed under it (macOS 10.12, 12)
@@ -1244,6 +1252,9 @@ BROKEN_INSTALLATION = matching(
     r"must be regenerated with [\w.-]{1,100} >=|"
     # Node's ``bindings`` finding no build of a native addon for this Node and platform
     r"Could not load the bindings file|"
+    # AWS Lambda's runtime failing to load the function's deployment package (a package left out, or built
+    # for another platform)
+    r"Unable to import module '[^'\n]{1,200}'|"
     # an ODBC driver manager that finds no driver by the name the connection gives (unixODBC, Windows')
     r"Can't open lib '[^'\n]{1,200}' : file not found|no default driver specified|"
     # ... or the release that removed what the code uses ("`np.NaN` was removed in the NumPy 2.0 release").

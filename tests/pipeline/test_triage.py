@@ -670,6 +670,15 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         # A settings file that a container's mount turned into a directory
         ("Error", "EISDIR: illegal operation on a directory, read", "configuration"),
         ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
+        # Lambda's runtime failing to load the deployment package; a Redis older than its client's commands
+        ("Runtime.ImportModuleError", "Unable to import module 'handler': Error", "dependency"),
+        (
+            "ReplyError",
+            "ERR Error running script (call to f_6b28): @user_script:5: @user_script: 5: Wrong number of "
+            "args calling Redis command From Lua script",
+            "dependency",
+        ),
+        ("ReplyError", "ERR unknown command 'XAUTOCLAIM', with args beginning with: 'jobs'", "dependency"),
         # Front-end assets this deployment never built
         (
             "Webpacker::Manifest::MissingEntryError",

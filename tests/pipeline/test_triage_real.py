@@ -58,7 +58,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.2% right, 14.3% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.2% right, 14.2% of out-of-scope errors
 # classed as code, 19.5% of code errors not classed as code: 18.1% classed out of scope and 1.4% held as
 # uncertain for a person; on the 2,013 cases with a stack 78.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
@@ -411,7 +411,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   the application's frames were right (API Gateway's test event with no headers, a header's case); missed
 #   were a deployment package that would not load on Lambda, a Redis server too old for a job queue's Lua
 #   script, an integration set up without Lambda's proxy events (a KeyError on the application's line), a
-#   Lambda timing out in a VPC without a route, and libraries' own threads (go-imap, delayed_job).
+#   Lambda timing out without its VPC permissions, and libraries' own threads (go-imap, delayed_job).
+#   63.6% / 22.2% / 38.5% (68.2%) with its own: AWS Lambda's runtime naming a module of the deployment
+#   package it could not import ("Unable to import module 'handler'": a package left out or built for
+#   another platform), and a Redis server older than the commands sent to it ("ERR unknown command",
+#   "Wrong number of args calling Redis command From Lua script"). Two gained, none lost.
 #   Taken together, the 2,263 cases of sets 1-51, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.1% right, 22.6% / 24.5% (76.6%
 #   right on code or not).
@@ -426,8 +430,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.761
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.144
+FLOOR_ACCURACY = 0.762
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
 CEILING_CODE_MISSED = 0.195
 
 
