@@ -604,7 +604,6 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
             "the configured address or port is invalid, not this host's, or already taken by another process"
         ),
     ),
-    # A Telegram bot's token polled by a second running instance: one process started twice.
     # SSHKit (Capistrano, Kamal) running a command the deploy target's shell cannot find: 127 is the shell's
     # "command not found", a host not set up for the deploy or a PATH that lacks the command's directory.
     matching(
@@ -635,6 +634,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         lambda text: "the front-end assets were not built for this deployment (assets:precompile, webpack)",
         confidence=LIKELY,
     ),
+    # A Telegram bot's token polled by a second running instance: one process started twice.
     matching(
         "instance-running-twice",
         r"terminated by other (?:getUpdates request|long poll)",
@@ -771,7 +771,7 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "clock-skew",
         r"RequestTimeTooSkewed|request time and the current time is too large|clock skew|"
-        r"Signature expired: \d{8}T|Signature not yet current|Token used too early|Check your iat and exp",
+        r"Signature expired: \d{8}T|Signature not yet current|Token used too early",
         INFRASTRUCTURE,
         lambda text: "the host's clock is out of step with the service's: sync it with a time server",
         confidence=LIKELY,
@@ -1159,7 +1159,7 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         "server-too-old",
         r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command",
         DEPENDENCY,
-        lambda text: "the server is older than the commands the client sends it need: upgrade the server",
+        lambda text: "the server is older than the commands the client sends it: upgrade the server",
         confidence=LIKELY,
     ),
     matching(
