@@ -13,7 +13,7 @@
 const fs = require('node:fs/promises');
 const path = require('node:path');
 
-const { NODE_MODULES } = require('./stacktrace');
+const { installedPackage } = require('./stacktrace');
 
 const MAX_MODULES = 1000;
 const MAX_NAME_LENGTH = 214; // npm's own limit
@@ -91,14 +91,7 @@ async function resolvePackage(from, name) {
 
 /** The package directory a loaded file belongs to: after its last node_modules, one name or @scope/name. */
 function packageDirectory(file) {
-  if (typeof file !== 'string') return null;
-  const at = file.lastIndexOf(NODE_MODULES);
-  if (at < 0) return null;
-  const start = at + NODE_MODULES.length;
-  const parts = file.slice(start).split(path.sep);
-  const length = parts[0].startsWith('@') ? 2 : 1;
-  if (parts.length <= length) return null;
-  return file.slice(0, start) + parts.slice(0, length).join(path.sep);
+  return typeof file === 'string' ? (installedPackage(file)?.directory ?? null) : null;
 }
 
 async function readJson(file) {

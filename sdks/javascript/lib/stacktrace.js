@@ -130,7 +130,7 @@ function classify(absPath, projectRoot, inAppInclude = []) {
   const modules = absPath.lastIndexOf(NODE_MODULES);
   if (modules >= 0) {
     const filename = toSlashes(absPath.slice(modules + NODE_MODULES.length));
-    return { filename, inApp: inAppInclude.includes(packageName(filename)) };
+    return { filename, inApp: inAppInclude.includes(installedPackage(absPath)?.name) };
   }
   const root = projectRoot.endsWith(path.sep) ? projectRoot : projectRoot + path.sep;
   if (absPath.startsWith(root))
@@ -138,14 +138,23 @@ function classify(absPath, projectRoot, inAppInclude = []) {
   return { filename: toSlashes(absPath), inApp: false };
 }
 
-/** The package a path inside node_modules belongs to: `express`, or `@scope/name` for a scoped one. */
-function packageName(filename) {
-  const parts = filename.split('/');
-  return parts[0].startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+/**
+ * The package a file belongs to, after its last node_modules: its `name` (`express`, or `@scope/name`) and
+ * its `directory`; null outside node_modules, or for the package's directory itself.
+ */
+function installedPackage(file) {
+  const at = file.lastIndexOf(NODE_MODULES);
+  if (at < 0) return null;
+  const start = at + NODE_MODULES.length;
+  const parts = file.slice(start).split(path.sep);
+  const length = parts[0].startsWith('@') ? 2 : 1;
+  if (parts.length <= length) return null;
+  const name = parts.slice(0, length);
+  return { name: name.join('/'), directory: file.slice(0, start) + name.join(path.sep) };
 }
 
 function toSlashes(file) {
   return path.sep === '/' ? file : file.split(path.sep).join('/');
 }
 
-module.exports = { MAX_FRAMES, NODE_MODULES, classify, framesFromStack, parseFrameLine };
+module.exports = { MAX_FRAMES, NODE_MODULES, classify, framesFromStack, installedPackage, parseFrameLine };
