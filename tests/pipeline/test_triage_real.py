@@ -59,8 +59,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 
 
 # Where triage stands on these errors today, as this test prints it (76.2% right, 14.2% of out-of-scope errors
-# classed as code, 19.5% of code errors not classed as code: 18.1% classed out of scope and 1.4% held as
-# uncertain for a person; on the 2,013 cases with a stack 78.0% right): each figure may only move towards the
+# classed as code, 19.6% of code errors not classed as code: 18.2% classed out of scope and 1.3% held as
+# uncertain for a person; on the 2,018 cases with a stack 78.0% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -416,6 +416,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   package it could not import ("Unable to import module 'handler'": a package left out or built for
 #   another platform), and a Redis server older than the commands sent to it ("ERR unknown command",
 #   "Wrong number of args calling Redis command From Lua script"). Two gained, none lost.
+#   set 54 (7, 5 with a stack, 3 code; partial, the session's search budget ran out; OctoPrint, Klipper,
+#   Moonraker, Umami, Ghostfolio, LNbits): 57.1% / 0.0% / 66.7% with the signals from sets 1-53 (71.4%
+#   right on code or not). Its out-of-scope errors were in words the rules know; missed were two plugins'
+#   and packages' own threads (an OctoPrint plugin's callback called with the arguments OctoPrint 1.6
+#   passes, a Meteor package), read as the host's or a library's, and a market data provider's 404.
 #   Taken together, the 2,285 cases of sets 1-53, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.0% right, 22.6% / 24.7% (76.5%
 #   right on code or not).
@@ -430,9 +435,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.762
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.143
-CEILING_CODE_MISSED = 0.195
+FLOOR_ACCURACY = 0.761
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
+CEILING_CODE_MISSED = 0.196
 
 
 def has_stack(event: dict) -> bool:
