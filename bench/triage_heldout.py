@@ -73,6 +73,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("46-48", "0ccd09c", "0ccd09c^"),
     ("49-51", "416d3c8", "416d3c8^"),
     ("52-53", "5736c9b", "5736c9b^"),
+    ("54", "bd25526", "bd25526^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.
