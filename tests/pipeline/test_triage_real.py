@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (76.2% right, 14.2% of out-of-scope errors
-# classed as code, 19.6% of code errors not classed as code: 18.2% classed out of scope and 1.3% held as
-# uncertain for a person; on the 2,018 cases with a stack 78.0% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.8% right, 14.7% of out-of-scope errors
+# classed as code, 19.6% of code errors not classed as code: 18.3% classed out of scope and 1.3% held as
+# uncertain for a person; on the 2,069 cases with a stack 77.6% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -421,6 +421,16 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   right on code or not). Its out-of-scope errors were in words the rules know; missed were two plugins'
 #   and packages' own threads (an OctoPrint plugin's callback called with the arguments OctoPrint 1.6
 #   passes, a Meteor package), read as the host's or a library's, and a market data provider's 404.
+#   sets 55-62 (70, 51 with a stack, 34 code; eight collectors: Node servers on NestJS, Fastify, Koa and
+#   Ghost; Python services on aiohttp, Tornado and their workers; Ruby workers, Sinatra and Roda apps and
+#   Redmine plugins; Go operators and controllers; code bugs that name an outside thing and outside causes
+#   that surface as a plain TypeError or nil; self-hosted home and media applications; unattended bots and
+#   sync tools; callers of cloud platforms' services): 60.0% / 36.1% / 20.6% with the signals from sets
+#   1-54 (71.4% right on code or not). Missed were mostly settings surfacing on the application's own line
+#   (a CI variable not forwarded into a container, RAILS_ENV set on a line of its own, a weather service not
+#   enabled, a proxy binary not on PATH, a container's shared memory too small), runtimes too old for the
+#   application (Python 2.6's format fields, Node's diagnostics.tracingChannel) and packages' own threads
+#   (Fastify and Starlette importing what they did not declare).
 #   Taken together, the 2,292 cases of sets 1-54, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.0% right, 22.6% / 24.8% (76.4%
 #   right on code or not).
@@ -435,9 +445,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.761
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.142
-CEILING_CODE_MISSED = 0.196
+FLOOR_ACCURACY = 0.757
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.148
+CEILING_CODE_MISSED = 0.197
 
 
 def has_stack(event: dict) -> bool:
