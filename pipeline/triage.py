@@ -584,6 +584,16 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         ),
     ),
     matching(
+        "worker-compatibility-flag",
+        # Cloudflare's Workers runtime: Node's built-in modules are there only with the nodejs_compat flag
+        r"No such module \"node:[\w/]{1,40}\"",
+        CONFIGURATION,
+        lambda text: (
+            "the Worker imports a Node.js built-in module, which its runtime provides only when the "
+            "nodejs_compat compatibility flag is set in its settings (wrangler.toml)"
+        ),
+    ),
+    matching(
         "cluster-setup",
         r"no matches for kind",
         CONFIGURATION,
@@ -1064,14 +1074,14 @@ def unless_parsing_data(rule: Rule) -> Rule:
 # AbortController 15, structuredClone 17, fetch and its classes 18, WebSocket 22), and methods added to
 # built-ins (flat and flatMap 11, matchAll and Object.fromEntries 12, Promise.allSettled 12.9, replaceAll 15,
 # at 16.6, Object.hasOwn 16.9, findLast 18, toSorted 20; Buffer's 64-bit BigInt reads and writes 12,
-# EventEmitter's off 10).
+# EventEmitter's off 10, diagnostics_channel's tracingChannel 18.19).
 NEWER_GLOBALS = (
     "URL|URLSearchParams|TextEncoder|TextDecoder|globalThis|AbortController|AbortSignal|structuredClone|"
     "fetch|Headers|Request|Response|FormData|Blob|ReadableStream|WebSocket"
 )
 NEWER_METHODS = (
     "flat|flatMap|matchAll|fromEntries|allSettled|replaceAll|at|hasOwn|findLast|findLastIndex|toSorted|"
-    "toReversed|toSpliced|(?:read|write)BigU?Int64(?:BE|LE)|off"
+    "toReversed|toSpliced|(?:read|write)BigU?Int64(?:BE|LE)|off|tracingChannel"
 )
 # Python's built-in names by the version that brought them: 3.6, 3.7, 3.10, 3.11.
 NEWER_BUILTINS = (
@@ -1149,6 +1159,8 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         rf"\b(?:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
         rf"name '(?:{NEWER_BUILTINS})' is not defined|"
         r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'|"
+        # Python 2.6, which numbered no format field by itself ("{}".format came with 2.7)
+        r"zero length field name in format|"
         rf"unsupported operand type\(s\) for \|: '{TYPE_LIKE}' and '(?:NoneType|{TYPE_LIKE})'",
         DEPENDENCY,
         lambda text: "the code uses what a newer version of the runtime provides: the runtime here is older",
@@ -1181,6 +1193,14 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
             "library it uses (a call that fails every time rarely gets past tests)"
         ),
         confidence=PLAUSIBLE,
+    ),
+    matching(
+        "middleware-for-older-framework",
+        # Koa 2 refusing a generator function: middleware written for Koa 1
+        r"Support for generators has been removed",
+        DEPENDENCY,
+        lambda text: "middleware written for an older major version of the framework is installed with it",
+        confidence=LIKELY,
     ),
     matching(
         "conflicting-versions",
@@ -1244,6 +1264,7 @@ BROKEN_INSTALLATION = matching(
     r"\bER_NOT_SUPPORTED_AUTH_MODE\b|Client does not support authentication protocol|"
     r"requires (?:Python|Node(?:\.js)?|Ruby) ?(?:>=?|version)|executable file not found in \$PATH|"
     r"\bspawn [\w./-]{1,100} ENOENT\b|\w is not installed\b|"
+    r"\brequires [`'\"]?[\w.-]{1,100}[`'\"]? to be installed\b|"
     # Ruby spawning a command that is not installed (a file it opens is named with "@ rb_sysopen - path");
     # Playwright's browser not downloaded
     r"No such file or directory - [\w-]{1,100}$|browserType\.launch: Executable doesn't exist|"
@@ -1532,6 +1553,28 @@ FRAMEWORK_WIRING = matching(
 )
 
 
+# Python's subprocess failing to start a program: FileNotFoundError raised where it executes the child.
+SUBPROCESS = re.compile(r"(?:^|/)subprocess\.py$")
+NOT_STARTED = re.compile(r"^(?:FileNotFoundError|OSError|WindowsError)$")
+
+
+def program_missing(type_: str, value: str, facts: Facts) -> Verdict | None:
+    """The program the application runs is not installed on this host, or not on its ``PATH``."""
+    crash = facts.crash
+    if crash is None or not SUBPROCESS.search(crash.path) or not crash.function.endswith("_execute_child"):
+        return None
+    if not (NOT_STARTED.match(type_) and ("[Errno 2]" in value or "[WinError 2]" in value)):
+        return None
+    named = re.search(r"No such file or directory: '([^'\n]{1,200})'", value)
+    program = f"the program {token(named.group(1))}" if named and token(named.group(1)) else "a program"
+    return Verdict(
+        DEPENDENCY,
+        f"dependency: {program} the application runs is not installed on this host, or not on its PATH",
+        rule="program-missing",
+        confidence=LIKELY,
+    )
+
+
 MESSAGE_RULES: tuple[Rule, ...] = (
     CREDENTIALS,
     schema_mismatch,
@@ -1542,6 +1585,7 @@ MESSAGE_RULES: tuple[Rule, ...] = (
     import_from_library,
     module_lacks_name,
     BROKEN_INSTALLATION,
+    program_missing,
     NATIVE_CRASH,
     SETTINGS,
     permission,

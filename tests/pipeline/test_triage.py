@@ -679,6 +679,13 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
             "dependency",
         ),
         ("ReplyError", "ERR unknown command 'XAUTOCLAIM', with args beginning with: 'jobs'", "dependency"),
+        # A Worker run without Node's built-ins; a library that names the package it needs installed
+        ("Error", 'No such module "node:stream". imported from "worker.js"', "configuration"),
+        ("RuntimeError", 'Form data requires "python-multipart" to be installed.', "dependency"),
+        # Koa 2 given Koa 1's middleware; a runtime older than the code (Node 18.18, Python 2.6)
+        ("TypeError", "Support for generators has been removed.", "dependency"),
+        ("TypeError", "diagnostics.tracingChannel is not a function", "dependency"),
+        ("ValueError", "zero length field name in format", "dependency"),
         # Front-end assets this deployment never built
         (
             "Webpacker::Manifest::MissingEntryError",
@@ -758,6 +765,26 @@ def test_words_that_name_an_outside_cause_decide_and_name_their_rule(type_, valu
     verdict = classify(event(type_, value, [frame("/app/shop/views.py")]))
     assert verdict.category == category, verdict.reason
     assert verdict.rule and 0 < verdict.confidence <= 1
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[Errno 2] No such file or directory: 'configurable-http-proxy': 'configurable-http-proxy'",
+        "[WinError 2] The system cannot find the file specified",
+    ],
+)
+def test_a_program_subprocess_cannot_start_is_not_installed_or_not_on_the_path(value):
+    frames = [
+        frame("/srv/hub/hub/proxy.py", "start", in_app=True),
+        frame("/usr/lib/python3.11/subprocess.py", "__init__"),
+        frame("/usr/lib/python3.11/subprocess.py", "_execute_child"),
+    ]
+    verdict = classify(event("FileNotFoundError", value, frames))
+    assert (verdict.category, verdict.rule) == ("dependency", "program-missing"), verdict.reason
+    # The same words from the application's own open() name a file, not a program.
+    opened = classify(event("FileNotFoundError", value, frames[:1]))
+    assert opened.rule != "program-missing"
 
 
 @pytest.mark.parametrize(

@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.8% right, 14.7% of out-of-scope errors
+# Where triage stands on these errors today, as this test prints it (76.0% right, 14.5% of out-of-scope errors
 # classed as code, 19.6% of code errors not classed as code: 18.3% classed out of scope and 1.3% held as
-# uncertain for a person; on the 2,069 cases with a stack 77.6% right): each figure may only move towards the
+# uncertain for a person; on the 2,069 cases with a stack 77.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -430,7 +430,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   (a CI variable not forwarded into a container, RAILS_ENV set on a line of its own, a weather service not
 #   enabled, a proxy binary not on PATH, a container's shared memory too small), runtimes too old for the
 #   application (Python 2.6's format fields, Node's diagnostics.tracingChannel) and packages' own threads
-#   (Fastify and Starlette importing what they did not declare).
+#   (Fastify and Starlette importing what they did not declare). 67.1% / 25.0% / 20.6% (77.1%) with its
+#   own: Cloudflare Workers' "No such module "node:stream"" (the nodejs_compat flag not set), a library
+#   that names the package it needs ("requires "python-multipart" to be installed"), Koa 2 refusing Koa 1's
+#   generator middleware, Node's diagnostics.tracingChannel (18.19) and Python 2.6's "zero length field
+#   name in format" among what a newer runtime provides, and a program Python's subprocess could not start
+#   (not installed, or not on the PATH). Five gained, none lost.
 #   Taken together, the 2,292 cases of sets 1-54, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.0% right, 22.6% / 24.8% (76.4%
 #   right on code or not).
@@ -445,8 +450,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.757
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.148
+FLOOR_ACCURACY = 0.759
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.145
 CEILING_CODE_MISSED = 0.197
 
 
