@@ -627,7 +627,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     # then reads its settings file and finds a directory.
     matching(
         "directory-for-file",
-        r"\bEISDIR\b|illegal operation on a directory|\bIsADirectoryError\b|\[Errno 21\] Is a directory",
+        r"\bEISDIR\b|illegal operation on a directory|\bIsADirectoryError\b|\bis a directory\b",
         CONFIGURATION,
         lambda text: (
             "a path the program reads as a file is a directory: a container's mount of a file that was not "
@@ -1388,10 +1388,9 @@ def misnamed_constant(type_: str, value: str, facts: Facts) -> Verdict | None:
     )
 
 
-# Not there, or a directory in its place: what a container's volume makes of a file missing on the host.
-NOT_FOUND = re.compile(
-    r"no such file|\bENOENT\b|cannot find the file|Is a directory|\bEISDIR\b", re.IGNORECASE
-)
+# Not there: a settings file the deployment did not put where the program looks (a directory in its place is
+# `directory-for-file`'s).
+NOT_FOUND = re.compile(r"no such file|\bENOENT\b|cannot find the file", re.IGNORECASE)
 SETTINGS_KINDS = ("toml", "ini", "cfg", "conf", "env", "properties")  # files that hold nothing but settings
 # The kinds of files of settings, keys and certificates, found in a word that may be a path.
 CONFIG_KIND = re.compile(rf"\.(?:ya?ml|{'|'.join(SETTINGS_KINDS)}|pem|key|crt)\b")

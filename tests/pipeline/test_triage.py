@@ -670,6 +670,7 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         # A settings file that a container's mount turned into a directory
         ("Error", "EISDIR: illegal operation on a directory, read", "configuration"),
         ("IsADirectoryError", "[Errno 21] Is a directory: '/config/config.yml'", "configuration"),
+        ("*fs.PathError", "read /data/export: is a directory", "configuration"),  # Go's words, one rule
         # Lambda's runtime failing to load the deployment package; a Redis older than its client's commands
         ("Runtime.ImportModuleError", "Unable to import module 'handler': Error", "dependency"),
         (
