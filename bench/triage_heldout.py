@@ -2,6 +2,7 @@
 
     python bench/triage_heldout.py            # every set, then all of them together
     python bench/triage_heldout.py 38 39      # only these sets
+    python bench/triage_heldout.py --calibrate  # and write pipeline/triage_calibration.json
 
 Each held-out set of ``tests/pipeline/triage_real/`` was committed with the rules it was first scored with
 in the commit before it (or, where its signals landed first, in the commit named below), so the repository
@@ -12,6 +13,13 @@ one for all the sets asked for together: cases, right, out-of-scope errors class
 missed, right on code or not, and how often the verdicts of each confidence were right (verdicts held as
 uncertain left out; rules older than the confidence field count as 1.0). A set added later is a line added
 to ``SETS``.
+
+With ``--calibrate`` it also writes, for each rule, how many of the first verdicts it gave were right
+(``pipeline/triage_calibration.json``, from which triage takes a verdict's confidence), and prints one more
+line that checks the table on errors it was not made from: a table made from the sets before the last
+quarter of the cases, applied to the last quarter's first verdicts, by tenths of the confidence it gives
+(cases, the confidence given on average, how often they were right), the same for the confidence the rules
+claimed, and for each the gap: how far the confidence is from how often it was right, over all verdicts.
 """
 
 from __future__ import annotations
@@ -74,6 +82,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("49-51", "416d3c8", "416d3c8^"),
     ("52-53", "5736c9b", "5736c9b^"),
     ("54", "bd25526", "bd25526^"),
+    ("55-62", "e3a8090", "e3a8090^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.
@@ -87,7 +96,7 @@ from pipeline.triage import classify
 cases = json.load(sys.stdin)
 verdicts = [classify(case["event"]) for case in cases]
 print(json.dumps([
-    [case["category"], verdict.category, getattr(verdict, "confidence", 1.0)]
+    [case["category"], verdict.category, getattr(verdict, "confidence", 1.0), getattr(verdict, "rule", "")]
     for case, verdict in zip(cases, verdicts)
 ]))
 """
@@ -124,10 +133,10 @@ def share(hits: int, of: int) -> float:
 
 
 def figures(name: str, results: list[list]) -> dict:
-    out_of_scope = [got for expected, got, _ in results if expected != "code"]
-    code = [got for expected, got, _ in results if expected == "code"]
+    out_of_scope = [got for expected, got, *_ in results if expected != "code"]
+    code = [got for expected, got, *_ in results if expected == "code"]
     tiers: dict[str, list[int]] = {}
-    for expected, got, confidence in results:
+    for expected, got, confidence, _ in results:
         if got != "uncertain":
             tier = tiers.setdefault(f"{confidence:.2f}", [0, 0])
             tier[0] += 1
@@ -135,11 +144,11 @@ def figures(name: str, results: list[list]) -> dict:
     return {
         "set": name,
         "cases": len(results),
-        "right": share(sum(expected == got for expected, got, _ in results), len(results)),
+        "right": share(sum(expected == got for expected, got, *_ in results), len(results)),
         "out_of_scope_as_code": share(out_of_scope.count("code"), len(out_of_scope)),
         "code_missed": share(sum(got != "code" for got in code), len(code)),
         "code_or_not": share(
-            sum((expected == "code") == (got == "code") for expected, got, _ in results), len(results)
+            sum((expected == "code") == (got == "code") for expected, got, *_ in results), len(results)
         ),
         "right_by_confidence": {
             tier: [count, share(right, count)] for tier, (count, right) in sorted(tiers.items())
@@ -147,16 +156,84 @@ def figures(name: str, results: list[list]) -> dict:
     }
 
 
+def calibration(results: list[list]) -> dict[str, list[int]]:
+    """For each rule, the first verdicts it gave (held as uncertain left out) and how many were right."""
+    rules: dict[str, list[int]] = {}
+    for expected, got, _, rule in results:
+        if got != "uncertain" and rule:
+            counts = rules.setdefault(rule, [0, 0])
+            counts[0] += 1
+            counts[1] += expected == got
+    return dict(sorted(rules.items()))
+
+
+def calibration_check(by_set: list[list[list]]) -> dict:
+    """The table made from the earlier sets, applied to the last quarter of the cases, by tenths."""
+    cases = sum(len(results) for results in by_set)
+    earlier: list[list] = []
+    while by_set and len(earlier) + len(by_set[0]) <= cases * 3 // 4:
+        earlier += by_set.pop(0)
+    table = calibration(earlier)
+    later = [result for results in by_set for result in results if result[1] != "uncertain"]
+    given = by_tenth(
+        [(calibrated(table, rule, claimed), expected == got) for expected, got, claimed, rule in later]
+    )
+    claimed = by_tenth([(claimed, expected == got) for expected, got, claimed, _ in later])
+    return {
+        "check": f"table from {len(earlier)} cases, applied to the next {cases - len(earlier)}",
+        "by_tenth": given,
+        "gap": gap(given),
+        "as_claimed": claimed,
+        "gap_as_claimed": gap(claimed),
+    }
+
+
+def gap(tenths: dict[str, list]) -> float:
+    """How far the confidence given is from how often the verdicts were right, on average over verdicts."""
+    verdicts = sum(count for count, _, _ in tenths.values())
+    return share(sum(count * abs(given - right) for count, given, right in tenths.values()), verdicts)
+
+
+def by_tenth(verdicts: list[tuple[float, bool]]) -> dict[str, list]:
+    """Verdicts by tenths of their confidence: how many, the confidence on average, how often right."""
+    tenths: dict[str, list[float]] = {}
+    for confidence, right in verdicts:
+        tenth = tenths.setdefault(f"{min(int(confidence * 10), 9) / 10:.1f}", [0, 0.0, 0])
+        tenth[0] += 1
+        tenth[1] += confidence
+        tenth[2] += right
+    return {
+        tenth: [count, round(given / count, 3), share(right, count)]
+        for tenth, (count, given, right) in sorted(tenths.items())
+    }
+
+
+def write_table(sets: list[str], rules: dict[str, list[int]]) -> None:
+    """One rule a line, so that a change to the table reads as the rules whose figures moved."""
+    lines = ",\n".join(f"  {json.dumps(rule)}: {json.dumps(counts)}" for rule, counts in rules.items())
+    head = f'{{\n "written_by": "python bench/triage_heldout.py --calibrate",\n "sets": {json.dumps(sets)},\n'
+    TABLE_FILE.write_text(f'{head} "rules": {{\n{lines}\n }}\n}}\n')
+
+
 def main(asked: list[str]) -> None:
-    everything: list[list] = []
+    calibrate = "--calibrate" in asked
+    asked = [name for name in asked if name != "--calibrate"]
+    by_set: list[list[list]] = []
     for name, commit, rules in SETS:
         if asked and name not in asked:
             continue
         results = first_verdicts(added_cases(commit), rules)
-        everything += results
+        by_set.append(results)
         print(json.dumps(figures(name, results)), flush=True)
+    everything = [result for results in by_set for result in results]
     print(json.dumps(figures("all", everything)))
+    if calibrate:
+        write_table([name for name, _, _ in SETS if not asked or name in asked], calibration(everything))
+        print(json.dumps(calibration_check(by_set)))
 
 
 if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    from pipeline.triage_confidence import TABLE_FILE, calibrated
+
     main(sys.argv[1:])

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from typing import Any
 
@@ -33,6 +33,7 @@ from ingest.paths import (
     is_library_path,
     package_of,
 )
+from pipeline.triage_confidence import calibrated, read_table
 
 CODE = ErrorGroup.Category.CODE.value
 INFRASTRUCTURE = ErrorGroup.Category.INFRASTRUCTURE.value
@@ -383,12 +384,14 @@ def quoted_path(text: str) -> str:
 Rule = Callable[[str, str, Facts], Verdict | None]
 
 
-# How sure each kind of evidence makes a verdict: words that name the failure outright, the line that read a
-# setting, the stack alone, and nothing at all.
+# How sure each kind of evidence claims to make a verdict: words that name the failure outright, the line that
+# read a setting, the stack alone, and nothing at all. A verdict's confidence is its claim tempered by how
+# often its rule was right on errors it was not written from (``pipeline/triage_confidence.py``).
 SURE = 0.9
 LIKELY = 0.75
 PLAUSIBLE = 0.6
 GUESS = 0.4
+CALIBRATION = read_table()
 
 
 def matching(
@@ -2026,4 +2029,7 @@ def classify(event: Mapping[str, Any], history: History | None = None) -> Verdic
     """
     facts = read_event(event)
     verdict = by_message(facts) or by_environment(facts) or by_stack(facts)
-    return weigh_history(verdict, facts, history or NO_HISTORY)
+    verdict = weigh_history(verdict, facts, history or NO_HISTORY)
+    if verdict.category == UNCERTAIN:
+        return verdict
+    return replace(verdict, confidence=calibrated(CALIBRATION, verdict.rule, verdict.confidence))
