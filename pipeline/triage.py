@@ -855,6 +855,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"rate[ -]?limit(?:ed|ing| exceeded| reached)|Too Many Requests|\bService Unavailable\b|"
         r"\bBad Gateway\b|\bGateway Time-?out\b|no servers available for connection|"
         r"run out of available brokers|(?:Failed to|Could not) connect to a (?:master|primary) node|"
+        # MongoDB's Node driver naming the server it could not reach; Kafka's clients finding no broker up
+        r"failed to connect to (?:server )?\[[^\]\n]{1,300}\]|\bNoBrokersAvailable\b|"
         # Ruby's Net::HTTP names a response by its class: #<Net::HTTPServiceUnavailable 503 ...>
         r"\bNet::HTTP(?:ServiceUnavailable|BadGateway|GatewayTime[Oo]ut|TooManyRequests)\b|"
         # Stripe's and OpenAI's clients name their failures to reach the API so
@@ -1172,9 +1174,12 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     # A Redis server older than the commands a client or a job queue's scripts send it
     matching(
         "server-too-old",
-        r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command",
+        r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command|"
+        # an application's own check of its database server's version
+        r"\b(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch) v?\d+(?:\.\d+)* or "
+        r"(?:higher|later|newer) is required",
         DEPENDENCY,
-        lambda text: "the server is older than the commands the client sends it: upgrade the server",
+        lambda text: "the server is older than the client or the application needs: upgrade the server",
         confidence=LIKELY,
     ),
     matching(
@@ -1868,7 +1873,9 @@ PROGRAMMING_ERROR = re.compile(
     # Ruby's FrozenError and Encoding::CompatibilityError, in their words
     r"can't modify frozen|incompatible (?:character )?encodings|"
     r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError|"
-    r"use of closed network connection|duplicate metrics collector registration attempted",
+    r"use of closed network connection|duplicate metrics collector registration attempted|"
+    # Go's database/sql scanning a NULL into a type that cannot hold one
+    r"storing driver\.Value type <nil> into type|converting NULL to \w+ is unsupported",
     re.IGNORECASE,
 )
 

@@ -1266,6 +1266,17 @@ def test_words_of_each_platform_name_the_failure(type_, message, category):
         ("SyntaxError", "Unexpected token < in JSON at position 0", "uncertain"),
         ("RuntimeError", "export of batch 31 failed", "uncertain"),
         ("Error", "Cannot set headers after they are sent to the client", "code"),
+        # Go's database/sql told to scan a NULL into a string: the destination's type is the code's choice
+        (
+            "error",
+            "sql: Scan error on column index 0: unsupported Scan, storing driver.Value type <nil> into type "
+            "*string",
+            "code",
+        ),
+        # A database server older than the application checks for; a broker or server nobody reached
+        ("Exception", "PostgreSQL 9.4.0 or higher is required (9.2.23 found).", "dependency"),
+        ("kafka.errors.NoBrokersAvailable", "NoBrokersAvailable", "infrastructure"),
+        ("Error", "failed to connect to [localhost:27017]", "infrastructure"),
         # Go prints the signal beside its own nil dereference: that crash is the program's.
         (
             "runtime.Error",

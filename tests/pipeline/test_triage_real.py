@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.8% right, 14.7% of out-of-scope errors
-# classed as code, 19.5% of code errors not classed as code: 18.1% classed out of scope and 1.4% held as
-# uncertain for a person; on the 2,104 cases with a stack 77.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.9% right, 14.6% of out-of-scope errors
+# classed as code, 19.4% of code errors not classed as code: 18.1% classed out of scope and 1.3% held as
+# uncertain for a person; on the 2,104 cases with a stack 77.8% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -444,7 +444,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   setup breaking a scheduler's page, a secret too short for a migration's cipher, a flow file outside the
 #   project's root), a broken installation and a library's major version read as the application's (Meteor
 #   1.2 reinstalled, Gradio 4's Audio), a Go runtime's own fault, and servers too old or gone (PostgreSQL
-#   9.2 under NetBox's check, Kafka stopped).
+#   9.2 under NetBox's check, Kafka stopped). 75.0% / 24.0% / 11.1% (82.7%) with its own: an application's
+#   check of its database server's version ("PostgreSQL 9.4.0 or higher is required"), Kafka's clients
+#   finding no broker and MongoDB's driver naming the server it could not reach ("failed to connect to
+#   [localhost:27017]"), and Go's database/sql scanning a NULL into a string (the code's choice of type).
+#   Four gained, none lost.
 #   Taken together, the 2,292 cases of sets 1-54, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.0% right, 22.6% / 24.8% (76.4%
 #   right on code or not).
@@ -459,9 +463,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.757
+FLOOR_ACCURACY = 0.759
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.147
-CEILING_CODE_MISSED = 0.196
+CEILING_CODE_MISSED = 0.195
 
 
 def has_stack(event: dict) -> bool:
