@@ -59,8 +59,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 
 
 # Where triage stands on these errors today, as this test prints it (75.9% right, 14.6% of out-of-scope errors
-# classed as code, 19.4% of code errors not classed as code: 18.1% classed out of scope and 1.3% held as
-# uncertain for a person; on the 2,104 cases with a stack 77.8% right): each figure may only move towards the
+# classed as code, 19.5% of code errors not classed as code: 18.3% classed out of scope and 1.3% held as
+# uncertain for a person; on the 2,116 cases with a stack 77.7% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -449,6 +449,13 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   finding no broker and MongoDB's driver naming the server it could not reach ("failed to connect to
 #   [localhost:27017]"), and Go's database/sql scanning a NULL into a string (the code's choice of type).
 #   Four gained, none lost.
+#   sets 69-70 (18, 12 with a stack, 8 code; two collectors: settings and deployments of Go and Ruby
+#   programs; Node and Python applications after an upgrade): 72.2% / 10.0% / 37.5% with the signals from
+#   sets 1-68 (77.8% right on code or not). The settings were mostly in words the rules know (a port below
+#   1024 without the capability, a variable not exported); missed were a flag spelt the way another
+#   program spells it, a CLI given a site without its scheme, and code errors in the words of an outside
+#   cause: a plugin's own typo inside a gem's frames, SQLAlchemy 2's missing __all__ read by a wrapper, a
+#   logger's chown in a pod that was not allowed to and now is caught.
 #   Taken together, the 2,292 cases of sets 1-54, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 66.0% right, 22.6% / 24.8% (76.4%
 #   right on code or not).
@@ -464,8 +471,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
 FLOOR_ACCURACY = 0.759
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.147
-CEILING_CODE_MISSED = 0.195
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.146
+CEILING_CODE_MISSED = 0.196
 
 
 def has_stack(event: dict) -> bool:
