@@ -1306,6 +1306,9 @@ SETTINGS = matching(
     r"ImproperlyConfigured|environment variable|\benv(?:ironment)? var\b|required key \w+ missing value|"
     # A program telling how it is to be started: "Please specify a file or dir name by -conf flag."
     r"\b(?:specify|set|pass|provide|give) [^\n]{0,80}?\B-{1,2}[a-z][\w.-]{0,50} (?:flag|option)\b|"
+    # ... or refusing a flag it was started with (Go's flag, Cobra's, argparse's and Commander's words)
+    r"flag provided but not defined: -|\bunknown (?:shorthand )?flag: [`'\"]?-|"
+    r"\berror: unrecognized arguments: |\berror: unknown option [`'\"]-|"
     # An exception the application or a framework names for its configuration (LogStash::ConfigurationError)
     r"^[\w.:]{0,200}Config(?:uration)?(?:Error|Exception): |"
     r"\bAdapterNotSpecified\b|database is not configured|"

@@ -727,6 +727,9 @@ def test_a_syntax_error_from_parsing_data_is_not_the_runtime_loading_code():
         ),
         ("RuntimeError", "No access to /dev/mem.  Try running as root!", "configuration"),
         ("panic", "Please specify a file or dir name by -conf flag.", "configuration"),  # how it is started
+        ("*errors.errorString", "flag provided but not defined: -config.file", "configuration"),
+        ("Error", "unknown flag: --listen-adress", "configuration"),  # Cobra's
+        ("SystemExit", "manage.py: error: unrecognized arguments: --bind 0.0.0.0", "configuration"),
         ("Errno::ENOENT", "No such file or directory - git", "dependency"),  # a command not installed
         (
             "Error",
