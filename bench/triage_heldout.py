@@ -10,9 +10,9 @@ holds every set's first score. For each set this takes the cases the set's commi
 holds them, extracts the rules' commit into a temporary directory (``git archive``: the checkout is not
 touched) and classifies the cases there in a Python process of its own. Prints a JSON line per set and, last,
 one for all the sets asked for together: cases, right, out-of-scope errors classed as code, code errors
-missed, right on code or not, and how often the verdicts of each confidence were right (verdicts held as
-uncertain left out; rules older than the confidence field count as 1.0). A set added later is a line added
-to ``SETS``.
+missed, right on code or not, and how often the verdicts of each confidence the rules claimed were right
+(verdicts held as uncertain left out; rules older than the confidence field count as 1.0). A set added
+later is a line added to ``SETS``.
 
 With ``--calibrate`` it also writes, for each rule, how many of the first verdicts it gave were right
 (``pipeline/triage_calibration.json``, from which triage takes a verdict's confidence), and prints one more
@@ -83,6 +83,8 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("52-53", "5736c9b", "5736c9b^"),
     ("54", "bd25526", "bd25526^"),
     ("55-62", "e3a8090", "e3a8090^"),
+    ("63-68", "ad0bf99", "ad0bf99^"),
+    ("69-70", "0d327b3", "0d327b3^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.
@@ -92,7 +94,11 @@ sys.path.insert(0, os.getcwd())
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bugstack.settings")
 import django
 django.setup()
+import pipeline.triage as triage
 from pipeline.triage import classify
+# The confidence each rule claims, before a calibration table (where the tree has one) tempers it.
+if hasattr(triage, "CALIBRATION"):
+    triage.CALIBRATION = {}
 cases = json.load(sys.stdin)
 verdicts = [classify(case["event"]) for case in cases]
 print(json.dumps([
