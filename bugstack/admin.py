@@ -91,8 +91,9 @@ class ProjectAdmin(admin.ModelAdmin):
         (
             "Triage",
             {
-                "fields": ["uncertain_policy"],
-                "description": "Whether an error triage cannot place waits for a person or is tried at once.",
+                "fields": ["uncertain_policy", "triage_min_confidence"],
+                "description": "Whether an error triage cannot place, or places as code only weakly, waits "
+                "for a person or is tried at once.",
             },
         ),
         (

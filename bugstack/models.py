@@ -164,6 +164,14 @@ class Project(models.Model):
         help_text="What happens to an error triage cannot place: it waits for a person to try a fix or label "
         "it, or a fix is tried at once.",
     )
+    # ... and to one triage reads as code by a rule that was often wrong on errors it was not written from.
+    triage_min_confidence = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A code verdict less sure than this is treated as uncertain. A verdict's confidence is how "
+        "often its rule was right on real errors it was not written from; 0 takes every code verdict as "
+        "code.",
+    )
 
     # Fix generation and policy.
     auto_deploy = models.CharField(max_length=12, choices=AutoDeploy.choices, default=AutoDeploy.MANUAL)

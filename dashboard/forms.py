@@ -58,6 +58,7 @@ class PolicyForm(RecordedChangesMixin, forms.ModelForm):
         model = Project
         fields = [
             "uncertain_policy",
+            "triage_min_confidence",
             "auto_deploy",
             "confidence_threshold",
             "max_ci_retries",
@@ -72,6 +73,7 @@ class PolicyForm(RecordedChangesMixin, forms.ModelForm):
         ]
         labels = {
             "uncertain_policy": "Uncertain errors",
+            "triage_min_confidence": "Code verdicts at least this sure",
             "auto_deploy": "Auto-deploy policy",
             "confidence_threshold": "Confidence threshold",
             "max_ci_retries": "CI retries",
@@ -87,6 +89,8 @@ class PolicyForm(RecordedChangesMixin, forms.ModelForm):
         help_texts = {
             "uncertain_policy": "When triage cannot tell whether an error is the application's to fix: hold "
             "the run until a person tries a fix or labels the error, or try a fix at once.",
+            "triage_min_confidence": "Between 0 and 1. A code verdict less sure than this is uncertain "
+            "(above): its confidence is how often its rule was right on real errors it was not written from.",
             "auto_deploy": "Whether a fix whose CI passed is merged without a person.",
             "confidence_threshold": "Between 0 and 1; used only by the confidence policy.",
             "max_ci_retries": "New attempts, with the CI output, after a fix fails CI (0–10).",
@@ -103,6 +107,7 @@ class PolicyForm(RecordedChangesMixin, forms.ModelForm):
         widgets = {
             "uncertain_policy": forms.RadioSelect,
             "auto_deploy": forms.RadioSelect,
+            "triage_min_confidence": forms.NumberInput(attrs={"step": "0.05", "min": "0", "max": "1"}),
             "confidence_threshold": forms.NumberInput(attrs={"step": "0.01", "min": "0", "max": "1"}),
             "protected_paths": forms.Textarea(attrs={"rows": 8, "spellcheck": "false"}),
         }

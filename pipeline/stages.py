@@ -54,15 +54,20 @@ def event_data(run: FixRun) -> dict:
 
 
 def triage(run: FixRun) -> Outcome:
-    verdict = verdict_for(run)
-    fields = {"category": verdict.category, "triage_reason": verdict.reason}
-    if verdict.category == ErrorGroup.Category.CODE:
-        return Outcome(S.BUILDING_CONTEXT, verdict.reason, fields)
-    if verdict.category != ErrorGroup.Category.UNCERTAIN:
-        return Outcome(S.OUT_OF_SCOPE, verdict.reason, {**fields, "reason": verdict.reason})
+    verdict, least = verdict_for(run), run.project.triage_min_confidence
+    code, reason = verdict.category == ErrorGroup.Category.CODE, verdict.reason
+    if code and verdict.confidence < least:
+        # Code, but by a rule often wrong on errors it was not written from: as uncertain as no verdict.
+        code = False
+        reason += f" (confidence {verdict.confidence:.2f}, below the project's {least:.2f})"
+    fields = {"category": verdict.category, "triage_reason": reason}
+    if code:
+        return Outcome(S.BUILDING_CONTEXT, reason, fields)
+    if verdict.category not in (ErrorGroup.Category.CODE, ErrorGroup.Category.UNCERTAIN):
+        return Outcome(S.OUT_OF_SCOPE, reason, {**fields, "reason": reason})
     if run.project.uncertain_policy == run.project.UncertainPolicy.FIX:
-        return Outcome(S.BUILDING_CONTEXT, f"{verdict.reason}; the project's policy is to try a fix", fields)
-    return Outcome(S.HELD, f"{verdict.reason}; held for a person to try a fix or label the error", fields)
+        return Outcome(S.BUILDING_CONTEXT, f"{reason}; the project's policy is to try a fix", fields)
+    return Outcome(S.HELD, f"{reason}; held for a person to try a fix or label the error", fields)
 
 
 def verdict_for(run: FixRun) -> Verdict:

@@ -179,6 +179,7 @@ def policy(project):
     def form(**changes):
         data = {
             "uncertain_policy": project.uncertain_policy,
+            "triage_min_confidence": project.triage_min_confidence,
             "auto_deploy": project.auto_deploy,
             "confidence_threshold": project.confidence_threshold,
             "max_ci_retries": project.max_ci_retries,

@@ -164,6 +164,10 @@ def test_protected_paths_are_saved_one_per_line(signed_in, project, policy):
             "Confidence threshold: Ensure this value is less than or equal to 1.0.",
         ),
         ({"confidence_threshold": "high"}, "Confidence threshold: Enter a number."),
+        (
+            {"triage_min_confidence": "-0.1"},
+            "Code verdicts at least this sure: Ensure this value is greater than or equal to 0.0.",
+        ),
         ({"auto_deploy": "yolo"}, "Auto-deploy policy: Select a valid choice. yolo is not one of"),
         ({"max_ci_retries": "11"}, "CI retries: Ensure this value is less than or equal to 10."),
         ({"max_open_prs": "0"}, "Open pull requests at most: At least one pull request must be allowed"),

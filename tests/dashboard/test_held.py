@@ -211,6 +211,22 @@ def test_the_uncertain_policy_is_changed_and_recorded_on_the_settings_page(clien
     assert "Saved: uncertain errors." in unescape(response.content.decode())
 
 
+def test_how_sure_a_code_verdict_must_be_is_changed_and_recorded_on_the_settings_page(
+    client, owner, project, policy
+):
+    client.force_login(owner)
+    settings_url = reverse("dashboard:settings", kwargs={"slug": project.slug})
+    assert 'name="triage_min_confidence"' in client.get(settings_url).content.decode()
+
+    response = client.post(settings_url, policy(triage_min_confidence="0.6"), follow=True)
+
+    project.refresh_from_db()
+    assert project.triage_min_confidence == 0.6
+    change = SettingsChange.objects.get()
+    assert (change.field, change.old_value, change.new_value) == ("triage_min_confidence", "0.5", "0.6")
+    assert "Saved: code verdicts at least this sure." in unescape(response.content.decode())
+
+
 def test_members_cannot_change_the_uncertain_policy(client, member, project, policy):
     client.force_login(member)
 

@@ -137,6 +137,55 @@ def test_under_the_try_a_fix_policy_an_uncertain_event_goes_straight_to_building
     assert ErrorGroup.objects.get(pk=run.group_id).triage_rule == "no-stack"
 
 
+# Raised inside the runtime with no application frame: code by a rule that was right on few such errors.
+WEAKLY_CODE_EVENT = {
+    "platform": "python",
+    "level": "error",
+    "exception": {
+        "values": [
+            {
+                "type": "ValueError",
+                "value": "unconverted data remains: 5",
+                "stacktrace": {
+                    "frames": [
+                        {
+                            "filename": "/usr/lib/python3.12/_strptime.py",
+                            "function": "_strptime",
+                            "lineno": 352,
+                        }
+                    ]
+                },
+            }
+        ]
+    },
+}
+
+
+def test_a_code_verdict_less_sure_than_the_project_asks_is_held_like_an_uncertain_one(sdk):
+    run = sdk(WEAKLY_CODE_EVENT)
+
+    assert execute(run.pk, S.TRIAGING) == S.HELD
+
+    run.refresh_from_db()
+    group = ErrorGroup.objects.get(pk=run.group_id)
+    assert (run.category, group.category, group.triage_rule) == ("code", "code", "raised-in-runtime")
+    assert group.triage_confidence < run.project.triage_min_confidence == 0.5
+    assert f"(confidence {group.triage_confidence:.2f}, below the project's 0.50)" in run.triage_reason
+    assert "held for a person" in run.transitions.last().detail
+
+
+@pytest.mark.parametrize(
+    ("least", "policy"), [(0.0, Project.UncertainPolicy.HOLD), (0.5, Project.UncertainPolicy.FIX)]
+)
+def test_a_weak_code_verdict_is_tried_when_the_project_takes_every_code_verdict_or_tries_uncertain_ones(
+    key, sdk, least, policy
+):
+    Project.objects.filter(pk=key.project_id).update(triage_min_confidence=least, uncertain_policy=policy)
+    run = sdk(WEAKLY_CODE_EVENT)
+
+    assert execute(run.pk, S.TRIAGING) == S.BUILDING_CONTEXT
+
+
 def test_a_held_group_starts_no_second_run(sdk, held):
     assert sdk(UNCERTAIN_EVENT) == held
 
