@@ -19,7 +19,9 @@ With ``--calibrate`` it also writes, for each rule, how many of the first verdic
 line that checks the table on errors it was not made from: a table made from the sets before the last
 quarter of the cases, applied to the last quarter's first verdicts, by tenths of the confidence it gives
 (cases, the confidence given on average, how often they were right), the same for the confidence the rules
-claimed, and for each the gap: how far the confidence is from how often it was right, over all verdicts.
+claimed, and for each the gap: how far the confidence is from how often it was right, over all verdicts;
+then the last quarter's figures as they are, and as a project with the default minimum confidence for a
+code verdict (0.5) takes them: a code verdict the table gives less is held, as an uncertain one is.
 """
 
 from __future__ import annotations
@@ -180,6 +182,18 @@ def calibration_check(by_set: list[list[list]]) -> dict:
     while by_set and len(earlier) + len(by_set[0]) <= cases * 3 // 4:
         earlier += by_set.pop(0)
     table = calibration(earlier)
+    # The later cases as a project with the default minimum takes them: weak code verdicts held.
+    least = DEFAULT_TRIAGE_MIN_CONFIDENCE
+    as_held = [
+        [
+            expected,
+            "uncertain" if got == "code" and calibrated(table, rule, claimed) < least else got,
+            claimed,
+            rule,
+        ]
+        for results in by_set
+        for expected, got, claimed, rule in results
+    ]
     later = [result for results in by_set for result in results if result[1] != "uncertain"]
     given = by_tenth(
         [(calibrated(table, rule, claimed), expected == got) for expected, got, claimed, rule in later]
@@ -191,6 +205,8 @@ def calibration_check(by_set: list[list[list]]) -> dict:
         "gap": gap(given),
         "as_claimed": claimed,
         "gap_as_claimed": gap(claimed),
+        "later": figures("later", [result for results in by_set for result in results]),
+        f"later_holding_code_below_{least}": figures("later, held", as_held),
     }
 
 
@@ -240,6 +256,7 @@ def main(asked: list[str]) -> None:
 
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
+    from bugstack.limits import DEFAULT_TRIAGE_MIN_CONFIDENCE
     from pipeline.triage_confidence import TABLE_FILE, calibrated
 
     main(sys.argv[1:])

@@ -11,7 +11,13 @@ from django.core.validators import MaxValueValidator, MinValueValidator, RegexVa
 from django.db import models
 from django.utils.text import slugify
 
-from bugstack.limits import DEFAULT_MAX_FILE_BYTES, DEFAULT_MAX_PATCH_BYTES, DEFAULT_PROTECTED_PATHS, lines
+from bugstack.limits import (
+    DEFAULT_MAX_FILE_BYTES,
+    DEFAULT_MAX_PATCH_BYTES,
+    DEFAULT_PROTECTED_PATHS,
+    DEFAULT_TRIAGE_MIN_CONFIDENCE,
+    lines,
+)
 
 repository_validator = RegexValidator(
     r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", "Enter the repository as owner/name, e.g. acme/shop."
@@ -166,7 +172,7 @@ class Project(models.Model):
     )
     # ... and to one triage reads as code by a rule that was often wrong on errors it was not written from.
     triage_min_confidence = models.FloatField(
-        default=0.5,
+        default=DEFAULT_TRIAGE_MIN_CONFIDENCE,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="A code verdict less sure than this is treated as uncertain. A verdict's confidence is how "
         "often its rule was right on real errors it was not written from; 0 takes every code verdict as "
