@@ -61,6 +61,22 @@ def test_a_held_run_is_announced_with_its_reason_and_a_try_a_fix_button(client, 
     assert "Rule: no-stack · confidence 40%" in html
 
 
+def test_a_run_held_on_a_weak_code_verdict_says_so(client, member, project):
+    reason = "code: raised in the runtime with no third-party package involved (confidence 0.25, below the "
+    reason += "project's 0.50)"
+    group = ErrorGroupFactory(
+        project=project, category="code", triage_rule="raised-in-runtime", triage_confidence=0.25
+    )
+    FixRunFactory(group=group, state=S.HELD, category="code", triage_reason=reason)
+
+    html = page(client, member, group)
+
+    assert "Held: triage reads this as code, but not surely enough" in html
+    assert "Held: triage is uncertain" not in html
+    assert reason in html and ">Try a fix</button>" in html
+    assert "Rule: raised-in-runtime · confidence 25%" in html
+
+
 def test_the_notice_says_when_a_fix_has_no_file_to_start_from(client, member, held_group):
     EventFactory(group=held_group)  # a message and no stack trace
     assert "The event has no stack trace, so a fix has no file to start from" in page(
