@@ -179,6 +179,7 @@ def calibration_check(by_set: list[list[list]]) -> dict:
     """The table made from the earlier sets, applied to the last quarter of the cases, by tenths."""
     cases = sum(len(results) for results in by_set)
     earlier: list[list] = []
+    by_set = list(by_set)  # the caller's list stays whole
     while by_set and len(earlier) + len(by_set[0]) <= cases * 3 // 4:
         earlier += by_set.pop(0)
     table = calibration(earlier)

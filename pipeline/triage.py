@@ -1171,7 +1171,8 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         lambda text: "the code uses what a newer version of the runtime provides: the runtime here is older",
         confidence=LIKELY,
     ),
-    # A Redis server older than the commands a client or a job queue's scripts send it
+    # A server older than the commands a client or a job queue's scripts send it (Redis), or than the
+    # application checks for
     matching(
         "server-too-old",
         r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command|"

@@ -157,4 +157,4 @@ function toSlashes(file) {
   return path.sep === '/' ? file : file.split(path.sep).join('/');
 }
 
-module.exports = { MAX_FRAMES, NODE_MODULES, classify, framesFromStack, installedPackage, parseFrameLine };
+module.exports = { MAX_FRAMES, classify, framesFromStack, installedPackage, parseFrameLine };
