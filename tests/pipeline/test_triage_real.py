@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.9% right, 14.6% of out-of-scope errors
-# classed as code, 19.5% of code errors not classed as code: 18.3% classed out of scope and 1.3% held as
-# uncertain for a person; on the 2,116 cases with a stack 77.7% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.4% right, 15.2% of out-of-scope errors
+# classed as code, 19.7% of code errors not classed as code: 18.3% classed out of scope and 1.5% held as
+# uncertain for a person; on the 2,182 cases with a stack 77.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -458,6 +458,18 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   logger's chown in a pod that was not allowed to and now is caught. 77.8% / 10.0% / 37.5% (77.8%) with
 #   its own: a program refusing a flag it was started with (Go's "flag provided but not defined", Cobra's
 #   "unknown flag", argparse's "unrecognized arguments", Commander's "unknown option"). One gained, none lost.
+#   sets 71-78 (95, 66 with a stack, 44 code; eight collectors: Python web services run in containers
+#   (NetBox, Wagtail); Python workers and command-line tools (beets, borg, Scrapy, Celery beat, bots);
+#   Node servers and self-hosted Node applications; Next.js, Nuxt and serverless functions and JavaScript
+#   bots; Rails applications and Redmine plugins; Ruby outside Rails (Jekyll, CocoaPods, Homebrew taps,
+#   Vagrant plugins, Fluentd); Go servers (Caddy and its modules, matterircd, exporters); Go infrastructure
+#   (Helm, Terraform providers, operators)): 58.9% / 33.3% / 25.0% with the signals from sets 1-70 (70.5%
+#   right on code or not). Classed as code were mostly dependencies in the application's own frames: Redmine
+#   plugins of the wrong version for their Redmine (alias_method_chain, a missing patch module), an old
+#   Homebrew, Helmsman before Helm 3, Express 1 under Connect 1.0; and outside causes that surfaced as a
+#   nil (an overloaded model, an API incident in a Terraform provider). Missed were a Caddy module's and a
+#   vendored library's own bugs read as a library's, a "No module named" fixed in the project's upgrade
+#   script or its Python 2 import, and a request body over the project's own limit.
 #   Taken together, the 2,432 cases of sets 1-70, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 65.9% right, 22.9% / 24.5% (76.4%
 #   right on code or not).
@@ -472,9 +484,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.759
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.146
-CEILING_CODE_MISSED = 0.196
+FLOOR_ACCURACY = 0.753
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.153
+CEILING_CODE_MISSED = 0.198
 
 
 def has_stack(event: dict) -> bool:
