@@ -587,6 +587,20 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         ),
     ),
     matching(
+        "kubeconfig-missing",
+        # client-go (Helm, kubectl, operators) with no kubeconfig and no in-cluster account falls back to
+        # the API server's old insecure default on this host
+        r"(?:Kubernetes cluster unreachable|connection to the server)[^\n]{0,120}"
+        r"(?:localhost|127\.0\.0\.1):8080\b|"
+        r"https?://(?:localhost|127\.0\.0\.1):8080/(?:version|api|apis)\b",
+        CONFIGURATION,
+        lambda text: (
+            "the Kubernetes client found no cluster to talk to (no kubeconfig, KUBECONFIG unset, no "
+            "in-cluster service account) and fell back to localhost:8080"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
         "worker-compatibility-flag",
         # Cloudflare's Workers runtime: Node's built-in modules are there only with the nodejs_compat flag
         r"No such module \"node:[\w/]{1,40}\"",
@@ -776,7 +790,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"timed out|timeout of \d+|timeout (?:reading|writing|connecting)|statement timeout|"
         r"deadline exceeded|\bE(?:SOCKET)?TIMEDOUT\b|Client\.Timeout|i/o timeout|execution expired|"
         r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b|"
-        r"\bNet::(?:Open|Read|Write)Timeout\b",
+        r"\bNet::(?:Open|Read|Write)Timeout\b|"
+        r"Timeout was reached",  # libcurl's words (Ruby's Ethon and Typhoeus, PHP, git)
         INFRASTRUCTURE,
         timed_out,
     ),
@@ -860,7 +875,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         # Ruby's Net::HTTP names a response by its class: #<Net::HTTPServiceUnavailable 503 ...>
         r"\bNet::HTTP(?:ServiceUnavailable|BadGateway|GatewayTime[Oo]ut|TooManyRequests)\b|"
         # Stripe's and OpenAI's clients name their failures to reach the API so
-        r"\bAPIConnectionError\b",
+        r"\bAPIConnectionError\b|API error:? 50[234]\b|"
+        r"\bfailed to respond\b|Could not fetch specs from",  # a service silent; Bundler's gem server
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} is unavailable",
     ),
@@ -910,6 +926,7 @@ SETTINGS_MODULE = re.compile(
 # Node's loader running the file it was started with (`node build/server.js`), with no file of the
 # application on the stack yet.
 ENTRY_POINT = re.compile(r"\brunMain\b|executeUserEntryPoint")
+IMPORTED_FROM = re.compile(r"\bimported from\b")  # Node's ES modules name the file that imported it
 # Where node-gyp puts a native addon's compiled module, built when its package is installed.
 NATIVE_BUILD = re.compile(r"(?:^|/)build/(?:Release|Debug)/")
 
@@ -943,10 +960,17 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="loader-module-missing",
             confidence=LIKELY,
         )
+    inside = package_of(name)  # a path into an installed package: one of that package's own files
     if (
         not facts.app_frames
-        and name.startswith("/")
-        and any(ENTRY_POINT.search(frame.function) for frame in facts.frames)
+        and ABSOLUTE.match(name.replace("\\", "/"))
+        and not inside
+        and (
+            any(ENTRY_POINT.search(frame.function) for frame in facts.frames)
+            # no file of the application asked for it: the runtime, a platform's runner (Lambda, Replit) or
+            # a start command did, with a path that is not there
+            or not IMPORTED_FROM.search(value)
+        )
     ):
         return Verdict(
             CONFIGURATION,
@@ -963,7 +987,6 @@ def missing_module(type_: str, value: str, facts: Facts) -> Verdict | None:
             rule="native-addon-unbuilt",
             confidence=LIKELY,
         )
-    inside = package_of(name)  # a path into an installed package: one of that package's own files
     if not inside and SETTINGS_MODULE.search(name) and (name.startswith((".", "/")) or "/" not in name):
         return Verdict(
             CONFIGURATION,
@@ -1176,11 +1199,25 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     matching(
         "server-too-old",
         r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command|"
+        # the same refusal as redis-py words it, without the ERR and the quotes
+        r"\bunknown command [`']?[A-Z][A-Z.]{1,30}[`']?, with args beginning with|"
         # an application's own check of its database server's version
         r"\b(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch) v?\d+(?:\.\d+)* or "
         r"(?:higher|later|newer) is required",
         DEPENDENCY,
         lambda text: "the server is older than the client or the application needs: upgrade the server",
+        confidence=LIKELY,
+    ),
+    matching(
+        "container-runtime-too-old",
+        # a container runtime whose seccomp profile predates the system calls (clone3) a newer C library
+        # or Go runtime makes to start a thread: refused, not failed
+        r"pthread_create failed: Operation not permitted",
+        DEPENDENCY,
+        lambda text: (
+            "the container runtime (Docker, libseccomp) is older than the program's C library: its seccomp "
+            "profile refuses the call that starts a thread; upgrade it"
+        ),
         confidence=LIKELY,
     ),
     matching(
@@ -1871,7 +1908,9 @@ PROGRAMMING_ERROR = re.compile(
     r"nil pointer dereference|index out of range|slice bounds out of range|concurrent map (?:writes|read|"
     r"iteration)|assignment to entry in nil map|integer divide by zero|interface conversion|"
     r"undefined method|undefined local variable or method|for nil:NilClass|is not a function|is not defined|"
-    r"Cannot (?:read|set) propert(?:y|ies) of (?:undefined|null)|has no attribute|wrong number of arguments|"
+    # V8's words before Node 16 ("Cannot read property 'x' of undefined") and since
+    r"Cannot (?:read|set) propert(?:y|ies)(?: '[^'\n]{0,100}')? of (?:undefined|null)|has no attribute|"
+    r"wrong number of arguments|"
     r"unexpected keyword argument|positional argument|not subscriptable|object is not iterable|"
     r"Maximum call stack size exceeded|stack level too deep|codec can't (?:en|de)code|"
     # Ruby's FrozenError and Encoding::CompatibilityError, in their words

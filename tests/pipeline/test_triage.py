@@ -1200,6 +1200,27 @@ def test_a_missing_file_node_was_started_with_is_the_start_command_or_the_build(
     assert (verdict.category, verdict.rule) == ("code", "own-module-missing"), verdict
 
 
+@pytest.mark.parametrize(
+    "message, frames",
+    [
+        # A platform's runner (AWS Lambda, a container's start command) asking for a file that is not there
+        ("Cannot find module '/var/task/handler'", ["internal/module.js", "module.js"]),
+        ("Cannot find module '/app/server.js'", []),
+        ("Cannot find module 'C:\\srv\\bot\\index.js'", []),
+    ],
+)
+def test_a_missing_file_no_application_file_asked_for_is_how_the_program_was_started(message, frames):
+    stack = [frame(path, "require", in_app=False) for path in frames]
+    verdict = classify(event("Error", message, stack, "node"))
+    assert (verdict.category, verdict.rule) == ("configuration", "entry-point-missing"), verdict
+
+
+def test_a_missing_file_an_application_module_imported_is_the_application_code():
+    message = "Cannot find module '/app/dist/routes.js' imported from /app/dist/index.js"
+    verdict = classify(event("Error [ERR_MODULE_NOT_FOUND]", message, [], "node"))
+    assert (verdict.category, verdict.rule) == ("code", "own-module-missing"), verdict
+
+
 def test_every_verdict_names_the_rule_that_decided_it():
     for _, case in load_cases():
         verdict = classify(case["event"])
@@ -1280,6 +1301,38 @@ def test_words_of_each_platform_name_the_failure(type_, message, category):
         ("Exception", "PostgreSQL 9.4.0 or higher is required (9.2.23 found).", "dependency"),
         ("kafka.errors.NoBrokersAvailable", "NoBrokersAvailable", "infrastructure"),
         ("Error", "failed to connect to [localhost:27017]", "infrastructure"),
+        # Redis refusing a command it is too old to know, as redis-py words it; a container runtime whose
+        # seccomp profile refuses a thread; a Kubernetes client with no cluster configured
+        (
+            "redis.exceptions.ResponseError",
+            "unknown command HELLO, with args beginning with: 3,",
+            "dependency",
+        ),
+        ("", "runtime/cgo: pthread_create failed: Operation not permitted", "dependency"),
+        (
+            "Error",
+            'INSTALLATION FAILED: Kubernetes cluster unreachable: Get "http://localhost:8080/version": dial '
+            "tcp 127.0.0.1:8080: connect: connection refused",
+            "configuration",
+        ),
+        (
+            "",
+            "The connection to the server localhost:8080 was refused - did you specify the right host or "
+            "port?",
+            "configuration",
+        ),
+        # Services that did not answer: libcurl's timeout, a gateway's upstream, a gem server, an API's 5xx
+        (
+            "",
+            "CDN: trunk URL couldn't be downloaded: https://cdn.example.org/a Response: Timeout was reached",
+            "infrastructure",
+        ),
+        ("", "ErrorMessage:External service 'billing' failed to respond", "infrastructure"),
+        ("Bundler::HTTPError", "Could not fetch specs from https://gems.example.com/", "infrastructure"),
+        ("Error", "ChatGPTAPI error 503", "infrastructure"),
+        # V8's words before Node 16, as well as since
+        ("", "Cannot read property 'hs2rgb' of undefined", "code"),
+        ("TypeError", "Cannot read properties of undefined (reading 'hs2rgb')", "code"),
         # Go prints the signal beside its own nil dereference: that crash is the program's.
         (
             "runtime.Error",

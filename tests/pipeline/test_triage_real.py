@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.4% right, 15.2% of out-of-scope errors
-# classed as code, 19.7% of code errors not classed as code: 18.3% classed out of scope and 1.5% held as
-# uncertain for a person; on the 2,182 cases with a stack 77.3% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.7% right, 15.0% of out-of-scope errors
+# classed as code, 19.7% of code errors not classed as code: 18.4% classed out of scope and 1.4% held as
+# uncertain for a person; on the 2,182 cases with a stack 77.4% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -469,7 +469,16 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   Homebrew, Helmsman before Helm 3, Express 1 under Connect 1.0; and outside causes that surfaced as a
 #   nil (an overloaded model, an API incident in a Terraform provider). Missed were a Caddy module's and a
 #   vendored library's own bugs read as a library's, a "No module named" fixed in the project's upgrade
-#   script or its Python 2 import, and a request body over the project's own limit.
+#   script or its Python 2 import, and a request body over the project's own limit. 69.5% / 29.4% / 22.7%
+#   (73.7%) with its own: a Kubernetes client with no cluster configured (Helm's and kubectl's fall-back to
+#   localhost:8080), a container runtime whose seccomp profile refuses a thread ("pthread_create failed:
+#   Operation not permitted"), Redis refusing a command as redis-py words it ("unknown command HELLO, with
+#   args beginning with"), libcurl's "Timeout was reached", a service that "failed to respond", Bundler's
+#   gem server out of reach, an API's "error 503", V8's "Cannot read property 'x' of undefined" before
+#   Node 16 without a stack, and a file no application file asked for that a platform's runner or a start
+#   command names (Lambda's /var/task, a container's /app/server.js). Ten gained; one lost, a Replit runner
+#   asking for an entry file the repository had dropped, the same event as a corpus case settled by
+#   setting the runner's file.
 #   Taken together, the 2,432 cases of sets 1-70, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 65.9% right, 22.9% / 24.5% (76.4%
 #   right on code or not).
@@ -484,8 +493,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.753
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.153
+FLOOR_ACCURACY = 0.757
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.151
 CEILING_CODE_MISSED = 0.198
 
 
