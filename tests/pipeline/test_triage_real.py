@@ -476,7 +476,7 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   args beginning with"), libcurl's "Timeout was reached", a service that "failed to respond", Bundler's
 #   gem server out of reach, an API's "error 503", V8's "Cannot read property 'x' of undefined" before
 #   Node 16 without a stack, and a file no application file asked for that a platform's runner or a start
-#   command names (Lambda's /var/task, a container's /app/server.js). Ten gained; one lost, a Replit runner
+#   command names (Lambda's /var/task, a container's /app/server.js). Eleven gained; one lost, a Replit runner
 #   asking for an entry file the repository had dropped, the same event as a corpus case settled by
 #   setting the runner's file.
 #   Taken together, the 2,432 cases of sets 1-70, each scored with the rules as they stood before its set
