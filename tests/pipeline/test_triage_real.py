@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.7% right, 15.0% of out-of-scope errors
-# classed as code, 19.7% of code errors not classed as code: 18.4% classed out of scope and 1.4% held as
-# uncertain for a person; on the 2,182 cases with a stack 77.4% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.4% right, 15.1% of out-of-scope errors
+# classed as code, 19.9% of code errors not classed as code: 18.5% classed out of scope and 1.4% held as
+# uncertain for a person; on the 2,233 cases with a stack 77.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -479,6 +479,17 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   command names (Lambda's /var/task, a container's /app/server.js). Eleven gained; one lost, a Replit runner
 #   asking for an entry file the repository had dropped, the same event as a corpus case settled by
 #   setting the runner's file.
+#   sets 79-84 (71, 51 with a stack, 36 code; six collectors: Home Assistant's and OctoPrint's plugins;
+#   Node-RED nodes, ioBroker adapters and Homebridge plugins; Python applications around models and data;
+#   Rails applications after upgrades and their jobs; Go command-line tools (Hugo, restic, syncthing,
+#   lazygit, rclone); applications failing in their database, cache and queue clients): 63.4% / 20.0% /
+#   25.0% with the signals from sets 1-78 (77.5% right on code or not). Missed were mostly packages' and
+#   plugins' own threads read as a library's (a gem's missing module definition, replica_pools on Active
+#   Record 6), an undefined variable named like a newer runtime's global (`response is not defined`), a
+#   Psych refusal fixed in the code, an unhandled rate limit and a driver's buffering timeout; classed as
+#   code were settings surfacing in the application's frame (an apps.yaml without a key, a Git config
+#   another tool left) and dependencies in the application's own import (pydantic 2 under an old
+#   ElevenLabs SDK, Resque 3 on Rails 7.1).
 #   Taken together, the 2,432 cases of sets 1-70, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 65.9% right, 22.9% / 24.5% (76.4%
 #   right on code or not).
@@ -493,9 +504,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.757
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.151
-CEILING_CODE_MISSED = 0.198
+FLOOR_ACCURACY = 0.754
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.152
+CEILING_CODE_MISSED = 0.199
 
 
 def has_stack(event: dict) -> bool:
