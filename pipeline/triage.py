@@ -791,7 +791,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"deadline exceeded|\bE(?:SOCKET)?TIMEDOUT\b|Client\.Timeout|i/o timeout|execution expired|"
         r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b|"
         r"\bNet::(?:Open|Read|Write)Timeout\b|"
-        r"Timeout was reached",  # libcurl's words (Ruby's Ethon and Typhoeus, PHP, git)
+        r"Timeout was reached|"  # libcurl's words (Ruby's Ethon and Typhoeus, PHP, git)
+        r"\bCONNECT_TIMEOUT\b",  # postgres.js
         INFRASTRUCTURE,
         timed_out,
     ),
@@ -1184,7 +1185,8 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "runtime-too-old",
-        rf"\b(?:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
+        # a global's name as the runtime spells it: a variable `response` of the code's own is no `Response`
+        rf"\b(?-i:{NEWER_GLOBALS}) is not defined|\.(?:{NEWER_METHODS}) is not a function|"
         rf"name '(?:{NEWER_BUILTINS})' is not defined|"
         r"'str' object has no attribute 'remove(?:prefix|suffix)'|module 'datetime' has no attribute 'UTC'|"
         # Python 2.6, which numbered no format field by itself ("{}".format came with 2.7)
@@ -1206,6 +1208,26 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         r"(?:higher|later|newer) is required",
         DEPENDENCY,
         lambda text: "the server is older than the client or the application needs: upgrade the server",
+        confidence=LIKELY,
+    ),
+    matching(
+        "feature-not-in-version",
+        # a program built without what the project uses (Hugo without its extended edition's Sass)
+        r"not available in (?:your|this) (?:current )?[\w.-]{1,30} version",
+        DEPENDENCY,
+        lambda text: "the installed version or edition of the program lacks a feature the project uses",
+        confidence=LIKELY,
+    ),
+    matching(
+        "pydantic-major-version",
+        # pydantic 2 refusing what was written for pydantic 1 (validators, BaseSettings, removed names)
+        r"Pydantic(?:User|Import)Error\b[^\n]{0,300}(?:root_validator|@validator|has been moved to|has been "
+        r"removed|is removed)",
+        DEPENDENCY,
+        lambda text: (
+            "pydantic 2 refuses code written for pydantic 1: a package (or the code) made for the older "
+            "major version is installed with the newer one"
+        ),
         confidence=LIKELY,
     ),
     matching(
@@ -1917,6 +1939,8 @@ PROGRAMMING_ERROR = re.compile(
     r"can't modify frozen|incompatible (?:character )?encodings|"
     r"\bERR_HTTP_HEADERS_SENT\b|Can(?:'t|not) set headers after they are sent|DoubleRenderError|"
     r"use of closed network connection|duplicate metrics collector registration attempted|"
+    # SQLAlchemy: a session used again after a failed flush without a rollback
+    r"transaction has been rolled back due to a previous exception|"
     # Go's database/sql scanning a NULL into a type that cannot hold one
     r"storing driver\.Value type <nil> into type|converting NULL to \w+ is unsupported",
     re.IGNORECASE,

@@ -1330,6 +1330,29 @@ def test_words_of_each_platform_name_the_failure(type_, message, category):
         ("", "ErrorMessage:External service 'billing' failed to respond", "infrastructure"),
         ("Bundler::HTTPError", "Could not fetch specs from https://gems.example.com/", "infrastructure"),
         ("Error", "ChatGPTAPI error 503", "infrastructure"),
+        # postgres.js's timeout; a program's edition without a feature; pydantic 2 refusing pydantic 1's code
+        ("Error", "write CONNECT_TIMEOUT db.internal:5432", "infrastructure"),
+        (
+            "",
+            'TOCSS: failed to transform "style.sass": this feature is not available in your current Hugo '
+            "version",
+            "dependency",
+        ),
+        (
+            "pydantic.errors.PydanticUserError",
+            "If you use `@root_validator` with pre=False (the default) you MUST specify "
+            "`skip_on_failure=True`.",
+            "dependency",
+        ),
+        # SQLAlchemy's session used again after a failed flush: the code did not roll it back
+        (
+            "InvalidRequestError",
+            "This Session's transaction has been rolled back due to a previous exception during flush.",
+            "code",
+        ),
+        # A variable of the code's own named like a global a newer runtime has is the code's
+        ("ReferenceError", "response is not defined", "code"),
+        ("ReferenceError", "Response is not defined", "dependency"),
         # V8's words before Node 16, as well as since
         ("", "Cannot read property 'hs2rgb' of undefined", "code"),
         ("TypeError", "Cannot read properties of undefined (reading 'hs2rgb')", "code"),

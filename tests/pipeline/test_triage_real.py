@@ -58,8 +58,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.4% right, 15.1% of out-of-scope errors
-# classed as code, 19.9% of code errors not classed as code: 18.5% classed out of scope and 1.4% held as
+# Where triage stands on these errors today, as this test prints it (75.6% right, 15.1% of out-of-scope errors
+# classed as code, 19.7% of code errors not classed as code: 18.4% classed out of scope and 1.3% held as
 # uncertain for a person; on the 2,233 cases with a stack 77.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
@@ -489,7 +489,11 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   Psych refusal fixed in the code, an unhandled rate limit and a driver's buffering timeout; classed as
 #   code were settings surfacing in the application's frame (an apps.yaml without a key, a Git config
 #   another tool left) and dependencies in the application's own import (pydantic 2 under an old
-#   ElevenLabs SDK, Resque 3 on Rails 7.1).
+#   ElevenLabs SDK, Resque 3 on Rails 7.1). 70.4% / 17.1% / 19.4% (81.7%) with its own: a newer runtime's
+#   globals matched as the runtime spells them (Response, not a variable `response`), postgres.js's
+#   CONNECT_TIMEOUT, a program's version or edition that lacks a feature ("not available in your current
+#   Hugo version"), pydantic 2 refusing what was written for pydantic 1, and SQLAlchemy's session used
+#   again after a failed flush without a rollback (the code's). Five gained, none lost.
 #   Taken together, the 2,432 cases of sets 1-70, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 65.9% right, 22.9% / 24.5% (76.4%
 #   right on code or not).
@@ -504,9 +508,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.754
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.152
-CEILING_CODE_MISSED = 0.199
+FLOOR_ACCURACY = 0.755
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.151
+CEILING_CODE_MISSED = 0.198
 
 
 def has_stack(event: dict) -> bool:
