@@ -58,9 +58,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
     return accuracy, f"{summary}\n{confusion_matrix(results)}"
 
 
-# Where triage stands on these errors today, as this test prints it (75.6% right, 15.1% of out-of-scope errors
-# classed as code, 19.7% of code errors not classed as code: 18.4% classed out of scope and 1.3% held as
-# uncertain for a person; on the 2,233 cases with a stack 77.3% right): each figure may only move towards the
+# Where triage stands on these errors today, as this test prints it (75.5% right, 15.1% of out-of-scope errors
+# classed as code, 19.9% of code errors not classed as code: 18.5% classed out of scope and 1.3% held as
+# uncertain for a person; on the 2,257 cases with a stack 77.3% right): each figure may only move towards the
 # goal of accuracy >= 92%, at most 3% of out-of-scope errors classed as code and at most 3% of code errors
 # missed, except when a held-out set joins the corpus. An uncertain verdict counts as
 # wrong and, for a code error, as missed: it is held, not fixed, until a person asks. Many of the remaining
@@ -494,8 +494,15 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   CONNECT_TIMEOUT, a program's version or edition that lacks a feature ("not available in your current
 #   Hugo version"), pydantic 2 refusing what was written for pydantic 1, and SQLAlchemy's session used
 #   again after a failed flush without a rollback (the code's). Five gained, none lost.
-#   Taken together, the 2,432 cases of sets 1-70, each scored with the rules as they stood before its set
-#   (from the repository's history: bench/triage_heldout.py), came out 65.9% right, 22.9% / 24.5% (76.4%
+#   sets 85-87 (34, 24 with a stack, 16 code; three collectors: Django and Flask applications after
+#   deployment; Node back ends on ORMs and job queues (Bull, BullMQ, Agenda, Prisma, n8n); Go web services
+#   and bots): 64.7% / 16.7% / 31.2% with the signals from sets 1-84 (76.5% right on code or not). Missed
+#   were libraries' own threads in Go read as a library's (a Slack client, a command matcher, a vendored
+#   package of the project's), a Werkzeug import the project fixed, and Flask's session without a secret
+#   key that the project, not its deployment, had to set; classed as code were a job queue's version
+#   check against the wrong Redis, a minor release's breaking API, and an Alpine image without tzdata.
+#   Taken together, the 2,598 cases of sets 1-84, each scored with the rules as they stood before its set
+#   (from the repository's history: bench/triage_heldout.py), came out 65.6% right, 23.2% / 24.5% (76.2%
 #   right on code or not).
 #   A logistic regression over the same events' words, exception types and frames' places, trained on the
 #   cases collected before each set, scored 66.2% on sets 1-28's 1,604 (the rules then: 67.0%), and 68.9%
@@ -508,9 +515,9 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.755
+FLOOR_ACCURACY = 0.754
 CEILING_OUT_OF_SCOPE_AS_CODE = 0.151
-CEILING_CODE_MISSED = 0.198
+CEILING_CODE_MISSED = 0.199
 
 
 def has_stack(event: dict) -> bool:
