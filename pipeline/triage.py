@@ -1205,7 +1205,9 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         r"\bunknown command [`']?[A-Z][A-Z.]{1,30}[`']?, with args beginning with|"
         # an application's own check of its database server's version
         r"\b(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch) v?\d+(?:\.\d+)* or "
-        r"(?:higher|later|newer) is required",
+        r"(?:higher|later|newer) is required|"
+        r"\b(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch) version (?:needs|has) to be "
+        r"(?:greater|higher|newer) than",  # BullMQ's words
         DEPENDENCY,
         lambda text: "the server is older than the client or the application needs: upgrade the server",
         confidence=LIKELY,

@@ -1299,6 +1299,7 @@ def test_words_of_each_platform_name_the_failure(type_, message, category):
         ),
         # A database server older than the application checks for; a broker or server nobody reached
         ("Exception", "PostgreSQL 9.4.0 or higher is required (9.2.23 found).", "dependency"),
+        ("Error", "Redis version needs to be greater than 5.0.0 Current: 4.0.9", "dependency"),
         ("kafka.errors.NoBrokersAvailable", "NoBrokersAvailable", "infrastructure"),
         ("Error", "failed to connect to [localhost:27017]", "infrastructure"),
         # Redis refusing a command it is too old to know, as redis-py words it; a container runtime whose
