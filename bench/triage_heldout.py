@@ -87,6 +87,9 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("55-62", "e3a8090", "e3a8090^"),
     ("63-68", "ad0bf99", "ad0bf99^"),
     ("69-70", "0d327b3", "0d327b3^"),
+    ("71-78", "b833451", "b833451^"),
+    ("79-84", "65496a6", "65496a6^"),
+    ("85-87", "de9e2cd", "de9e2cd^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.
