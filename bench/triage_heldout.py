@@ -90,6 +90,7 @@ SETS: tuple[tuple[str, str, str], ...] = (
     ("71-78", "b833451", "b833451^"),
     ("79-84", "65496a6", "65496a6^"),
     ("85-87", "de9e2cd", "de9e2cd^"),
+    ("88", "ee1398e", "ee1398e^"),
 )
 
 # Run inside the extracted tree: classify every case file named on stdin, print label and verdict.
