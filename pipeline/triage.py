@@ -579,6 +579,67 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         confidence=LIKELY,
     ),
     matching(
+        "tls-to-plain-port",
+        # TLS spoken to a port that answers plain HTTP, or the reverse: the scheme or port in a setting
+        r"server gave HTTP response to HTTPS client|first record does not look like a TLS handshake|"
+        r"\bWRONG_VERSION_NUMBER\b|SSL routines:[\w:]{0,60}wrong version number",
+        CONFIGURATION,
+        lambda text: (
+            f"TLS was spoken to {remote(text, 'a port')} that answers plain HTTP (or the reverse): the "
+            "scheme or port the settings give is wrong"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
+        "cluster-client-mode",
+        # Redis Cluster redirecting a client that was not set up for a cluster
+        r"\b(?-i:MOVED) \d{1,5} [\w.\[\]:-]{1,100}:\d{1,5}\b",
+        CONFIGURATION,
+        lambda text: (
+            "the Redis the settings name is a cluster, and its client is not set up as a cluster client"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
+        "client-certificate-rejected",
+        # the server refusing the certificate this client presented (mutual TLS)
+        r"remote error: tls: (?:bad|unknown) certificate|tls: certificate required|alert bad certificate",
+        CONFIGURATION,
+        lambda text: f"{remote(text)} rejected the client certificate the settings give, or wanted one",
+        confidence=LIKELY,
+    ),
+    matching(
+        "mail-server-refused",
+        r"Relaying denied|Relay access denied|Must issue a STARTTLS command first",
+        CONFIGURATION,
+        lambda text: "the mail server refused to send for this account or without TLS: the mail settings",
+        confidence=LIKELY,
+    ),
+    matching(
+        "cloud-access-not-set-up",
+        # an API not enabled for the cloud project, or a role the account lacks
+        r"has not been used in project \d{1,30} before or it is disabled|\bAccess Not Configured\b|"
+        r"The caller does not have permission",
+        CONFIGURATION,
+        lambda text: "the cloud project does not enable the API, or the account lacks the role it needs",
+        confidence=LIKELY,
+    ),
+    matching(
+        "bucket-missing",
+        r"\bNoSuchBucket\b|The specified bucket does not exist",
+        CONFIGURATION,
+        lambda text: "the storage bucket the settings name does not exist (its name, account or region)",
+        confidence=LIKELY,
+    ),
+    matching(
+        "address-not-allowed",
+        # a hosted database's network access list (MongoDB Atlas) not listing the host
+        r"IP (?:address )?that isn't whitelisted|IP (?:address )?is not (?:whitelisted|allowlisted)",
+        CONFIGURATION,
+        lambda text: "the service's network access list does not let this host's address in",
+        confidence=LIKELY,
+    ),
+    matching(
         "cluster-access-denied",
         r"\bis forbidden: User \"[^\"]{1,200}\" cannot",
         CONFIGURATION,
@@ -671,7 +732,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "signing-key-missing",
         r"secretOrPrivateKey|secretOrPublicKey|secret_key_base|\bSECRET_KEY\b|signing key|JWT secret|"
-        r"key material|invalid key length|no secret|requires a secret or key|Secret should not be nil",
+        r"key material|invalid key length|no secret|requires a secret or key|Secret should not be nil|"
+        r"Missing encryption key to decrypt",  # Rails' credentials without their master key
         CONFIGURATION,
         lambda text: "the signing or encryption key is missing or invalid",
     ),
@@ -723,7 +785,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "trust-store",
         r"unknown authority|unable to get local issuer certificate|failed to load system roots|"
-        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|self[- ]signed certificate|\bDEPTH_ZERO_SELF_SIGNED_CERT\b|"
+        r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|unable to verify the first certificate|"
+        r"self[- ]signed certificate|\bDEPTH_ZERO_SELF_SIGNED_CERT\b|"
         r"does not match (?:the )?(?:server |target host's )?certificate|"
         r"does not match certificate's altnames|"
         r"\bERR_TLS_CERT_ALTNAME_INVALID\b|certificate is (?:valid|not valid) for",
@@ -764,7 +827,9 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"ConnectionResetError|connection has been closed unexpectedly|terminating connection due to "
         r"administrator command|EOF occurred in violation of protocol|connection lost|"
         r"connection \d+ to [^ ]{1,300} closed|"  # MongoDB's Node driver: the server closed it
-        r"\bByeResponseError\b",  # an IMAP server ending the session (Ruby's Net::IMAP)
+        r"\bByeResponseError\b|"  # an IMAP server ending the session (Ruby's Net::IMAP)
+        r"socket disconnected before secure TLS connection|SSL SYSCALL error: EOF detected|"
+        r"Connection broken: |server sent GOAWAY and closed the connection",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),
@@ -792,7 +857,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"Lock wait timeout exceeded|did not properly respond after a period of time|\bWSAETIMEDOUT\b|"
         r"\bNet::(?:Open|Read|Write)Timeout\b|"
         r"Timeout was reached|"  # libcurl's words (Ruby's Ethon and Typhoeus, PHP, git)
-        r"\bCONNECT_TIMEOUT\b",  # postgres.js
+        r"\bCONNECT_TIMEOUT\b|"  # postgres.js
+        r"handshake timeout",
         INFRASTRUCTURE,
         timed_out,
     ),
@@ -841,12 +907,21 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "threads-exhausted",
         r"failed to create new OS thread|\bnewosproc\b|"
-        r"(?:can't create Thread|pthread_create(?: failed)?): Resource temporarily unavailable",
+        r"(?:can't create Thread|pthread_create(?: failed)?): Resource temporarily unavailable|"
+        r"can't alloc thread",  # Ruby's ThreadError
         INFRASTRUCTURE,
         lambda text: (
             "the host would not give the process another thread: its limit of processes or threads "
             "(ulimit -u, a container's pids limit) or its memory ran out"
         ),
+        confidence=LIKELY,
+    ),
+    matching(
+        "account-quota-exhausted",
+        # an API's account out of credit or over its plan (OpenAI's insufficient_quota)
+        r"exceeded your current quota|\binsufficient_quota\b",
+        INFRASTRUCTURE,
+        lambda text: f"the account at {remote(text)} has used up its quota or credit: its plan or billing",
         confidence=LIKELY,
     ),
     matching(
@@ -859,11 +934,17 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "service-unavailable",
         r"status code 50[234]|\b50[234] (?:Bad Gateway|Service Unavailable|Gateway Time-?out)|"
-        r"code = Unavailable|\bEHOSTUNREACH\b|network is unreachable|no route to host|"
+        # gRPC's status as Go's, Node's and Python's clients print it
+        r"code = Unavailable|\b14 UNAVAILABLE\b|StatusCode\.UNAVAILABLE|"
+        r"\bEHOSTUNREACH\b|network is unreachable|no route to host|"
         r"database system is (?:starting up|shutting down|in recovery mode|not yet accepting connections)|"
         r"upstream connect error|"
         r"\bENETUNREACH\b|unreachable (?:host|network)|\bLOADING Redis is loading|\bREADONLY You can't write|"
         r"\bCLUSTERDOWN\b|\bMASTERDOWN\b|\bServiceUnavailable\b|\bSlowDown\b|ThrottlingException|"
+        r"ProvisionedThroughputExceeded|\bRequestLimitExceeded\b|"  # AWS throttling a table or an account
+        r"Could not connect to the endpoint URL|Can't reach database server|\bAMQPConnectionError\b|"
+        # a write sent to a database that is (now) a read-only replica: a failover
+        r"You can't write against a read only replica|cannot execute \w+ in a read-only transaction|"
         r"Rate exceeded|\b429 Too Many Requests|status code 429\b|\b50[234](?: -)? Server Error\b|"
         r"\bDalli::RingError\b|DalliError: No server available|no reachable servers|server selection error|"
         r"\bserver error \(?50[234]\b|"
@@ -1327,7 +1408,7 @@ BROKEN_INSTALLATION = matching(
     r"invalid ELF header|compiled against a different|\bERR_REQUIRE_ESM\b|require\(\) of ES Module|"
     r"can't activate|GemNotFound|in locally installed gems|Gem::LoadError|Gem::MissingSpecError|"
     r"requires cgo to work|DLL load failed|Error loading \w+(?: or \w+)? module|DistributionNotFound|"
-    r"VersionConflict|undefined symbol: |version `GLIBC_[\d.]+' not found|wrong ELF class|"
+    r"VersionConflict|undefined symbol: |version [`']?GLIBC_[\d.]+'? not found|wrong ELF class|"
     r"incompatible architecture|requires go >= ?[\d.]+|your version of go|binary incompatibility|"
     r"compiled using NumPy|\bERR_OSSL_EVP_UNSUPPORTED\b|engine \"node\" is incompatible|Unsupported engine|"
     r"You have already activated|Your Ruby version is|built with a different version of package|"
@@ -1342,7 +1423,9 @@ BROKEN_INSTALLATION = matching(
     r"\b(?:downgrade|upgrade) (?:the |your )?[\w.-]{1,100} package\b|"
     r"must be regenerated with [\w.-]{1,100} >=|"
     # Node's ``bindings`` finding no build of a native addon for this Node and platform
-    r"Could not load the bindings file|"
+    r"Could not (?:load|locate) the bindings file|Something went wrong installing the \"?sharp\"? module|"
+    # PyTorch built without kernels for this GPU's architecture
+    r"no kernel image is available for execution on the device|"
     # AWS Lambda's runtime failing to load the function's deployment package (a package left out, or built
     # for another platform)
     r"Unable to import module '[^'\n]{1,200}'|"
@@ -1943,6 +2026,9 @@ PROGRAMMING_ERROR = re.compile(
     r"use of closed network connection|duplicate metrics collector registration attempted|"
     # SQLAlchemy: a session used again after a failed flush without a rollback
     r"transaction has been rolled back due to a previous exception|"
+    # transactions the code let collide, or a value longer than its column
+    r"deadlock detected|Deadlock found when trying to get lock|could not serialize access|"
+    r"Data too long for column|"
     # Go's database/sql scanning a NULL into a type that cannot hold one
     r"storing driver\.Value type <nil> into type|converting NULL to \w+ is unsupported",
     re.IGNORECASE,

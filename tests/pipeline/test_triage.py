@@ -1369,6 +1369,135 @@ def test_without_a_stack_only_the_words_decide(type_, message, category):
     assert classify(event(type_, message, [])).category == category
 
 
+@pytest.mark.parametrize(
+    "type_, message, category",
+    [
+        # TLS spoken to a plain port, or the reverse
+        (
+            "*url.Error",
+            'Get "https://api.local:8080/": http: server gave HTTP response to HTTPS client',
+            "configuration",
+        ),
+        ("", "tls: first record does not look like a TLS handshake", "configuration"),
+        ("ssl.SSLError", "[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1129)", "configuration"),
+        (
+            "Error",
+            "write EPROTO 140:error:1408F10B:SSL routines:ssl3_get_record:wrong version number",
+            "configuration",
+        ),
+        # a cluster, a client certificate, a mail server, a cloud project, a bucket, an access list
+        ("redis.exceptions.ResponseError", "MOVED 1234 10.0.0.1:6379", "configuration"),
+        ("", "remote error: tls: bad certificate", "configuration"),
+        ("Net::SMTPFatalError", "550 5.7.1 Relaying denied", "configuration"),
+        (
+            "smtplib.SMTPSenderRefused",
+            "(530, b'5.7.0 Must issue a STARTTLS command first.', 'a@b.c')",
+            "configuration",
+        ),
+        (
+            "google.api_core.exceptions.PermissionDenied",
+            "403 The caller does not have permission",
+            "configuration",
+        ),
+        (
+            "*googleapi.Error",
+            "googleapi: Error 403: Cloud Storage API has not been used in project 123 before "
+            "or it is disabled.",
+            "configuration",
+        ),
+        (
+            "botocore.exceptions.ClientError",
+            "An error occurred (NoSuchBucket) when calling the PutObject "
+            "operation: The specified bucket does not exist",
+            "configuration",
+        ),
+        (
+            "MongooseServerSelectionError",
+            "Could not connect to any servers in your MongoDB Atlas cluster. One "
+            "common reason is that you're trying to access the database from an IP that isn't whitelisted.",
+            "configuration",
+        ),
+        (
+            "ActiveSupport::EncryptedFile::MissingKeyError",
+            "Missing encryption key to decrypt file with.",
+            "configuration",
+        ),
+        ("Error", "unable to verify the first certificate", "configuration"),
+        # connections dropped, services out of reach or out of quota, a failover, a host out of threads
+        (
+            "Error",
+            "Client network socket disconnected before secure TLS connection was established",
+            "infrastructure",
+        ),
+        ("psycopg2.OperationalError", "SSL SYSCALL error: EOF detected", "infrastructure"),
+        (
+            "requests.exceptions.ChunkedEncodingError",
+            "('Connection broken: IncompleteRead(0 bytes read)')",
+            "infrastructure",
+        ),
+        ("", "http2: server sent GOAWAY and closed the connection; LastStreamID=1", "infrastructure"),
+        ("", "net/http: TLS handshake timeout", "infrastructure"),
+        ("Error", "14 UNAVAILABLE: No connection established", "infrastructure"),
+        (
+            "botocore.exceptions.EndpointConnectionError",
+            'Could not connect to the endpoint URL: "https://s3/"',
+            "infrastructure",
+        ),
+        ("PrismaClientInitializationError", "Can't reach database server at `db`:`5432`", "infrastructure"),
+        ("pika.exceptions.AMQPConnectionError", "", "infrastructure"),
+        ("redis.exceptions.ReadOnlyError", "You can't write against a read only replica.", "infrastructure"),
+        (
+            "PG::ReadOnlySqlTransaction",
+            "ERROR:  cannot execute INSERT in a read-only transaction",
+            "infrastructure",
+        ),
+        (
+            "botocore.errorfactory.ProvisionedThroughputExceededException",
+            "ProvisionedThroughputExceeded",
+            "infrastructure",
+        ),
+        (
+            "openai.RateLimitError",
+            "Error code: 429 - You exceeded your current quota, please check your plan and billing details.",
+            "infrastructure",
+        ),
+        ("ThreadError", "can't alloc thread", "infrastructure"),
+        # installations that do not fit this host
+        ("", "./srrdb: /lib64/libc.so.6: version GLIBC_2.32 not found (required by ./srrdb)", "dependency"),
+        (
+            "Error",
+            "Could not locate the bindings file. Tried: /app/node_modules/x/build/x.node",
+            "dependency",
+        ),
+        ("Error", 'Something went wrong installing the "sharp" module', "dependency"),
+        (
+            "RuntimeError",
+            "CUDA error: no kernel image is available for execution on the device",
+            "dependency",
+        ),
+        # collisions the code let happen, and a value longer than its column
+        ("psycopg2.errors.DeadlockDetected", "deadlock detected", "code"),
+        ("ActiveRecord::Deadlocked", "Mysql2::Error: Deadlock found when trying to get lock", "code"),
+        (
+            "psycopg2.errors.SerializationFailure",
+            "could not serialize access due to concurrent update",
+            "code",
+        ),
+        ("ActiveRecord::ValueTooLong", "Mysql2::Error: Data too long for column 'title' at row 1", "code"),
+    ],
+)
+def test_common_words_of_outside_failures_decide_with_or_without_a_stack(type_, message, category):
+    assert classify(event(type_, message, [])).category == category
+    verdict = classify(event(type_, message, [frame("/app/shop/views.py")]))
+    assert verdict.category == category, verdict.reason
+
+
+def test_a_count_of_things_moved_is_no_cluster_redirect():
+    assert (
+        classify(event("RuntimeError", "moved 3 files to /srv/archive: 12", [])).rule != "cluster-client-mode"
+    )
+
+
 def test_a_server_told_to_load_a_module_that_does_not_exist_is_configured_wrong():
     gunicorn = "/usr/lib/python3/dist-packages/gunicorn/"
     verdict = classify(

@@ -508,6 +508,12 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 #   not). Its expired certificates and skewed clocks were in words the rules know; missed were a broker's
 #   500 read as the application's call, and a worker that did not reconnect after its database restarted
 #   ("cursor already closed", no stack). It added none.
+# Then words of common outside failures taken from how services and clients word them rather than from
+# cases (TLS spoken to a plain port, Redis Cluster's MOVED, a client certificate refused, a mail server's
+# relay refusal, a cloud API not enabled, a missing bucket, an access list, Rails' master key, connections
+# dropped by TLS and HTTP/2, gRPC's UNAVAILABLE, Prisma's unreachable server, a read-only replica, an API
+# account out of quota, native builds for another host or GPU, and deadlocks as the code's). On the corpus
+# they gained two (glibc's words without their quotes, a RabbitMQ client's connection error) and lost none.
 #   Taken together, the 2,641 cases of sets 1-88, each scored with the rules as they stood before its set
 #   (from the repository's history: bench/triage_heldout.py), came out 65.6% right, 23.2% / 24.6% (76.2%
 #   right on code or not).
@@ -522,8 +528,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # the corpus: the cases got harder. On the first 216 the rules stand where they stood (two cases gained, a
 # descriptor limit and an installer's launcher; two lost, the flask.json clash above and a vendored
 # library's map race now read as the library's).
-FLOOR_ACCURACY = 0.754
-CEILING_OUT_OF_SCOPE_AS_CODE = 0.151
+FLOOR_ACCURACY = 0.755
+CEILING_OUT_OF_SCOPE_AS_CODE = 0.150
 CEILING_CODE_MISSED = 0.199
 
 
