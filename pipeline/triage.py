@@ -429,7 +429,7 @@ CREDENTIALS = matching(
     r"Username and Password not accepted|\b535[ -]5\.7\.\d|"
     r"invalid password|api key (?:is )?(?:invalid|not valid|missing)|invalid bot token|"
     r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided|"
-    r"Incorrect login details were provided|"
+    r"Incorrect login details were provided|Missing credentials for \"PLAIN\"|"
     # an MQTT broker's answer to CONNECT (MQTT.js: "Connection refused: Not authorized"; paho: "Connection
     # Refused: not authorised.", "bad user name or password")
     r"connection refused[:,.-]? {0,3}(?:not authori[sz]ed|bad user ?name or password)|"
@@ -573,7 +573,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         "connection-string-invalid",
         r"invalid (?:DSN|connection string|database (?:URL|URI))|"
         r"malformed (?:DSN|connection string|database (?:URL|URI))|"
-        r"(?:could not|cannot|failed to) parse (?:the )?(?:DSN|connection string|database (?:URL|URI))",
+        r"(?:could not|cannot|failed to) parse (?:the )?(?:DSN|connection string|database (?:URL|URI))|"
+        r"Could not parse rfc1738 URL from string",  # SQLAlchemy handed an empty or malformed database URL
         CONFIGURATION,
         lambda text: "the connection string (DSN) the settings give for a database or service is malformed",
         confidence=LIKELY,
@@ -622,6 +623,19 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         r"The caller does not have permission",
         CONFIGURATION,
         lambda text: "the cloud project does not enable the API, or the account lacks the role it needs",
+        confidence=LIKELY,
+    ),
+    matching(
+        "assets-not-built",
+        # the built front end a deployment's build step makes (collectstatic, assets:precompile, next build)
+        r"Missing staticfiles manifest entry|is not present in the asset pipeline|"
+        r"Could not find a production build in the '[\w./-]{1,100}' directory|"
+        r"Webpacker can't find [\w./-]{1,200} in [\w./-]{1,300}manifest\.json",
+        CONFIGURATION,
+        lambda text: (
+            "the application's built assets are not there: the deployment's build step (collectstatic, "
+            "assets:precompile, next build) did not run or ran elsewhere"
+        ),
         confidence=LIKELY,
     ),
     matching(
@@ -725,9 +739,14 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     # A Telegram bot's token polled by a second running instance: one process started twice.
     matching(
         "instance-running-twice",
-        r"terminated by other (?:getUpdates request|long poll)",
+        r"terminated by other (?:getUpdates request|long poll)|"
+        # Rails' server finding the pid file of a server that is running, or was killed and left it
+        r"A server is already running\. Check [\w./-]{1,200}\.pid",
         CONFIGURATION,
-        lambda text: "another instance of the program is running with the same bot token",
+        lambda text: (
+            "another instance of the program is running (the same bot token, the same pid file), or a "
+            "stopped one left its pid file behind"
+        ),
     ),
     matching(
         "signing-key-missing",
@@ -787,6 +806,7 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         r"unknown authority|unable to get local issuer certificate|failed to load system roots|"
         r"\bUNABLE_TO_VERIFY_LEAF_SIGNATURE\b|unable to verify the first certificate|"
         r"self[- ]signed certificate|\bDEPTH_ZERO_SELF_SIGNED_CERT\b|"
+        r"certificate relies on legacy Common Name field|"
         r"does not match (?:the )?(?:server |target host's )?certificate|"
         r"does not match certificate's altnames|"
         r"\bERR_TLS_CERT_ALTNAME_INVALID\b|certificate is (?:valid|not valid) for",
@@ -1456,7 +1476,9 @@ SETTINGS = matching(
     r"\berror: unrecognized arguments: |\berror: unknown option [`'\"]-|"
     # An exception the application or a framework names for its configuration (LogStash::ConfigurationError)
     r"^[\w.:]{0,200}Config(?:uration)?(?:Error|Exception): |"
-    r"\bAdapterNotSpecified\b|database is not configured|"
+    r"\bAdapterNotSpecified\b|database is not configured|Dialect needs to be explicitly supplied|"
+    # Python's logging set up from settings naming a handler it cannot make (a log file's path or mode)
+    r"Unable to configure handler '|"
     # AWS' SDKs with no region set; Rails' mailers with no host set for their links (default_url_options)
     r"\bMissingRegion\b|Missing region in config|\bNoRegionError\b|Missing host to link to|"
     r"MessageEncryptor::InvalidMessage|missing (?:required )?(?:setting|configuration)|"
@@ -2029,6 +2051,8 @@ PROGRAMMING_ERROR = re.compile(
     # transactions the code let collide, or a value longer than its column
     r"deadlock detected|Deadlock found when trying to get lock|could not serialize access|"
     r"Data too long for column|"
+    # Go's database/sql asked for a driver the program never imported
+    r"sql: unknown driver \"\w{1,50}\" \(forgotten import\?\)|"
     # Go's database/sql scanning a NULL into a type that cannot hold one
     r"storing driver\.Value type <nil> into type|converting NULL to \w+ is unsupported",
     re.IGNORECASE,

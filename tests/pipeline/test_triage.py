@@ -1475,6 +1475,22 @@ def test_without_a_stack_only_the_words_decide(type_, message, category):
             "CUDA error: no kernel image is available for execution on the device",
             "dependency",
         ),
+        # a deployment's build step that did not run, a stale pid file, settings a library needs
+        ("ValueError", "Missing staticfiles manifest entry for 'css/app.css'", "configuration"),
+        (
+            "Error",
+            "Could not find a production build in the '.next' directory. Try building your app with "
+            "'next build' before starting the production server.",
+            "configuration",
+        ),
+        ("", "A server is already running. Check /app/tmp/pids/server.pid.", "configuration"),
+        ("sqlalchemy.exc.ArgumentError", "Could not parse rfc1738 URL from string ''", "configuration"),
+        ("ValueError", "Unable to configure handler 'file'", "configuration"),
+        ("Error", 'Missing credentials for "PLAIN"', "configuration"),
+        ("Error", "Dialect needs to be explicitly supplied as of v4.0.0", "configuration"),
+        ("", "x509: certificate relies on legacy Common Name field, use SANs instead", "configuration"),
+        # Go's database/sql asked for a driver the program never imported
+        ("", 'sql: unknown driver "postgres" (forgotten import?)', "code"),
         # collisions the code let happen, and a value longer than its column
         ("psycopg2.errors.DeadlockDetected", "deadlock detected", "code"),
         ("ActiveRecord::Deadlocked", "Mysql2::Error: Deadlock found when trying to get lock", "code"),
