@@ -1245,7 +1245,9 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
     ),
     matching(
         "former-default-gem",
-        rf"cannot load such file (?:--|[–—]) (?:{FORMER_DEFAULT_GEMS})\b",
+        rf"cannot load such file (?:--|[–—]) (?:{FORMER_DEFAULT_GEMS})\b|"
+        # ... or its constant used where nothing required it any more (net-smtp since Ruby 3.1)
+        r"uninitialized constant Net::(?:SMTP|POP3?|IMAP|FTP|Telnet)\b",
         DEPENDENCY,
         lambda text: "a library this Ruby no longer ships by default is required; add its gem to the bundle",
     ),
@@ -1426,6 +1428,7 @@ BROKEN_INSTALLATION = matching(
     r"cannot open shared object file|Library not loaded|failed to find lib\w+|\bNODE_MODULE_VERSION\b|"
     r"incompatible library version|"
     r"invalid ELF header|compiled against a different|\bERR_REQUIRE_ESM\b|require\(\) of ES Module|"
+    r"Must use import to load ES Module|compiled against API version|only supports OpenSSL \d|"
     r"can't activate|GemNotFound|in locally installed gems|Gem::LoadError|Gem::MissingSpecError|"
     r"requires cgo to work|DLL load failed|Error loading \w+(?: or \w+)? module|DistributionNotFound|"
     r"VersionConflict|undefined symbol: |version [`']?GLIBC_[\d.]+'? not found|wrong ELF class|"

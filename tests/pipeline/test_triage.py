@@ -1475,6 +1475,24 @@ def test_without_a_stack_only_the_words_decide(type_, message, category):
             "CUDA error: no kernel image is available for execution on the device",
             "dependency",
         ),
+        # packages and runtimes that no longer fit each other
+        (
+            "ImportError",
+            "urllib3 v2.0 only supports OpenSSL 1.1.1+, currently the 'ssl' module is compiled "
+            "with 'OpenSSL 1.0.2k-fips  26 Jan 2017'",
+            "dependency",
+        ),
+        (
+            "RuntimeError",
+            "module compiled against API version 0x10 but this version of numpy is 0xf",
+            "dependency",
+        ),
+        (
+            "Error",
+            "Must use import to load ES Module: /app/node_modules/node-fetch/src/index.js",
+            "dependency",
+        ),
+        ("NameError", "uninitialized constant Net::SMTP", "dependency"),
         # a deployment's build step that did not run, a stale pid file, settings a library needs
         ("ValueError", "Missing staticfiles manifest entry for 'css/app.css'", "configuration"),
         (
