@@ -2054,6 +2054,10 @@ PROGRAMMING_ERROR = re.compile(
     # transactions the code let collide, or a value longer than its column
     r"deadlock detected|Deadlock found when trying to get lock|could not serialize access|"
     r"Data too long for column|"
+    # a row the code wrote against the schema's constraints (unique, not null, foreign key)
+    r"duplicate key value violates unique constraint|Duplicate entry '[^'\n]{0,200}' for key|"
+    r"\bE11000 duplicate key\b|(?:UNIQUE|NOT NULL|FOREIGN KEY) constraint failed|"
+    r"violates (?:not-null|foreign key|check) constraint|"
     # Go's database/sql asked for a driver the program never imported
     r"sql: unknown driver \"\w{1,50}\" \(forgotten import\?\)|"
     # Go's database/sql scanning a NULL into a type that cannot hold one

@@ -1518,6 +1518,18 @@ def test_without_a_stack_only_the_words_decide(type_, message, category):
             "code",
         ),
         ("ActiveRecord::ValueTooLong", "Mysql2::Error: Data too long for column 'title' at row 1", "code"),
+        (
+            "ActiveRecord::RecordNotUnique",
+            'PG::UniqueViolation: ERROR:  duplicate key value violates unique constraint "users_email_key"',
+            "code",
+        ),
+        ("MongoServerError", "E11000 duplicate key error collection: app.users index: email_1", "code"),
+        ("sqlite3.IntegrityError", "NOT NULL constraint failed: orders.customer_id", "code"),
+        (
+            "psycopg2.errors.ForeignKeyViolation",
+            'insert or update on table "orders" violates foreign key constraint "orders_customer_id_fkey"',
+            "code",
+        ),
     ],
 )
 def test_common_words_of_outside_failures_decide_with_or_without_a_stack(type_, message, category):

@@ -523,7 +523,8 @@ def report(cases: list[tuple[str, dict]]) -> tuple[float, str]:
 # dropped by TLS and HTTP/2, gRPC's UNAVAILABLE, Prisma's unreachable server, a read-only replica, an API
 # account out of quota, native builds for another host or GPU, deadlocks as the code's, a deployment's
 # asset build that did not run, a stale pid file, a certificate with no SANs, a database driver never
-# imported, urllib3 2 on an old OpenSSL, NumPy's C API, Net::SMTP after Ruby 3.1). On the corpus they
+# imported, urllib3 2 on an old OpenSSL, NumPy's C API, Net::SMTP after Ruby 3.1, a row against the
+# schema's constraints as the code's). On the corpus they
 # gained three (glibc's words without their quotes, a RabbitMQ client's connection error, a registry's
 # certificate without SANs) and lost none; the next held-out set measures them.
 # So the corpus figures above run well ahead of what triage does on an error it has not seen; a new held-out
