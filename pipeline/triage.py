@@ -430,6 +430,10 @@ CREDENTIALS = matching(
     r"invalid password|api key (?:is )?(?:invalid|not valid|missing)|invalid bot token|"
     r"Improper token has been passed|\bTOKEN_INVALID\b|An invalid token was provided|"
     r"Incorrect login details were provided|Missing credentials for \"PLAIN\"|"
+    # SSH clients (Go's x/crypto/ssh, ssh2) with a key or password the server refuses; LDAP's bind; the
+    # Kubernetes API refusing a client's credentials
+    r"unable to authenticate, attempted methods|All configured authentication methods failed|"
+    r"\binvalidCredentials\b|the server has asked for the client to provide credentials|"
     # an MQTT broker's answer to CONNECT (MQTT.js: "Connection refused: Not authorized"; paho: "Connection
     # Refused: not authorised.", "bad user name or password")
     r"connection refused[:,.-]? {0,3}(?:not authori[sz]ed|bad user ?name or password)|"
@@ -583,7 +587,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         "tls-to-plain-port",
         # TLS spoken to a port that answers plain HTTP, or the reverse: the scheme or port in a setting
         r"server gave HTTP response to HTTPS client|first record does not look like a TLS handshake|"
-        r"\bWRONG_VERSION_NUMBER\b|SSL routines:[\w:]{0,60}wrong version number",
+        r"\bWRONG_VERSION_NUMBER\b|SSL routines:[\w:]{0,60}wrong version number|"
+        r"state=error: wrong version number",  # Ruby's OpenSSL
         CONFIGURATION,
         lambda text: (
             f"TLS was spoken to {remote(text, 'a port')} that answers plain HTTP (or the reverse): the "
@@ -635,6 +640,17 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
         lambda text: (
             "the application's built assets are not there: the deployment's build step (collectstatic, "
             "assets:precompile, next build) did not run or ran elsewhere"
+        ),
+        confidence=LIKELY,
+    ),
+    matching(
+        "ssh-host-key",
+        # an SSH server whose host key the client's known_hosts lacks or holds another of
+        r"knownhosts: key (?:is unknown|mismatch)|Host key verification failed|"
+        r"REMOTE HOST IDENTIFICATION HAS CHANGED",
+        CONFIGURATION,
+        lambda text: (
+            "the SSH server's host key is not the one the client's known hosts hold, or is not there"
         ),
         confidence=LIKELY,
     ),
@@ -819,7 +835,8 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
     matching(
         "certificate-file-invalid",
         r"failed to find any PEM data|\bno PEM data\b|PEM routines|PEM_read_bio|"
-        r"private key does not match public key|could not (?:parse|decode|read) (?:the )?PEM",
+        r"private key does not match public key|could not (?:parse|decode|read) (?:the )?PEM|"
+        r"Cannot parse privateKey",  # ssh2's words for a key in a format it does not read
         CONFIGURATION,
         lambda text: "the certificate or key the settings point at is missing, empty or not in PEM form",
     ),
@@ -828,8 +845,9 @@ HOST_SETUP_RULES: tuple[Rule, ...] = (
 INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
     matching(
         "pool-exhausted",
-        r"too many (?:clients|connections)|remaining connection slots|could not obtain a connection from the "
-        r"pool|pool exhausted|ConnectionTimeoutError|max number of clients reached",
+        r"too many (?:clients|connections)|remaining connection slots|connection pool timeout|"
+        r"could not obtain a connection from the pool|pool exhausted|ConnectionTimeoutError|"
+        r"max number of clients reached",
         INFRASTRUCTURE,
         lambda text: f"{remote(text, 'the connection pool')} has no free connections left",
     ),
@@ -849,7 +867,8 @@ INFRASTRUCTURE_RULES: tuple[Rule, ...] = (
         r"connection \d+ to [^ ]{1,300} closed|"  # MongoDB's Node driver: the server closed it
         r"\bByeResponseError\b|"  # an IMAP server ending the session (Ruby's Net::IMAP)
         r"socket disconnected before secure TLS connection|SSL SYSCALL error: EOF detected|"
-        r"Connection broken: |server sent GOAWAY and closed the connection",
+        r"Connection broken: |server sent GOAWAY and closed the connection|"
+        r"Error reading SSH protocol banner",
         INFRASTRUCTURE,
         lambda text: f"{remote(text)} reset or dropped the connection",
     ),

@@ -1475,6 +1475,25 @@ def test_without_a_stack_only_the_words_decide(type_, message, category):
             "CUDA error: no kernel image is available for execution on the device",
             "dependency",
         ),
+        # SSH, LDAP and Kubernetes refusing the credentials or keys the settings give; an unknown host key
+        (
+            "",
+            "ssh: handshake failed: ssh: unable to authenticate, attempted methods [none publickey], no "
+            "supported methods remain",
+            "configuration",
+        ),
+        ("Error", "All configured authentication methods failed", "configuration"),
+        ("Error", "Cannot parse privateKey: Unsupported key format", "configuration"),
+        ("ldap3.core.exceptions.LDAPBindError", "- invalidCredentials", "configuration"),
+        ("", "the server has asked for the client to provide credentials", "configuration"),
+        ("", "ssh: handshake failed: knownhosts: key is unknown", "configuration"),
+        (
+            "OpenSSL::SSL::SSLError",
+            "SSL_connect returned=1 errno=0 state=error: wrong version number",
+            "configuration",
+        ),
+        ("", "redis: connection pool timeout", "infrastructure"),
+        ("paramiko.ssh_exception.SSHException", "Error reading SSH protocol banner", "infrastructure"),
         # packages and runtimes that no longer fit each other
         (
             "ImportError",
