@@ -1249,6 +1249,9 @@ PYTHON_REMOVED = (
     r"unittest' has no attribute 'makeSuite)'"
 )
 
+# Database, cache and search servers an application checks the version of
+DATA_SERVER = r"(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch)"
+
 VERSION_CLASH_RULES: tuple[Rule, ...] = (
     unless_parsing_data(
         matching(
@@ -1325,11 +1328,9 @@ VERSION_CLASH_RULES: tuple[Rule, ...] = (
         r"\bERR unknown command [`'][A-Z][A-Z.]{1,30}[`']|Wrong number of args calling Redis command|"
         # the same refusal as redis-py words it, without the ERR and the quotes
         r"\bunknown command [`']?[A-Z][A-Z.]{1,30}[`']?, with args beginning with|"
-        # an application's own check of its database server's version
-        r"\b(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch) v?\d+(?:\.\d+)* or "
-        r"(?:higher|later|newer) is required|"
-        r"\b(?:PostgreSQL|MySQL|MariaDB|Redis|MongoDB|Elasticsearch|OpenSearch) version (?:needs|has) to be "
-        r"(?:greater|higher|newer) than",  # BullMQ's words
+        # an application's own check of its database server's version (BullMQ's words the second)
+        rf"\b{DATA_SERVER} v?\d+(?:\.\d+)* or (?:higher|later|newer) is required|"
+        rf"\b{DATA_SERVER} version (?:needs|has) to be (?:greater|higher|newer) than",
         DEPENDENCY,
         lambda text: "the server is older than the client or the application needs: upgrade the server",
         confidence=LIKELY,
